@@ -1,0 +1,44 @@
+# Two commands for a fresh Debian machine with Python 3.11: `make run` and `make test`.
+SHELL := /bin/bash
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV := .venv
+BIN := $(VENV)/bin
+HOST ?= 127.0.0.1
+PORT ?= 5000
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+export HOST PORT
+
+.PHONY: run test test-sqlite test-postgresql venv system-test-deps bench clean
+
+venv: $(VENV)/.installed
+
+$(VENV)/.installed: pyproject.toml
+	@$(PYTHON) -c 'import venv, ensurepip' 2>/dev/null || \
+		{ $(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq python3-venv; }
+	@[ -x $(BIN)/python ] || $(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[test]'
+	@touch $@
+
+run: venv
+	$(BIN)/python -m web.serve
+
+# PostgreSQL server binaries for the test run's own throwaway cluster.
+system-test-deps:
+	@ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || \
+		{ echo "installing PostgreSQL server (Debian package postgresql)"; \
+		  $(SUDO) apt-get update -qq && $(SUDO) DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql; }
+
+test: venv system-test-deps test-sqlite test-postgresql
+
+test-sqlite: venv
+	$(BIN)/pytest -q
+
+test-postgresql: venv system-test-deps
+	COMPLAINTS_TEST_DATABASE=postgresql $(BIN)/pytest -q -m "not sqlite_only"
+
+bench: venv
+	$(BIN)/python bench/api_bench.py
+
+clean:
+	rm -rf $(VENV) .pytest_cache

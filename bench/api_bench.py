@@ -1,0 +1,163 @@
+"""Task completion and inbox latency over the JSON API with 100,000 stored instances.
+
+Prints median and p95 for: completing one human task through POST /api/v1/tasks/<id>,
+the inbox (GET /api/v1/tasks) of a user with 1,000 open tasks, and the raw in-memory
+SpiffWorkflow time for the same step. Run: `make bench` (SQLite) or
+`COMPLAINTS_BENCH_DATABASE_URL=postgresql+psycopg://... make bench`.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import os
+import statistics
+import sys
+import tempfile
+import time
+import uuid
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from sqlalchemy import insert, select  # noqa: E402
+from SpiffWorkflow.bpmn import BpmnWorkflow  # noqa: E402
+from SpiffWorkflow.util.task import TaskState  # noqa: E402
+
+from engine import bootstrap, migrate, runtime, specs  # noqa: E402
+from engine.directory import actor_of, create_user, find_user  # noqa: E402
+from engine.models import HumanTask, ProcessInstance  # noqa: E402
+from engine.services import COMPLAINT_PROCESS, Services  # noqa: E402
+from web import create_app  # noqa: E402
+
+STORED = int(os.environ.get("BENCH_STORED", 100_000))
+COMPLETIONS = int(os.environ.get("BENCH_COMPLETIONS", 1_000))
+INBOX_TASKS = 1_000
+INBOX_CALLS = 300
+RECORD = {
+    "customer_name": "Bench Customer", "customer_phone": "13800000000",
+    "product": "Kettle K-1", "description": "Leaks at the base.", "demand": "Refund",
+}
+
+
+def pct(values: list[float], p: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(round(p / 100 * (len(ordered) - 1))))]
+
+
+def report(label: str, seconds: list[float]) -> None:
+    ms = [s * 1000 for s in seconds]
+    print(f"{label:<58} n={len(ms):>5}  median {statistics.median(ms):7.2f} ms"
+          f"  p95 {pct(ms, 95):7.2f} ms  max {max(ms):7.2f} ms", flush=True)
+
+
+def store_bulk(services: Services, actor, busy_user_id: int) -> None:
+    """Copy one real running and one real finished state into STORED rows."""
+    running_ticket = runtime.file_complaint(services, RECORD, staff=actor).ticket
+    with services.db.read() as session:
+        template = session.execute(select(ProcessInstance).where(
+            ProcessInstance.ticket == running_ticket)).scalar_one()
+        state, version_id = template.state, template.version_id
+    now = dt.datetime.now(dt.timezone.utc)
+    started = time.perf_counter()
+    batch, tasks_batch = [], []
+    with services.db.write() as session:
+        for n in range(STORED):
+            finished = n % 2 == 0
+            batch.append(dict(
+                version_id=version_id, ticket=f"B{n:09d}", status="closed" if finished else "open",
+                path="general", state=state, revision=1, customer_name=f"Customer {n}",
+                customer_phone=f"139{n:08d}", complaint_type="product_quality",
+                created_at=now, updated_at=now, channel="web", received_at=now,
+            ))
+            if len(batch) == 5000:
+                session.execute(insert(ProcessInstance), batch)
+                batch = []
+        if batch:
+            session.execute(insert(ProcessInstance), batch)
+        open_ids = session.execute(select(ProcessInstance.id).where(
+            ProcessInstance.status == "open", ProcessInstance.ticket.like("B%"))
+            .limit(INBOX_TASKS)).scalars().all()
+        for instance_id in open_ids:
+            tasks_batch.append(dict(
+                id=str(uuid.uuid4()), instance_id=instance_id, name="verify",
+                title="Preliminary verification", lane="dept_handler", role="dept_handler",
+                department_code="quality", assignee_id=busy_user_id, state="ready",
+                created_at=now))
+        session.execute(insert(HumanTask), tasks_batch)
+    print(f"stored {STORED:,} instances and {len(tasks_batch):,} open tasks for the inbox user "
+          f"in {time.perf_counter() - started:.1f} s", flush=True)
+
+
+def raw_engine(services: Services) -> list[float]:
+    with services.db.read() as session:
+        loaded = services.specs.get(specs.latest_version(session, COMPLAINT_PROCESS))
+    data = {**{k: None for k in runtime.intake_schema(services)["properties"]}, **RECORD,
+            "ticket": "x", "parent_ticket": None}
+    timings = []
+    for _ in range(COMPLETIONS):
+        workflow = BpmnWorkflow(loaded.spec, loaded.subprocess_specs,
+                                script_engine=services.script_engine)
+        for task in workflow.get_tasks(state=TaskState.READY):
+            task.data.update(data)
+        workflow.do_engine_steps()
+        [task] = workflow.get_tasks(state=TaskState.READY, manual=True)
+        started = time.perf_counter()
+        task.set_data(record_complete=True)
+        task.run()
+        workflow.do_engine_steps()
+        timings.append(time.perf_counter() - started)
+    return timings
+
+
+def main() -> None:
+    workdir = Path(tempfile.mkdtemp(prefix="complaints-bench-"))
+    url = os.environ.get("COMPLAINTS_BENCH_DATABASE_URL") or f"sqlite:///{workdir / 'bench.db'}"
+    print(f"database: {url.split('@')[-1]}")
+    migrate.upgrade(url)
+    services = Services.create(url)
+    bootstrap.deploy_shipped(services)
+    bootstrap.create_demo_directory(services)
+    with services.db.write() as session:
+        busy = create_user(session, "busy", "bench-password", ["dept_handler"],
+                           department="quality")
+        busy_id = busy.id
+    with services.db.read() as session:
+        agent = actor_of(find_user(session, "agent"))
+    store_bulk(services, agent, busy_id)
+
+    app = create_app({"SERVICES": services, "DATABASE_URL": url, "SECRET_KEY": "bench",
+                      "LOGIN_ATTEMPTS_PER_MINUTE": 10_000})
+    client = app.test_client()
+
+    def bearer(username, password="demo"):
+        token = client.post("/api/v1/token", json={"username": username, "password": password})
+        return {"Authorization": f"Bearer {token.get_json()['token']}"}
+
+    agent_headers = bearer("agent")
+    task_ids = []
+    for _ in range(COMPLETIONS):
+        ticket = runtime.file_complaint(services, RECORD, staff=agent).ticket
+        with services.db.read() as session:
+            task_ids.append(session.execute(select(HumanTask.id).join(ProcessInstance).where(
+                ProcessInstance.ticket == ticket)).scalar_one())
+    timings = []
+    for task_id in task_ids:
+        started = time.perf_counter()
+        response = client.post(f"/api/v1/tasks/{task_id}", json={"record_complete": True},
+                               headers=agent_headers)
+        timings.append(time.perf_counter() - started)
+        assert response.status_code == 200, response.get_json()
+    report("complete a task, POST /api/v1/tasks/<id>", timings)
+
+    busy_headers = bearer("busy", "bench-password")
+    timings = []
+    for _ in range(INBOX_CALLS):
+        started = time.perf_counter()
+        response = client.get("/api/v1/tasks", headers=busy_headers)
+        timings.append(time.perf_counter() - started)
+    assert len(response.get_json()["tasks"]) == INBOX_TASKS
+    report(f"inbox of a user with {INBOX_TASKS:,} open tasks, GET /api/v1/tasks", timings)
+    report("raw SpiffWorkflow in memory, same step (no storage)", raw_engine(services))
+
+
+if __name__ == "__main__":
+    main()

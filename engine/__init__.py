@@ -1,0 +1,1 @@
+"""The complaint engine: BPMN execution, persistence, tasks, audit. No web imports."""

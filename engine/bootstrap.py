@@ -1,0 +1,59 @@
+"""Deploy the shipped processes and create the demo directory."""
+from __future__ import annotations
+
+from sqlalchemy import select
+
+from . import specs
+from .directory import create_user, ensure_department
+from .models import User
+from .services import COMPLAINT_PROCESS, Services
+
+DEPARTMENTS = [
+    ("customer_service", "Customer service"),
+    ("quality", "Quality"),
+    ("logistics", "Logistics"),
+    ("sales", "Sales"),
+    ("gm_office", "General manager's office"),
+]
+
+DEMO_PASSWORD = "demo"
+DEMO_USERS = [
+    # username, display name, roles, department
+    ("agent", "Li Na (agent)", ["cs_agent"], "customer_service"),
+    ("supervisor", "Wang Fang (CS supervisor)", ["cs_supervisor", "cs_agent"], "customer_service"),
+    ("handler", "Zhang Wei (quality handler)", ["dept_handler"], "quality"),
+    ("head", "Liu Yang (quality head)", ["dept_head", "dept_handler"], "quality"),
+    ("handler2", "Chen Jie (logistics handler)", ["dept_handler"], "logistics"),
+    ("director", "Zhao Min (CS director)", ["cs_director"], "customer_service"),
+    ("gm", "Sun Hao (GM office)", ["gm_office"], "gm_office"),
+    ("leader", "Zhou Lei (leadership group)", ["leadership"], None),
+    ("owner", "Wu Xia (process owner)", ["process_owner"], None),
+    ("auditor", "Xu Jing (compliance)", ["compliance"], None),
+    ("admin", "Administrator", ["admin"], None),
+]
+
+
+def deploy_shipped(services: Services, actor: str = "system") -> tuple[int, bool]:
+    """Deploy `processes/` as a new version when its content changed."""
+    sources = specs.read_directory(services.processes_dir)
+    with services.db.write() as session:
+        version, created = specs.deploy(session, sources, COMPLAINT_PROCESS, actor)
+        return version.version, created
+
+
+def ensure_departments(services: Services) -> None:
+    with services.db.write() as session:
+        for code, name in DEPARTMENTS:
+            ensure_department(session, code, name)
+
+
+def create_demo_directory(services: Services) -> list[tuple[str, str]]:
+    """Create the demo users once; returns (username, roles) for printing."""
+    ensure_departments(services)
+    with services.db.write() as session:
+        existing = set(session.execute(select(User.username)).scalars())
+        for username, name, roles, department in DEMO_USERS:
+            if username not in existing:
+                create_user(session, username, DEMO_PASSWORD, roles, display_name=name,
+                            department=department, email=f"{username}@example.com")
+    return [(u, ", ".join(r)) for u, _n, r, _d in DEMO_USERS]

@@ -1,0 +1,141 @@
+"""Reading complaints: who may see which case, the case view and its history."""
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from typing import Optional
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from . import runtime, tasks
+from .directory import Actor
+from .errors import Forbidden, NotFound
+from .models import AuditEvent, HumanTask, ProcessInstance
+from .services import Services
+
+# Roles that see every case; department roles see only cases dispatched to them.
+SEE_ALL_ROLES = {"cs_agent", "cs_supervisor", "cs_director", "gm_office", "leadership",
+                 "supervisor", "compliance", "admin"}
+STAFF_ROLES = SEE_ALL_ROLES | tasks.DEPARTMENT_ROLES | {"process_owner"}
+
+HISTORY_KINDS = {
+    "complaint_filed": "Complaint registered",
+    "task_completed": None,  # titled by the task
+    "task_claimed": "Task claimed",
+    "task_released": "Task released",
+    "case_closed": "Case closed",
+    "case_cancelled": "Case cancelled",
+}
+
+
+def can_see(actor: Actor, instance: ProcessInstance, session: Session) -> bool:
+    if actor.roles & SEE_ALL_ROLES:
+        return True
+    if actor.roles & tasks.DEPARTMENT_ROLES and actor.department:
+        if instance.department_code == actor.department:
+            return True
+        # A task of theirs on the case (e.g. assigned) also lets them in.
+        return session.execute(
+            select(HumanTask.id).where(
+                HumanTask.instance_id == instance.id,
+                (HumanTask.assignee_id == actor.id) | (HumanTask.completed_by_id == actor.id),
+            ).limit(1)
+        ).first() is not None
+    return False
+
+
+@dataclass
+class HistoryEntry:
+    at: dt.datetime
+    actor: Optional[str]
+    kind: str
+    title: str
+    detail: dict = field(default_factory=dict)
+
+    def as_dict(self) -> dict:
+        return {"at": self.at.isoformat(), "actor": self.actor, "kind": self.kind,
+                "title": self.title, "detail": self.detail}
+
+
+@dataclass
+class CaseView:
+    ticket: str
+    status: str
+    path: Optional[str]
+    outcome: Optional[str]
+    record: dict
+    data: dict
+    open_tasks: list[tasks.TaskView]
+    history: list[HistoryEntry]
+    created_at: dt.datetime
+    closed_at: Optional[dt.datetime]
+    department: Optional[str]
+    parent_ticket: Optional[str]
+    linked_tickets: list[str]
+    process_version: int
+
+    def as_dict(self) -> dict:
+        return {
+            "ticket": self.ticket,
+            "status": self.status,
+            "path": self.path,
+            "outcome": self.outcome,
+            "record": self.record,
+            "department": self.department,
+            "open_tasks": [t.as_dict() for t in self.open_tasks],
+            "history": [h.as_dict() for h in self.history],
+            "parent_ticket": self.parent_ticket,
+            "linked_tickets": self.linked_tickets,
+            "created_at": self.created_at.isoformat(),
+            "closed_at": self.closed_at.isoformat() if self.closed_at else None,
+        }
+
+
+def _history(session: Session, instance_id: int) -> list[HistoryEntry]:
+    titles = {row.id: row.title for row in session.execute(
+        select(HumanTask).where(HumanTask.instance_id == instance_id)).scalars()}
+    entries = []
+    for event in session.execute(
+        select(AuditEvent).where(AuditEvent.instance_id == instance_id).order_by(AuditEvent.id)
+    ).scalars():
+        if event.kind not in HISTORY_KINDS:
+            continue
+        title = HISTORY_KINDS[event.kind] or titles.get(event.detail.get("task_id"),
+                                                         event.detail.get("task", ""))
+        detail = dict(event.detail)
+        detail.pop("task_id", None)
+        entries.append(HistoryEntry(at=event.at, actor=event.actor, kind=event.kind,
+                                    title=title, detail=detail))
+    return entries
+
+
+def load_case(services: Services, session: Session, actor: Actor, ticket: str) -> CaseView:
+    instance = session.execute(
+        select(ProcessInstance).where(ProcessInstance.ticket == ticket)
+    ).scalar_one_or_none()
+    if instance is None:
+        raise NotFound("No such complaint.")
+    if not can_see(actor, instance, session):
+        # Same answer as for a ticket that does not exist: nothing leaks.
+        raise NotFound("No such complaint.")
+    data = runtime.case_data(services, instance)
+    record_fields = runtime.intake_schema(services).get("properties", {})
+    record = {k: data.get(k) for k in record_fields}
+    linked = list(session.execute(
+        select(ProcessInstance.ticket).where(ProcessInstance.parent_ticket == ticket)
+        .order_by(ProcessInstance.id)
+    ).scalars())
+    return CaseView(
+        ticket=instance.ticket, status=instance.status, path=instance.path,
+        outcome=instance.outcome, record=record, data=data,
+        open_tasks=tasks.open_tasks(session, instance.id), history=_history(session, instance.id),
+        created_at=instance.created_at, closed_at=instance.closed_at,
+        department=instance.department_code, parent_ticket=instance.parent_ticket,
+        linked_tickets=linked, process_version=instance.version.version,
+    )
+
+
+def require_staff(actor: Actor) -> None:
+    if not actor.roles & STAFF_ROLES:
+        raise Forbidden("Staff only.")

@@ -1,0 +1,86 @@
+"""Database engine and unit of work.
+
+SQLite is the embedded default, PostgreSQL the production database; both are reached
+through the same `Database` object so the services never branch on the dialect.
+"""
+from __future__ import annotations
+
+import contextlib
+from typing import Iterator
+
+from sqlalchemy import create_engine, event
+from sqlalchemy.engine import Engine
+from sqlalchemy.orm import Session, sessionmaker
+
+
+def _configure_sqlite(engine: Engine) -> None:
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection, _record):
+        # Let SQLAlchemy emit BEGIN itself (pysqlite's implicit transactions would
+        # otherwise start a deferred transaction that fails instead of waiting when a
+        # reader later needs to write).
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute("PRAGMA busy_timeout=10000")
+        cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(conn):
+        # Writers take the write lock up front: two concurrent completions then queue
+        # behind each other instead of one failing with "database is locked".
+        if conn.get_execution_options().get("writer"):
+            conn.exec_driver_sql("BEGIN IMMEDIATE")
+        else:
+            conn.exec_driver_sql("BEGIN")
+
+
+class Database:
+    def __init__(self, url: str, echo: bool = False):
+        self.url = url
+        kwargs: dict = {"echo": echo, "future": True}
+        if url.startswith("sqlite"):
+            kwargs["connect_args"] = {"check_same_thread": False, "timeout": 10}
+        else:
+            kwargs.update(pool_size=10, max_overflow=20, pool_pre_ping=True)
+        self.engine = create_engine(url, **kwargs)
+        self.is_sqlite = self.engine.dialect.name == "sqlite"
+        if self.is_sqlite:
+            _configure_sqlite(self.engine)
+        self._reader = sessionmaker(bind=self.engine, expire_on_commit=False)
+        self._writer = sessionmaker(
+            bind=self.engine.execution_options(writer=True), expire_on_commit=False
+        )
+
+    @contextlib.contextmanager
+    def read(self) -> Iterator[Session]:
+        """A session for queries; rolled back at the end, never commits."""
+        session = self._reader()
+        try:
+            yield session
+        finally:
+            session.rollback()
+            session.close()
+
+    @contextlib.contextmanager
+    def write(self) -> Iterator[Session]:
+        """The unit of work: everything inside commits together or not at all."""
+        session = self._writer()
+        try:
+            yield session
+            session.commit()
+        except BaseException:
+            session.rollback()
+            raise
+        finally:
+            session.close()
+
+    def ping(self) -> bool:
+        with self.engine.connect() as conn:
+            conn.exec_driver_sql("SELECT 1")
+        return True
+
+    def dispose(self) -> None:
+        self.engine.dispose()

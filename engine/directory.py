@@ -1,0 +1,161 @@
+"""Users, roles, departments, passwords (argon2) and API tokens."""
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import secrets
+from dataclasses import dataclass
+from typing import Optional
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from .models import ApiToken, Department, User, UserRole, utcnow
+
+ROLES = {
+    "cs_agent": "Customer service agent",
+    "cs_supervisor": "Customer-service supervisor",
+    "cs_director": "Customer-service director",
+    "dept_handler": "Department handler",
+    "dept_head": "Department head",
+    "gm_office": "General manager's office",
+    "leadership": "Leadership group",
+    "supervisor": "Supervision department",
+    "process_owner": "Process owner",
+    "compliance": "Compliance",
+    "admin": "Administrator",
+}
+
+TOKEN_LIFETIME = dt.timedelta(hours=12)
+
+_hasher = PasswordHasher()
+# A hash to verify against when the user does not exist, so that the answer takes as
+# long for an unknown name as for a wrong password.
+_DUMMY_HASH = _hasher.hash("not-a-real-password")
+
+
+@dataclass(frozen=True)
+class Actor:
+    """The person acting, as the services see them (no ORM object leaks out)."""
+
+    id: int
+    username: str
+    display_name: str
+    roles: frozenset[str]
+    department: Optional[str]
+
+    def has(self, role: str) -> bool:
+        return role in self.roles
+
+
+def actor_of(user: User) -> Actor:
+    return Actor(
+        id=user.id,
+        username=user.username,
+        display_name=user.display_name,
+        roles=frozenset(user.role_names),
+        department=user.department.code if user.department else None,
+    )
+
+
+def hash_password(password: str) -> str:
+    return _hasher.hash(password)
+
+
+def ensure_department(session: Session, code: str, name: str) -> Department:
+    dept = session.execute(select(Department).where(Department.code == code)).scalar_one_or_none()
+    if dept is None:
+        dept = Department(code=code, name=name)
+        session.add(dept)
+        session.flush()
+    return dept
+
+
+def create_user(
+    session: Session,
+    username: str,
+    password: str,
+    roles: list[str],
+    display_name: Optional[str] = None,
+    department: Optional[str] = None,
+    email: Optional[str] = None,
+) -> User:
+    unknown = set(roles) - set(ROLES)
+    if unknown:
+        raise ValueError(f"unknown roles: {', '.join(sorted(unknown))}")
+    if session.execute(select(User).where(User.username == username)).scalar_one_or_none():
+        raise ValueError(f"user {username!r} already exists")
+    dept_id = None
+    if department:
+        dept = session.execute(
+            select(Department).where(Department.code == department)
+        ).scalar_one_or_none()
+        if dept is None:
+            raise ValueError(f"unknown department {department!r}")
+        dept_id = dept.id
+    user = User(
+        username=username,
+        display_name=display_name or username,
+        email=email,
+        password_hash=hash_password(password),
+        department_id=dept_id,
+        roles=[UserRole(role=r) for r in roles],
+    )
+    session.add(user)
+    session.flush()
+    return user
+
+
+def authenticate(session: Session, username: str, password: str) -> Optional[User]:
+    user = session.execute(
+        select(User).where(User.username == username, User.active.is_(True))
+    ).scalar_one_or_none()
+    try:
+        _hasher.verify(user.password_hash if user else _DUMMY_HASH, password)
+    except (VerificationError, InvalidHashError):
+        return None
+    return user
+
+
+def get_user(session: Session, user_id: int) -> Optional[User]:
+    user = session.get(User, user_id)
+    return user if user is not None and user.active else None
+
+
+def find_user(session: Session, username: str) -> Optional[User]:
+    return session.execute(select(User).where(User.username == username)).scalar_one_or_none()
+
+
+def departments(session: Session) -> list[Department]:
+    return list(session.execute(select(Department).order_by(Department.name)).scalars())
+
+
+def department_users(session: Session, code: str) -> list[User]:
+    return list(
+        session.execute(
+            select(User)
+            .join(Department, User.department_id == Department.id)
+            .where(Department.code == code, User.active.is_(True))
+            .order_by(User.display_name)
+        ).scalars()
+    )
+
+
+def _token_digest(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def issue_token(session: Session, user: User) -> tuple[str, dt.datetime]:
+    token = secrets.token_urlsafe(32)
+    expires = utcnow() + TOKEN_LIFETIME
+    session.add(ApiToken(token_hash=_token_digest(token), user_id=user.id, expires_at=expires))
+    return token, expires
+
+
+def user_for_token(session: Session, token: str) -> Optional[User]:
+    row = session.get(ApiToken, _token_digest(token))
+    if row is None or row.expires_at <= utcnow():
+        return None
+    return get_user(session, row.user_id)

@@ -1,0 +1,30 @@
+"""Errors the services raise; the web layer maps each to one HTTP status."""
+
+
+class ServiceError(Exception):
+    status = 400
+
+
+class NotFound(ServiceError):
+    status = 404
+
+
+class Forbidden(ServiceError):
+    status = 403
+
+
+class AlreadyCompleted(ServiceError):
+    status = 409
+
+    def __init__(self, message: str = "This task has already been completed by someone else."):
+        super().__init__(message)
+
+
+class ProcessError(ServiceError):
+    """A script, condition or decision in the diagram failed; nothing was changed."""
+
+    status = 500
+
+    def __init__(self, message: str, element: str | None = None):
+        super().__init__(message)
+        self.element = element

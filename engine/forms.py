@@ -1,0 +1,201 @@
+"""Task forms: JSON Schema in `forms/`, validated here so the API and the UI agree.
+
+The schema files are content; the engine fills the choices that come from the database
+(`"ui:options": {"source": "departments"}`) before rendering or validating.
+"""
+from __future__ import annotations
+
+import copy
+import json
+import threading
+from pathlib import Path
+from typing import Any, Callable, Mapping, Optional
+
+from jsonschema import Draft202012Validator, FormatChecker
+
+RESERVED_FIELDS = {"typename"}  # breaks SpiffWorkflow's deserializer
+
+
+class FormInvalid(ValueError):
+    def __init__(self, fields: dict[str, str], message: str = "Some fields need attention."):
+        super().__init__(message)
+        self.fields = fields
+
+
+class FormRegistry:
+    def __init__(self, directory: Path):
+        self.directory = Path(directory)
+        self._cache: dict[str, dict] = {}
+        self._lock = threading.Lock()
+
+    def _load(self, filename: str) -> dict:
+        cached = self._cache.get(filename)
+        if cached is None:
+            path = (self.directory / filename).resolve()
+            if self.directory.resolve() not in path.parents:
+                raise FileNotFoundError(filename)
+            cached = json.loads(path.read_text(encoding="utf-8"))
+            if filename.endswith(".schema.json"):
+                Draft202012Validator.check_schema(cached)
+                bad = RESERVED_FIELDS & set(cached.get("properties", {}))
+                if bad:
+                    raise ValueError(f"{filename}: reserved field names {sorted(bad)}")
+            with self._lock:
+                self._cache[filename] = cached
+        return cached
+
+    def schema(self, filename: str) -> dict:
+        return self._load(filename)
+
+    def ui_schema(self, filename: Optional[str]) -> dict:
+        if not filename:
+            return {}
+        try:
+            return self._load(filename)
+        except FileNotFoundError:
+            return {}
+
+
+ChoiceSource = Callable[[str], list[tuple[str, str]]]
+
+
+def resolve_choices(schema: dict, ui: dict, choices: ChoiceSource) -> dict:
+    """A copy of the schema with database-backed choices filled in as oneOf/const."""
+    resolved = None
+    for field, hints in ui.items():
+        if not isinstance(hints, dict):
+            continue
+        source = (hints.get("ui:options") or {}).get("source")
+        if not source or field not in schema.get("properties", {}):
+            continue
+        if resolved is None:
+            resolved = copy.deepcopy(schema)
+        options = choices(source)
+        prop = resolved["properties"][field]
+        prop.pop("enum", None)
+        prop["oneOf"] = [{"const": value, "title": label} for value, label in options] or [
+            {"const": "", "title": "(no choices available)"}
+        ]
+    return resolved or schema
+
+
+def _field_of(error) -> str:
+    if error.validator == "required":
+        missing = [p for p in error.validator_value if isinstance(error.instance, dict)
+                   and p not in error.instance]
+        base = ".".join(str(p) for p in error.absolute_path)
+        name = missing[0] if missing else ""
+        return f"{base}.{name}" if base and name else (name or base)
+    return ".".join(str(p) for p in error.absolute_path)
+
+
+def _message(error) -> str:
+    validator = error.validator
+    if validator == "required":
+        return "This field is required."
+    if validator in ("enum", "const", "oneOf"):
+        return "Choose one of the offered values."
+    if validator == "type":
+        wanted = error.validator_value
+        wanted = " or ".join(wanted) if isinstance(wanted, list) else wanted
+        return {"number": "Enter a number.", "integer": "Enter a whole number.",
+                "boolean": "Answer yes or no.", "string": "Enter text."}.get(
+            wanted, f"Must be of type {wanted}.")
+    if validator == "maxLength":
+        return f"At most {error.validator_value} characters."
+    if validator == "minLength":
+        return "This field is required." if error.validator_value == 1 else \
+            f"At least {error.validator_value} characters."
+    if validator == "format":
+        return {"date": "Enter a date as YYYY-MM-DD.",
+                "date-time": "Enter a date and time with its time zone.",
+                "email": "Enter a valid e-mail address."}.get(
+            error.validator_value, f"Not a valid {error.validator_value}.")
+    if validator in ("minimum", "exclusiveMinimum"):
+        return f"Must be at least {error.validator_value}." if validator == "minimum" else \
+            f"Must be more than {error.validator_value}."
+    if validator in ("maximum", "exclusiveMaximum"):
+        return f"Must be at most {error.validator_value}."
+    if validator == "additionalProperties":
+        return "Unexpected field."
+    if validator == "anyOf":
+        return "Give at least one of the alternatives."
+    return error.message
+
+
+def _anyof_field(schema: dict, error) -> str:
+    """For `anyOf` of `required` alternatives, point at the first alternative's field."""
+    for alternative in error.validator_value:
+        required = alternative.get("required") if isinstance(alternative, dict) else None
+        if required:
+            return required[0]
+    return ""
+
+
+def validate(schema: dict, data: Any) -> dict:
+    """Return the data if valid, else raise FormInvalid with a message per field."""
+    if not isinstance(data, dict):
+        raise FormInvalid({"": "The form data must be a JSON object."})
+    bad = RESERVED_FIELDS & set(data)
+    if bad:
+        raise FormInvalid({name: "This field name is reserved." for name in bad})
+    validator = Draft202012Validator(schema, format_checker=FormatChecker())
+    fields: dict[str, str] = {}
+    for error in sorted(validator.iter_errors(data), key=lambda e: e.path):
+        if error.validator == "anyOf" and not error.absolute_path:
+            field = _anyof_field(schema, error)
+        else:
+            field = _field_of(error)
+        fields.setdefault(field, _message(error))
+    if fields:
+        raise FormInvalid(fields)
+    return data
+
+
+def _types(prop: dict) -> list[str]:
+    declared = prop.get("type")
+    if isinstance(declared, list):
+        return declared
+    if declared:
+        return [declared]
+    if "oneOf" in prop and prop["oneOf"] and "const" in prop["oneOf"][0]:
+        value = prop["oneOf"][0]["const"]
+        return ["boolean"] if isinstance(value, bool) else ["string"]
+    return ["string"]
+
+
+def coerce_submission(schema: dict, form: Mapping[str, str]) -> dict:
+    """Turn posted strings into typed values; anything unconvertible stays a string so that
+    validation reports it beside its field instead of losing it."""
+    data: dict[str, Any] = {}
+    for name, prop in schema.get("properties", {}).items():
+        types = _types(prop)
+        raw = form.get(name)
+        if "boolean" in types:
+            # Booleans are rendered as a yes/no choice, so "not answered" stays missing.
+            if raw not in (None, ""):
+                data[name] = {"true": True, "yes": True, "on": True,
+                              "false": False, "no": False}.get(raw.lower(), raw)
+            continue
+        if raw is None:
+            continue
+        raw = raw.strip()
+        if raw == "":
+            if "null" in types:
+                data[name] = None
+            continue
+        if "integer" in types:
+            try:
+                data[name] = int(raw)
+                continue
+            except ValueError:
+                pass
+        if "number" in types:
+            try:
+                number = float(raw)
+                data[name] = int(number) if number.is_integer() and "." not in raw else number
+                continue
+            except ValueError:
+                pass
+        data[name] = raw
+    return data

@@ -1,0 +1,209 @@
+"""SQLAlchemy models: the tables the services read and write.
+
+Worklists, search and reports read these rows; only the runtime deserializes the
+engine state (`ProcessInstance.state`).
+"""
+from __future__ import annotations
+
+import datetime as dt
+from typing import Optional
+
+from sqlalchemy import (
+    JSON, Boolean, DateTime, ForeignKey, Index, Integer, String, Text, UniqueConstraint,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+from sqlalchemy.types import TypeDecorator
+
+
+class UtcDateTime(TypeDecorator):
+    """Timezone-aware UTC datetimes on every database (SQLite drops the offset)."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value, dialect):
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given; store aware UTC times only")
+        return value.astimezone(dt.timezone.utc)
+
+    def process_result_value(self, value, dialect):
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            return value.replace(tzinfo=dt.timezone.utc)
+        return value.astimezone(dt.timezone.utc)
+
+
+def utcnow() -> dt.datetime:
+    return dt.datetime.now(dt.timezone.utc)
+
+
+class Base(DeclarativeBase):
+    pass
+
+
+class Department(Base):
+    __tablename__ = "department"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code: Mapped[str] = mapped_column(String(64), unique=True)
+    name: Mapped[str] = mapped_column(String(200))
+
+
+class User(Base):
+    __tablename__ = "app_user"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    username: Mapped[str] = mapped_column(String(64), unique=True)
+    display_name: Mapped[str] = mapped_column(String(200))
+    email: Mapped[Optional[str]] = mapped_column(String(254))
+    password_hash: Mapped[str] = mapped_column(String(255))
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    department_id: Mapped[Optional[int]] = mapped_column(ForeignKey("department.id"))
+    created_at: Mapped[dt.datetime] = mapped_column(UtcDateTime, default=utcnow)
+    department: Mapped[Optional[Department]] = relationship(lazy="joined")
+    roles: Mapped[list["UserRole"]] = relationship(
+        lazy="selectin", cascade="all, delete-orphan"
+    )
+
+    @property
+    def role_names(self) -> set[str]:
+        return {r.role for r in self.roles}
+
+
+class UserRole(Base):
+    __tablename__ = "user_role"
+    user_id: Mapped[int] = mapped_column(ForeignKey("app_user.id"), primary_key=True)
+    role: Mapped[str] = mapped_column(String(64), primary_key=True)
+
+
+class ApiToken(Base):
+    __tablename__ = "api_token"
+    token_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("app_user.id"), index=True)
+    created_at: Mapped[dt.datetime] = mapped_column(UtcDateTime, default=utcnow)
+    expires_at: Mapped[dt.datetime] = mapped_column(UtcDateTime)
+
+
+class ProcessVersion(Base):
+    """One deployment of a process: the BPMN/DMN sources and the serialized spec."""
+
+    __tablename__ = "process_version"
+    __table_args__ = (UniqueConstraint("process_id", "version"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    process_id: Mapped[str] = mapped_column(String(128))
+    version: Mapped[int] = mapped_column(Integer)
+    content_hash: Mapped[str] = mapped_column(String(64), index=True)
+    sources: Mapped[dict] = mapped_column(JSON)  # file name -> XML text
+    spec_state: Mapped[str] = mapped_column(Text)  # serialized spec + subprocess specs
+    deployed_at: Mapped[dt.datetime] = mapped_column(UtcDateTime, default=utcnow)
+    deployed_by: Mapped[Optional[str]] = mapped_column(String(64))
+
+
+class TicketCounter(Base):
+    __tablename__ = "ticket_counter"
+    month: Mapped[str] = mapped_column(String(4), primary_key=True)  # YYMM
+    last_serial: Mapped[int] = mapped_column(Integer)
+
+
+class ProcessInstance(Base):
+    __tablename__ = "process_instance"
+    __table_args__ = (
+        Index("ix_instance_status_created", "status", "created_at"),
+        Index("ix_instance_customer", "customer_name"),
+    )
+    id: Mapped[int] = mapped_column(primary_key=True)
+    version_id: Mapped[int] = mapped_column(ForeignKey("process_version.id"))
+    ticket: Mapped[str] = mapped_column(String(16), unique=True)
+    status: Mapped[str] = mapped_column(String(16), default="open")  # open|closed|cancelled|error
+    path: Mapped[Optional[str]] = mapped_column(String(16))  # general|major
+    outcome: Mapped[Optional[str]] = mapped_column(String(64))
+    state: Mapped[str] = mapped_column(Text)  # serialized workflow without its spec (TEXT, never JSONB)
+    revision: Mapped[int] = mapped_column(Integer, default=1)
+    next_due_at: Mapped[Optional[dt.datetime]] = mapped_column(UtcDateTime, index=True)
+    customer_name: Mapped[Optional[str]] = mapped_column(String(200))
+    customer_phone: Mapped[Optional[str]] = mapped_column(String(64), index=True)
+    complaint_type: Mapped[Optional[str]] = mapped_column(String(64))
+    department_code: Mapped[Optional[str]] = mapped_column(String(64), index=True)
+    channel: Mapped[Optional[str]] = mapped_column(String(32))
+    received_at: Mapped[Optional[dt.datetime]] = mapped_column(UtcDateTime)
+    status_token_hash: Mapped[Optional[str]] = mapped_column(String(64), unique=True)
+    parent_ticket: Mapped[Optional[str]] = mapped_column(String(16), index=True)
+    created_at: Mapped[dt.datetime] = mapped_column(UtcDateTime, default=utcnow)
+    updated_at: Mapped[dt.datetime] = mapped_column(UtcDateTime, default=utcnow)
+    closed_at: Mapped[Optional[dt.datetime]] = mapped_column(UtcDateTime)
+    version: Mapped[ProcessVersion] = relationship(lazy="joined")
+
+    __mapper_args__ = {"version_id_col": revision}
+
+
+class HumanTask(Base):
+    """One row per user task the engine is waiting on (and kept after completion)."""
+
+    __tablename__ = "human_task"
+    __table_args__ = (
+        Index("ix_task_queue", "state", "role", "department_code"),
+        Index("ix_task_assignee", "state", "assignee_id"),
+    )
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)  # SpiffWorkflow task id
+    instance_id: Mapped[int] = mapped_column(ForeignKey("process_instance.id"), index=True)
+    name: Mapped[str] = mapped_column(String(128))  # BPMN element id
+    title: Mapped[str] = mapped_column(String(255))
+    lane: Mapped[Optional[str]] = mapped_column(String(64))
+    role: Mapped[str] = mapped_column(String(64))  # role allowed to work it
+    department_code: Mapped[Optional[str]] = mapped_column(String(64))
+    assignee_id: Mapped[Optional[int]] = mapped_column(ForeignKey("app_user.id"))
+    form: Mapped[Optional[str]] = mapped_column(String(128))
+    ui_form: Mapped[Optional[str]] = mapped_column(String(128))
+    state: Mapped[str] = mapped_column(String(16), default="ready")  # ready|completed|cancelled
+    created_at: Mapped[dt.datetime] = mapped_column(UtcDateTime, default=utcnow)
+    due_at: Mapped[Optional[dt.datetime]] = mapped_column(UtcDateTime)
+    completed_at: Mapped[Optional[dt.datetime]] = mapped_column(UtcDateTime)
+    completed_by_id: Mapped[Optional[int]] = mapped_column(ForeignKey("app_user.id"))
+    on_behalf_of: Mapped[Optional[str]] = mapped_column(String(32))
+    instance: Mapped[ProcessInstance] = relationship(lazy="joined")
+    assignee: Mapped[Optional[User]] = relationship(foreign_keys=[assignee_id], lazy="joined")
+    completed_by: Mapped[Optional[User]] = relationship(
+        foreign_keys=[completed_by_id], lazy="joined"
+    )
+
+
+class AuditEvent(Base):
+    """Hash-chained: each event holds the hash of the one before it."""
+
+    __tablename__ = "audit_event"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    chain: Mapped[str] = mapped_column(String(32), index=True)
+    instance_id: Mapped[Optional[int]] = mapped_column(
+        ForeignKey("process_instance.id"), index=True
+    )
+    actor: Mapped[Optional[str]] = mapped_column(String(64))
+    kind: Mapped[str] = mapped_column(String(64))
+    detail: Mapped[dict] = mapped_column(JSON)
+    at: Mapped[dt.datetime] = mapped_column(UtcDateTime, default=utcnow)
+    prev_hash: Mapped[str] = mapped_column(String(64))
+    hash: Mapped[str] = mapped_column(String(64))
+
+
+class AuditHead(Base):
+    """The latest hash of each chain (one chain per case, one for everything else).
+
+    Locking the head row serializes appends to a chain without a global lock.
+    """
+
+    __tablename__ = "audit_head"
+    chain: Mapped[str] = mapped_column(String(32), primary_key=True)
+    last_hash: Mapped[str] = mapped_column(String(64))
+
+
+class Notification(Base):
+    """Minimal outbox: who is told what (delivery comes with the notifications issue)."""
+
+    __tablename__ = "notification"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    instance_id: Mapped[Optional[int]] = mapped_column(ForeignKey("process_instance.id"))
+    recipient_role: Mapped[Optional[str]] = mapped_column(String(64))
+    recipient_user_id: Mapped[Optional[int]] = mapped_column(ForeignKey("app_user.id"))
+    subject: Mapped[str] = mapped_column(String(255))
+    body: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[dt.datetime] = mapped_column(UtcDateTime, default=utcnow)

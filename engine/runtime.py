@@ -1,0 +1,337 @@
+"""Start, advance and cancel complaint instances: the only module that runs the engine.
+
+Every change happens in one transaction: the serialized state, the human-task rows and
+the audit events commit together or not at all.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import secrets
+from dataclasses import dataclass
+from typing import Any, Optional
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+from sqlalchemy.orm.exc import StaleDataError
+from SpiffWorkflow.bpmn import BpmnWorkflow
+from SpiffWorkflow.exceptions import SpiffWorkflowException, WorkflowException
+from SpiffWorkflow.util.task import TaskState
+from uuid import UUID
+
+from . import audit, forms, specs, tasks, tickets
+from .directory import Actor, department_users, departments
+from .errors import AlreadyCompleted, Forbidden, NotFound, ProcessError
+from .models import HumanTask, ProcessInstance
+from .serialization import dump_state, load_state
+from .services import COMPLAINT_PROCESS, Services
+
+INTAKE_FORM = "intake.schema.json"
+INTAKE_UI = "intake.uischema.json"
+STAFF_CHANNELS_DEFAULT = "hotline"
+
+
+@dataclass(frozen=True)
+class Filed:
+    ticket: str
+    status_token: str
+    path: Optional[str]
+
+
+def token_digest(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def intake_schema(services: Services) -> dict:
+    return services.forms.schema(INTAKE_FORM)
+
+
+def workflow_data(workflow: BpmnWorkflow) -> dict:
+    """The case data as of now: the ready tasks' data while running, else the final data."""
+    if workflow.is_completed():
+        return workflow.data or (workflow.last_task.data if workflow.last_task else {})
+    ready = workflow.get_tasks(state=TaskState.READY)
+    if ready:
+        merged: dict = {}
+        for task in ready:
+            merged.update(task.data)
+        return merged
+    return workflow.last_task.data if workflow.last_task else {}
+
+
+def _run_engine(workflow: BpmnWorkflow, action) -> None:
+    try:
+        action()
+    except (WorkflowException, SpiffWorkflowException) as exc:
+        element = getattr(getattr(exc, "task_spec", None), "name", None)
+        raise ProcessError(f"The process failed{f' at {element}' if element else ''}: {exc}",
+                           element=element) from exc
+
+
+def _load_workflow(services: Services, instance: ProcessInstance) -> BpmnWorkflow:
+    loaded = services.specs.get(instance.version)
+    return load_state(instance.state, loaded.spec, loaded.subprocess_specs,
+                      services.script_engine)
+
+
+def _store(services: Services, session: Session, instance: ProcessInstance,
+           workflow: BpmnWorkflow, now: dt.datetime) -> dict:
+    data = workflow_data(workflow)
+    instance.state = dump_state(workflow)
+    instance.updated_at = now
+    instance.path = data.get("path") or instance.path
+    instance.outcome = data.get("outcome")
+    instance.department_code = data.get("department") or instance.department_code
+    instance.complaint_type = data.get("complaint_type") or instance.complaint_type
+    if workflow.is_completed() and instance.status == "open":
+        instance.status = "closed"
+        instance.closed_at = now
+    return data
+
+
+def _choices(services: Services, session: Session, department: Optional[str]):
+    def source(name: str) -> list[tuple[str, str]]:
+        if name == "departments":
+            return [(d.code, d.name) for d in departments(session)]
+        if name == "department_users":
+            if not department:
+                return []
+            return [(u.username, u.display_name) for u in department_users(session, department)]
+        raise ValueError(f"unknown choice source {name!r}")
+    return source
+
+
+def form_for(services: Services, session: Session, row: HumanTask) -> tuple[dict, dict]:
+    """The task's schema with database choices filled in, and its UI hints."""
+    if not row.form:
+        return {"type": "object", "properties": {}}, {}
+    schema = services.forms.schema(row.form)
+    ui = services.forms.ui_schema(row.ui_form)
+    return forms.resolve_choices(schema, ui, _choices(services, session, row.department_code
+                                                       or row.instance.department_code)), ui
+
+
+def intake_form(services: Services, session: Session) -> tuple[dict, dict]:
+    schema = intake_schema(services)
+    ui = services.forms.ui_schema(INTAKE_UI)
+    return forms.resolve_choices(schema, ui, _choices(services, session, None)), ui
+
+
+def normalise_record(services: Services, record: Any, now: dt.datetime,
+                     staff: Optional[Actor]) -> dict:
+    """Validate an intake record; the public channel cannot choose channel or time."""
+    if not isinstance(record, dict):
+        raise forms.FormInvalid({"": "The complaint record must be a JSON object."})
+    record = dict(record)
+    if staff is None:
+        record["channel"] = "web"
+        record["received_at"] = now.isoformat()
+    else:
+        record.setdefault("channel", STAFF_CHANNELS_DEFAULT)
+        record.setdefault("received_at", now.isoformat())
+    schema = intake_schema(services)
+    forms.validate(schema, record)
+    received = dt.datetime.fromisoformat(record["received_at"].replace("Z", "+00:00"))
+    if received.tzinfo is None:
+        raise forms.FormInvalid({"received_at": "Give the time with its time zone."})
+    if received > now + dt.timedelta(minutes=5):
+        raise forms.FormInvalid({"received_at": "The receipt time lies in the future."})
+    full = {name: None for name in schema.get("properties", {})}
+    full.update(record)
+    return full
+
+
+def file_complaint(
+    services: Services,
+    record: Any,
+    staff: Optional[Actor] = None,
+    parent_ticket: Optional[str] = None,
+    session: Optional[Session] = None,
+) -> Filed:
+    """Register a complaint and run it to its first human task."""
+    now = services.now()
+    data = normalise_record(services, record, now, staff)
+    if session is None:
+        with services.db.write() as session:
+            return _file(services, session, data, staff, parent_ticket, now)
+    return _file(services, session, data, staff, parent_ticket, now)
+
+
+def _file(services, session, data, staff, parent_ticket, now) -> Filed:
+    version = specs.latest_version(session, COMPLAINT_PROCESS)
+    if version is None:
+        raise ProcessError("The complaint process has not been deployed yet.")
+    loaded = services.specs.get(version)
+    ticket = tickets.next_ticket(session, now)
+    data["ticket"] = ticket
+    data["parent_ticket"] = parent_ticket
+    workflow = BpmnWorkflow(loaded.spec, loaded.subprocess_specs,
+                            script_engine=services.script_engine)
+    workflow.task_tree.data.update(data)
+    for task in workflow.get_tasks(state=TaskState.READY):
+        task.data.update(data)
+    _run_engine(workflow, workflow.do_engine_steps)
+    status_token = secrets.token_urlsafe(32)
+    received = dt.datetime.fromisoformat(data["received_at"].replace("Z", "+00:00"))
+    instance = ProcessInstance(
+        version_id=version.id,
+        version=version,
+        ticket=ticket,
+        status="open",
+        state="",
+        customer_name=data.get("customer_name"),
+        customer_phone=data.get("customer_phone"),
+        complaint_type=data.get("complaint_type"),
+        channel=data.get("channel"),
+        received_at=received,
+        status_token_hash=token_digest(status_token),
+        parent_ticket=parent_ticket,
+        created_at=now,
+    )
+    _store(services, session, instance, workflow, now)
+    session.add(instance)
+    session.flush()
+    tasks.sync(session, instance, workflow, now)
+    audit.record(session, "complaint_filed", staff.username if staff else None, instance.id,
+                 ticket=ticket, channel=data.get("channel"), parent_ticket=parent_ticket)
+    session.flush()
+    return Filed(ticket=ticket, status_token=status_token, path=instance.path)
+
+
+def validate_task_data(services: Services, actor: Actor, task_id: str, data: Any) -> dict:
+    """Check permission and the form before the write transaction opens."""
+    with services.db.read() as session:
+        row = tasks.load_row(session, task_id)
+        tasks.require_workable(actor, row)
+        schema, _ui = form_for(services, session, row)
+    return forms.validate(schema, data)
+
+
+def complete_task(services: Services, actor: Actor, task_id: str, data: Any) -> dict:
+    """Complete a human task with form data and advance the case.
+
+    Raises NotFound, Forbidden, FormInvalid, AlreadyCompleted or ProcessError; on any of
+    them nothing is changed.
+    """
+    data = validate_task_data(services, actor, task_id, data)
+    try:
+        with services.db.write() as session:
+            return _complete(services, session, actor, task_id, data)
+    except StaleDataError:
+        raise AlreadyCompleted() from None
+
+
+def _complete(services, session, actor, task_id, data) -> dict:
+    now = services.now()
+    row = tasks.load_row(session, task_id, for_update=True)
+    tasks.require_workable(actor, row)
+    instance = row.instance
+    workflow = _load_workflow(services, instance)
+    task = workflow.get_task_from_id(UUID(task_id))
+    if task is None or task.state != TaskState.READY:
+        raise AlreadyCompleted()
+    task.set_data(**data)
+    spawn_expression = tasks._property(task.task_spec, "startsLinkedComplaint")
+    linked = None
+    if spawn_expression:
+        try:
+            wanted = services.script_engine.evaluate(task, spawn_expression)
+        except Exception as exc:
+            raise ProcessError(f"The process failed at {task.task_spec.name}: {exc}",
+                               element=task.task_spec.name) from exc
+        if wanted:
+            linked = _file_linked(services, session, actor, task.data)
+            task.set_data(linked_ticket=linked.ticket)
+    _run_engine(workflow, task.run)
+    _run_engine(workflow, workflow.do_engine_steps)
+    on_behalf = "customer" if row.lane == "customer" else None
+    case_data = _store(services, session, instance, workflow, now)
+    tasks.sync(session, instance, workflow, now, completed=(row.id, actor.id, on_behalf))
+    audit.record(session, "task_completed", actor.username, instance.id, task=row.name,
+                 task_id=row.id, on_behalf_of=on_behalf, data=data)
+    if instance.status == "closed":
+        audit.record(session, "case_closed", actor.username, instance.id,
+                     outcome=instance.outcome)
+    session.flush()
+    return {"ticket": instance.ticket, "status": instance.status, "path": instance.path,
+            "outcome": case_data.get("outcome"), "linked_ticket": linked.ticket if linked else None}
+
+
+LINKED_FIELDS = (
+    "customer_name", "customer_phone", "customer_email", "customer_address", "member_account",
+    "product", "order_number",
+)
+
+
+def _file_linked(services, session, actor, data: dict) -> Filed:
+    record = {k: data.get(k) for k in LINKED_FIELDS if data.get(k) is not None}
+    record["description"] = data.get("new_problem_description") or "New problem raised at follow-up"
+    record["demand"] = "To be clarified with the customer"
+    record["channel"] = "other"
+    return file_complaint(services, record, staff=actor, parent_ticket=data.get("ticket"),
+                          session=session)
+
+
+def cancel(services: Services, actor: Actor, ticket: str, reason: str) -> None:
+    if not reason or not reason.strip():
+        raise forms.FormInvalid({"reason": "Say why the case is cancelled."})
+    try:
+        with services.db.write() as session:
+            instance = _instance_by_ticket(session, ticket)
+            if instance.status != "open":
+                raise AlreadyCompleted(f"The case is already {instance.status}.")
+            now = services.now()
+            workflow = _load_workflow(services, instance)
+            workflow.cancel()
+            instance.state = dump_state(workflow)
+            instance.status = "cancelled"
+            instance.closed_at = now
+            instance.updated_at = now
+            tasks.cancel_open(session, instance, now)
+            audit.record(session, "case_cancelled", actor.username, instance.id,
+                         reason=reason.strip())
+    except StaleDataError:
+        raise AlreadyCompleted("The case changed while cancelling; try again.") from None
+
+
+def _instance_by_ticket(session: Session, ticket: str) -> ProcessInstance:
+    instance = session.execute(
+        select(ProcessInstance).where(ProcessInstance.ticket == ticket)
+    ).scalar_one_or_none()
+    if instance is None:
+        raise NotFound("No such complaint.")
+    return instance
+
+
+def task_prefill(services: Services, session: Session, row: HumanTask) -> dict:
+    """The current values a task form starts with (same-named keys of the case data)."""
+    workflow = _load_workflow(services, row.instance)
+    task = workflow.get_task_from_id(UUID(row.id))
+    return dict(task.data) if task is not None else {}
+
+
+def case_data(services: Services, instance: ProcessInstance) -> dict:
+    return workflow_data(_load_workflow(services, instance))
+
+
+@dataclass
+class TaskDetail:
+    task: "tasks.TaskView"
+    schema: dict
+    ui: dict
+    values: dict
+    can_work: bool
+
+
+def task_detail(services: Services, actor: Actor, task_id: str) -> TaskDetail:
+    """A task with its form, for someone allowed to work it (or to see it done)."""
+    with services.db.read() as session:
+        row = tasks.load_row(session, task_id)
+        if not tasks.can_work(actor, row):
+            raise Forbidden("This task is not yours to work on.")
+        if row.state != "ready":
+            raise AlreadyCompleted()
+        schema, ui = form_for(services, session, row)
+        values = task_prefill(services, session, row)
+        return TaskDetail(task=tasks.view_of(row), schema=schema, ui=ui, values=values,
+                          can_work=True)

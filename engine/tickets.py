@@ -1,0 +1,35 @@
+"""Ticket numbers: YYMM + serial within the month, e.g. 2611000123."""
+from __future__ import annotations
+
+import datetime as dt
+from zoneinfo import ZoneInfo
+
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Session
+
+from .models import TicketCounter
+
+SERIAL_DIGITS = 6
+# The month a ticket belongs to is the company's month, not UTC's.
+COMPANY_ZONE = ZoneInfo("Asia/Shanghai")
+
+
+def month_key(when: dt.datetime) -> str:
+    return when.astimezone(COMPANY_ZONE).strftime("%y%m")
+
+
+def next_ticket(session: Session, when: dt.datetime) -> str:
+    """Allocate the next number atomically (one upsert; safe under concurrent intake)."""
+    month = month_key(when)
+    insert = postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
+    stmt = (
+        insert(TicketCounter)
+        .values(month=month, last_serial=1)
+        .on_conflict_do_update(
+            index_elements=[TicketCounter.month],
+            set_={"last_serial": TicketCounter.last_serial + 1},
+        )
+        .returning(TicketCounter.last_serial)
+    )
+    serial = session.execute(stmt).scalar_one()
+    return f"{month}{serial:0{SERIAL_DIGITS}d}"

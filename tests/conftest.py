@@ -1,0 +1,121 @@
+"""Shared fixtures: a migrated database per test (SQLite, or a real PostgreSQL server when
+COMPLAINTS_TEST_DATABASE=postgresql), the engine services with a movable clock, actors."""
+from __future__ import annotations
+
+import datetime as dt
+import itertools
+import os
+import shutil
+import uuid
+from pathlib import Path
+
+import pytest
+
+from engine import bootstrap, migrate
+from engine.directory import actor_of, find_user
+from engine.services import Services
+
+BACKEND = os.environ.get("COMPLAINTS_TEST_DATABASE", "sqlite")
+START = dt.datetime(2026, 11, 25, 2, 0, tzinfo=dt.timezone.utc)  # 10:00 in Shanghai
+
+
+def pytest_configure(config):
+    config.addinivalue_line("markers", "sqlite_only: runs against SQLite only")
+    config.addinivalue_line("markers", "slow: takes more than a few seconds")
+
+
+class Clock:
+    """The time the services see; tests move it instead of sleeping."""
+
+    def __init__(self, start: dt.datetime = START):
+        self.now = start
+
+    def __call__(self) -> dt.datetime:
+        return self.now
+
+    def advance(self, **delta) -> dt.datetime:
+        self.now += dt.timedelta(**delta)
+        return self.now
+
+
+def _prepare_template(url: str) -> None:
+    migrate.upgrade(url)
+    services = Services.create(url)
+    bootstrap.deploy_shipped(services)
+    bootstrap.create_demo_directory(services)
+    services.db.dispose()
+
+
+@pytest.fixture(scope="session")
+def _template(tmp_path_factory):
+    """A database migrated once with the shipped process and the demo directory."""
+    if BACKEND == "postgresql":
+        from support.pg_server import create_database, throwaway_postgres
+        with throwaway_postgres() as admin_url:
+            template_url = create_database(admin_url, "template_complaints")
+            _prepare_template(template_url)
+            yield ("postgresql", admin_url)
+    else:
+        path = tmp_path_factory.mktemp("template") / "template.db"
+        _prepare_template(f"sqlite:///{path}")
+        yield ("sqlite", path)
+
+
+_counter = itertools.count()
+
+
+@pytest.fixture
+def database_url(_template, tmp_path):
+    kind, where = _template
+    if kind == "sqlite":
+        target = tmp_path / "complaints.db"
+        shutil.copyfile(where, target)
+        yield f"sqlite:///{target}"
+        return
+    import psycopg
+    from sqlalchemy.engine import make_url
+    name = f"t_{next(_counter)}_{uuid.uuid4().hex[:8]}"
+    admin = make_url(where)
+    conninfo = dict(host=admin.host, port=admin.port, user=admin.username, dbname="postgres")
+    with psycopg.connect(**conninfo, autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}" TEMPLATE template_complaints')
+    yield admin.set(database=name).render_as_string(hide_password=False)
+    with psycopg.connect(**conninfo, autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.fixture
+def clock():
+    return Clock()
+
+
+@pytest.fixture
+def services(database_url, clock):
+    services = Services.create(database_url)
+    services.clock = clock
+    yield services
+    services.db.dispose()
+
+
+@pytest.fixture
+def actors(services):
+    """Demo users as the services see them, by user name."""
+    with services.db.read() as session:
+        return {name: actor_of(find_user(session, name))
+                for name, *_ in bootstrap.DEMO_USERS}
+
+
+@pytest.fixture
+def app(services):
+    from web import create_app
+    app = create_app({"SERVICES": services, "DATABASE_URL": services.db.url, "TESTING": True,
+                      "SECRET_KEY": "test-secret", "LOGIN_ATTEMPTS_PER_MINUTE": 1000})
+    return app
+
+
+@pytest.fixture
+def client(app):
+    return app.test_client()
+
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent

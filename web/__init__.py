@@ -1,0 +1,81 @@
+"""Flask application factory: thin routes over the engine's services."""
+from __future__ import annotations
+
+import os
+import secrets
+from pathlib import Path
+
+from flask import Flask, jsonify
+from flask_wtf.csrf import CSRFProtect
+
+from engine.services import Services
+
+csrf = CSRFProtect()
+
+
+def _secret_key(instance_path: Path) -> str:
+    """A per-installation key kept in the instance folder, never in the repository."""
+    key_file = instance_path / "secret_key"
+    if not key_file.exists():
+        key_file.write_text(secrets.token_hex(32))
+        key_file.chmod(0o600)
+    return key_file.read_text().strip()
+
+
+def create_app(config: dict | None = None) -> Flask:
+    app = Flask(__name__, instance_path=os.environ.get("COMPLAINTS_INSTANCE") or None)
+    instance = Path(app.instance_path)
+    instance.mkdir(parents=True, exist_ok=True)
+    app.config.update(
+        DATABASE_URL=os.environ.get("COMPLAINTS_DATABASE_URL")
+        or f"sqlite:///{instance / 'complaints.db'}",
+        SESSION_COOKIE_HTTPONLY=True,
+        SESSION_COOKIE_SAMESITE="Lax",
+        SESSION_COOKIE_SECURE=os.environ.get("COMPLAINTS_SECURE_COOKIES") == "1",
+        MAX_CONTENT_LENGTH=2 * 1024 * 1024,
+        WTF_CSRF_TIME_LIMIT=None,
+        LOGIN_ATTEMPTS_PER_MINUTE=10,
+    )
+    if config:
+        app.config.update(config)
+    if not app.config.get("SECRET_KEY"):
+        app.config["SECRET_KEY"] = os.environ.get("SECRET_KEY") or _secret_key(instance)
+
+    services = app.config.get("SERVICES") or Services.create(app.config["DATABASE_URL"])
+    app.extensions["services"] = services
+    csrf.init_app(app)
+
+    from . import api, auth, cases, inbox, intake, cli
+
+    app.register_blueprint(auth.bp)
+    app.register_blueprint(inbox.bp)
+    app.register_blueprint(cases.bp)
+    app.register_blueprint(intake.bp)
+    app.register_blueprint(api.bp)
+    csrf.exempt(api.bp)
+    cli.register(app)
+
+    @app.get("/healthz")
+    def healthz():
+        try:
+            services.db.ping()
+        except Exception:  # noqa: BLE001 - any database failure means unhealthy
+            return jsonify(status="unavailable", database="unreachable"), 503
+        return jsonify(status="ok", database="ok")
+
+    @app.after_request
+    def security_headers(response):
+        response.headers.setdefault("X-Content-Type-Options", "nosniff")
+        response.headers.setdefault("X-Frame-Options", "DENY")
+        response.headers.setdefault("Referrer-Policy", "same-origin")
+        response.headers.setdefault(
+            "Content-Security-Policy",
+            "default-src 'self'; style-src 'self'; img-src 'self' data:; frame-ancestors 'none'",
+        )
+        return response
+
+    return app
+
+
+def services_of(app: Flask) -> Services:
+    return app.extensions["services"]

@@ -1,0 +1,148 @@
+"""JSON API under /api/v1: other systems file complaints and work tasks here."""
+from __future__ import annotations
+
+import functools
+import json
+from pathlib import Path
+
+from flask import Blueprint, current_app, g, jsonify, request
+
+from engine import cases, runtime, tasks
+from engine.directory import actor_of, issue_token, user_for_token
+from engine.errors import ServiceError
+from engine.forms import FormInvalid
+
+bp = Blueprint("api", __name__, url_prefix="/api/v1")
+
+OPENAPI_FILE = Path(__file__).parent / "openapi.json"
+
+
+def services():
+    return current_app.extensions["services"]
+
+
+def error(status: int, message: str, fields: dict | None = None):
+    return jsonify(error=message, fields=fields or {}), status
+
+
+def _bearer_actor():
+    header = request.headers.get("Authorization", "")
+    if not header.lower().startswith("bearer "):
+        return None
+    with services().db.read() as db:
+        user = user_for_token(db, header[7:].strip())
+        return actor_of(user) if user is not None else None
+
+
+def token_required(view):
+    @functools.wraps(view)
+    def wrapped(*args, **kwargs):
+        g.api_actor = _bearer_actor()
+        if g.api_actor is None:
+            response = error(401, "A valid bearer token is required.")
+            response[0].headers["WWW-Authenticate"] = 'Bearer realm="api"'
+            return response
+        if not g.api_actor.roles & cases.STAFF_ROLES:
+            return error(403, "Staff only.")
+        return view(*args, **kwargs)
+    return wrapped
+
+
+def json_body():
+    body = request.get_json(silent=True)
+    if body is None:
+        raise FormInvalid({"": "Send a JSON object with Content-Type: application/json."},
+                          "The request body is not valid JSON.")
+    return body
+
+
+@bp.errorhandler(FormInvalid)
+def _form_invalid(exc: FormInvalid):
+    return error(422, str(exc), exc.fields)
+
+
+@bp.errorhandler(ServiceError)
+def _service_error(exc: ServiceError):
+    return error(exc.status, str(exc))
+
+
+@bp.errorhandler(404)
+def _not_found(_exc):
+    return error(404, "Not found.")
+
+
+@bp.errorhandler(405)
+def _not_allowed(_exc):
+    return error(405, "Method not allowed.")
+
+
+@bp.errorhandler(413)
+def _too_large(_exc):
+    return error(413, "The request body is too large.")
+
+
+@bp.get("/openapi.json")
+def openapi():
+    document = json.loads(OPENAPI_FILE.read_text(encoding="utf-8"))
+    # The intake record's schema is the form file itself, so the two never drift apart.
+    document["components"]["schemas"]["ComplaintRecord"] = runtime.intake_schema(services())
+    return jsonify(document)
+
+
+@bp.post("/token")
+def token():
+    body = request.get_json(silent=True) or {}
+    username, password = body.get("username"), body.get("password")
+    if not isinstance(username, str) or not isinstance(password, str):
+        return error(401, "Unknown user name or wrong password.")
+    from .auth import too_many_attempts
+    if too_many_attempts(f"api:{request.remote_addr}:{username}"):
+        return error(429, "Too many attempts. Wait a minute and try again.")
+    from engine.directory import authenticate
+    with services().db.write() as db:
+        user = authenticate(db, username, password)
+        if user is None:
+            return error(401, "Unknown user name or wrong password.")
+        value, expires = issue_token(db, user)
+    return jsonify(token=value, token_type="Bearer", expires_at=expires.isoformat())
+
+
+@bp.post("/complaints")
+def file_complaint():
+    staff = _bearer_actor() if request.headers.get("Authorization") else None
+    if request.headers.get("Authorization") and staff is None:
+        return error(401, "The bearer token is not valid.")
+    if staff is not None and "cs_agent" not in staff.roles and "admin" not in staff.roles:
+        staff = None  # only customer service registers on a customer's behalf
+    filed = runtime.file_complaint(services(), json_body(), staff=staff)
+    return jsonify(ticket=filed.ticket, status_token=filed.status_token), 201
+
+
+@bp.get("/complaints/<ticket>")
+@token_required
+def get_complaint(ticket: str):
+    with services().db.read() as db:
+        case = cases.load_case(services(), db, g.api_actor, ticket)
+    return jsonify(case.as_dict())
+
+
+@bp.get("/tasks")
+@token_required
+def list_tasks():
+    with services().db.read() as db:
+        views = tasks.worklist(db, g.api_actor)
+    return jsonify(tasks=[v.as_dict() for v in views])
+
+
+@bp.get("/tasks/<task_id>")
+@token_required
+def get_task(task_id: str):
+    detail = runtime.task_detail(services(), g.api_actor, task_id)
+    return jsonify({**detail.task.as_dict(), "schema": detail.schema})
+
+
+@bp.post("/tasks/<task_id>")
+@token_required
+def complete_task(task_id: str):
+    result = runtime.complete_task(services(), g.api_actor, task_id, json_body())
+    return jsonify(result)

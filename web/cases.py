@@ -1,0 +1,146 @@
+"""Complaint pages for staff: the recent list, one case with its history, cancelling."""
+from __future__ import annotations
+
+from flask import Blueprint, flash, redirect, render_template, request, url_for
+from sqlalchemy import select
+
+from engine import cases as case_service
+from engine import runtime, tasks
+from engine.directory import departments
+from engine.errors import AlreadyCompleted
+from engine.forms import FormInvalid
+from engine.models import ProcessInstance
+
+from . import formrender
+from .auth import current_actor
+from .inbox import CANCEL_ROLES, require_any_role, services, staff_page
+
+bp = Blueprint("cases", __name__, url_prefix="/cases")
+
+RECENT = 50
+# How many recent cases are looked at to find the 50 a department person may see.
+RECENT_SCAN = 1000
+
+
+@bp.get("")
+@staff_page
+def index():
+    actor = current_actor()
+    with services().db.read() as db:
+        recent = db.execute(
+            select(ProcessInstance).order_by(ProcessInstance.created_at.desc(),
+                                             ProcessInstance.id.desc()).limit(RECENT_SCAN)
+        ).scalars()
+        visible = []
+        for instance in recent:
+            if case_service.can_see(actor, instance, db):
+                visible.append(instance)
+                if len(visible) == RECENT:
+                    break
+        schema, ui = runtime.intake_form(services(), db)
+        dept_names = {d.code: d.name for d in departments(db)}
+        type_prop = (schema.get("properties") or {}).get("complaint_type")
+        rows = [{
+            "ticket": i.ticket,
+            "customer": i.customer_name,
+            "type": formrender.display_value(type_prop, i.complaint_type)
+            if i.complaint_type else "",
+            "department": dept_names.get(i.department_code, i.department_code or ""),
+            "status": i.status,
+            "path": i.path,
+            "created_at": i.created_at,
+        } for i in visible]
+    return render_template("cases.html", rows=rows, now=services().now())
+
+
+def field_props(dept_names: dict[str, str]) -> dict[str, dict]:
+    """Field name -> schema property across all forms (labels and choices for the history).
+
+    Department choices come from the database, as on the forms themselves.
+    """
+    registry = services().forms
+    props: dict[str, dict] = {}
+    for path in sorted(registry.directory.glob("*.schema.json")):
+        try:
+            schema = registry.schema(path.name)
+            ui = registry.ui_schema(path.name.replace(".schema.json", ".uischema.json"))
+        except (OSError, ValueError):
+            continue
+        for name, prop in (schema.get("properties") or {}).items():
+            if not isinstance(prop, dict) or name in props:
+                continue
+            hints = ui.get(name) if isinstance(ui.get(name), dict) else {}
+            if (hints.get("ui:options") or {}).get("source") == "departments":
+                prop = {**prop, "oneOf": [{"const": code, "title": title}
+                                          for code, title in dept_names.items()]}
+            props[name] = prop
+    return props
+
+
+def history_rows(case, intake_schema: dict, dept_names: dict[str, str]) -> list[dict]:
+    props = {**field_props(dept_names), **(intake_schema.get("properties") or {})}
+    rows = []
+    for entry in reversed(case.history):
+        detail = dict(entry.detail)
+        data = detail.pop("data", None) if entry.kind == "task_completed" else None
+        facts = []
+        if entry.kind == "task_completed" and detail.get("on_behalf_of"):
+            facts.append(("On behalf of", formrender.humanize(str(detail["on_behalf_of"]))))
+        elif entry.kind == "complaint_filed":
+            if detail.get("channel"):
+                facts.append(("Channel", formrender.display_value(
+                    props.get("channel"), detail["channel"])))
+            if detail.get("parent_ticket"):
+                facts.append(("Raised at the follow-up of", detail["parent_ticket"]))
+        elif entry.kind == "case_cancelled" and detail.get("reason"):
+            facts.append(("Reason", detail["reason"]))
+        elif entry.kind == "case_closed" and detail.get("outcome"):
+            facts.append(("Outcome", formrender.humanize(str(detail["outcome"]))))
+        submitted = []
+        for name, value in (data or {}).items():
+            prop = props.get(name) or {}
+            submitted.append((prop.get("title") or formrender.humanize(name),
+                              formrender.display_value(prop, value)))
+        rows.append({"at": entry.at, "actor": entry.actor, "title": entry.title,
+                     "kind": entry.kind, "facts": facts, "data": submitted})
+    return rows
+
+
+def _case_page(ticket: str, cancel_error: str | None = None, reason: str = "", status=200):
+    actor = current_actor()
+    with services().db.read() as db:
+        case = case_service.load_case(services(), db, actor, ticket)
+        schema, ui = runtime.intake_form(services(), db)
+        workable = {v.id for v in tasks.worklist(db, actor)}
+        dept_names = {d.code: d.name for d in departments(db)}
+    record = formrender.record_rows(schema, ui, case.record)
+    return render_template(
+        "case.html", case=case, record=record, workable=workable,
+        history=history_rows(case, schema, dept_names), now=services().now(),
+        department=dept_names.get(case.department, case.department),
+        can_cancel=case.status == "open" and bool(actor.roles & CANCEL_ROLES),
+        cancel_error=cancel_error, reason=reason,
+    ), status
+
+
+@bp.get("/<ticket>")
+@staff_page
+def view(ticket: str):
+    return _case_page(ticket)
+
+
+@bp.post("/<ticket>/cancel")
+@staff_page
+def cancel(ticket: str):
+    require_any_role(CANCEL_ROLES, "Only a customer-service supervisor can cancel a case.")
+    reason = request.form.get("reason", "")
+    try:
+        runtime.cancel(services(), current_actor(), ticket, reason)
+    except FormInvalid as exc:
+        return _case_page(ticket, cancel_error=exc.fields.get("reason") or str(exc),
+                          reason=reason, status=422)
+    except AlreadyCompleted as exc:
+        flash(str(exc), "warning")
+        return redirect(url_for("cases.view", ticket=ticket))
+    flash(f"Case {ticket} was cancelled.", "success")
+    return redirect(url_for("cases.view", ticket=ticket))

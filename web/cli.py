@@ -1,0 +1,55 @@
+"""`flask --app web ...` commands for operators."""
+from __future__ import annotations
+
+import click
+from flask import Flask
+
+from engine import audit, bootstrap, migrate
+from engine.directory import ROLES, create_user
+
+
+def register(app: Flask) -> None:
+    services = app.extensions["services"]
+
+    @app.cli.command("migrate")
+    def migrate_command():
+        """Bring the database schema up to date."""
+        migrate.upgrade(services.db.url)
+        click.echo("database schema is up to date")
+
+    @app.cli.command("deploy")
+    def deploy_command():
+        """Deploy processes/ as a new version if it changed."""
+        version, created = bootstrap.deploy_shipped(services)
+        click.echo(f"complaint process version {version} {'deployed' if created else 'unchanged'}")
+
+    @app.cli.command("demo")
+    def demo_command():
+        """Create the demo departments and users (password 'demo')."""
+        for username, roles in bootstrap.create_demo_directory(services):
+            click.echo(f"  {username:<10} {roles}")
+
+    @app.cli.command("create-user")
+    @click.argument("username")
+    @click.option("--role", "roles", multiple=True, type=click.Choice(sorted(ROLES)), required=True)
+    @click.option("--department")
+    @click.option("--name")
+    @click.password_option()
+    def create_user_command(username, roles, department, name, password):
+        """Create a staff account."""
+        bootstrap.ensure_departments(services)
+        with services.db.write() as session:
+            create_user(session, username, password, list(roles), display_name=name,
+                        department=department)
+        click.echo(f"user {username} created")
+
+    @app.cli.command("verify-audit")
+    def verify_audit_command():
+        """Check every audit hash chain; exit 1 if one is broken."""
+        with services.db.read() as session:
+            broken = {c: e for c, e in audit.verify_all(session).items() if e is not None}
+        if broken:
+            for chain, event in broken.items():
+                click.echo(f"BROKEN {chain} at event {event}")
+            raise SystemExit(1)
+        click.echo("all audit chains intact")

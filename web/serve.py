@@ -1,0 +1,33 @@
+"""`make run`: migrate, deploy, create the demo directory, then serve."""
+from __future__ import annotations
+
+import os
+
+from waitress import serve
+
+from engine import bootstrap, migrate
+
+from . import create_app
+
+
+def main() -> None:
+    host = os.environ.get("HOST", "127.0.0.1")
+    port = int(os.environ.get("PORT", "5000"))
+    app = create_app()
+    services = app.extensions["services"]
+    migrate.upgrade(services.db.url)
+    version, created = bootstrap.deploy_shipped(services)
+    users = bootstrap.create_demo_directory(services)
+    url = f"http://{host}:{port}"
+    print(f"\nComplaint handling is running at {url}", flush=True)
+    print(f"  database: {services.db.url}")
+    print(f"  complaint process: version {version}{' (newly deployed)' if created else ''}")
+    print(f"  demo logins (password '{bootstrap.DEMO_PASSWORD}'):")
+    for username, roles in users:
+        print(f"    {username:<10} {roles}")
+    print("  press Ctrl+C to stop\n", flush=True)
+    serve(app, host=host, port=port, threads=8, ident="complaints")
+
+
+if __name__ == "__main__":
+    main()
