@@ -1,0 +1,47 @@
+"""Instances serialized by an earlier release still load and run to the end."""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from engine import runtime, specs, tasks
+from engine.models import ProcessInstance
+from engine.services import COMPLAINT_PROCESS
+from support.desk import Desk
+
+FIXTURES = sorted((Path(__file__).parent / "fixtures").glob("release_*_instances.json"))
+
+
+def adopt(services, sources: dict, ticket: str, state: str) -> None:
+    """Store a serialized instance as the earlier release left it in its database."""
+    with services.db.write() as session:
+        version, _ = specs.deploy(session, {k: v.encode() for k, v in sources.items()},
+                                  COMPLAINT_PROCESS, "release-fixture")
+        instance = ProcessInstance(version_id=version.id, version=version, ticket=ticket,
+                                   status="open", state=state, created_at=services.now(),
+                                   updated_at=services.now())
+        session.add(instance)
+        session.flush()
+        workflow = runtime._load_workflow(services, instance)
+        runtime._store(services, session, instance, workflow, services.now())
+        tasks.sync(session, instance, workflow, services.now())
+
+
+@pytest.mark.parametrize("fixture", FIXTURES, ids=[f.stem for f in FIXTURES])
+def test_earlier_release_instances_continue(services, actors, fixture):
+    release = json.loads(fixture.read_text())
+    desk = Desk(services, actors)
+    for n, saved in enumerate(release["instances"]):
+        ticket = f"2510{n + 1:06d}"
+        adopt(services, release["sources"], ticket, saved["state"])
+        assert desk.open_task_names(ticket) == [saved["open_task"]]
+        if saved["open_task"] == "supply_missing_facts":
+            desk.do(ticket, "supply_missing_facts", supply_decision="supplied",
+                    supplied_facts="Order SO-1")
+            desk.do(ticket, "check_record")
+        desk.run_until(ticket, "follow_up")
+        result = desk.do(ticket, "follow_up")
+        assert result["status"] == "closed" and result["outcome"] == "resolved"
+        assert desk.case(ticket).record["customer_name"] == "Wang Lei"
