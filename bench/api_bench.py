@@ -89,7 +89,7 @@ def store_bulk(services: Services, actor, busy_user_id: int) -> None:
 
 def raw_engine(services: Services) -> list[float]:
     with services.db.read() as session:
-        loaded = services.specs.get(specs.latest_version(session, COMPLAINT_PROCESS))
+        loaded = services.specs.get(session, specs.latest_version(session, COMPLAINT_PROCESS).id)
     data = {**{k: None for k in runtime.intake_schema(services)["properties"]}, **RECORD,
             "ticket": "x", "parent_ticket": None}
     timings = []

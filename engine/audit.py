@@ -5,7 +5,7 @@ import hashlib
 import json
 from typing import Optional
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select, update
 from sqlalchemy.orm import Session
 
 from .models import AuditEvent, AuditHead, utcnow
@@ -17,22 +17,32 @@ def chain_for(instance_id: Optional[int]) -> str:
     return f"case:{instance_id}" if instance_id is not None else "global"
 
 
-def _digest(prev_hash: str, event: AuditEvent) -> str:
+def _digest(prev_hash: str, chain: str, instance_id, actor, kind, detail, at) -> str:
     payload = json.dumps(
-        {
-            "prev": prev_hash,
-            "chain": event.chain,
-            "instance": event.instance_id,
-            "actor": event.actor,
-            "kind": event.kind,
-            "detail": event.detail,
-            "at": event.at.isoformat(),
-        },
+        {"prev": prev_hash, "chain": chain, "instance": instance_id, "actor": actor,
+         "kind": kind, "detail": detail, "at": at.isoformat()},
         sort_keys=True,
         ensure_ascii=False,
         default=str,
     )
     return hashlib.sha256(payload.encode()).hexdigest()
+
+
+def _event_digest(prev_hash: str, event: AuditEvent) -> str:
+    return _digest(prev_hash, event.chain, event.instance_id, event.actor, event.kind,
+                   event.detail, event.at)
+
+
+_HEADS = AuditHead.__table__
+_EVENTS = AuditEvent.__table__
+# Built once: this runs on every state change, and rebuilding statements costs more than
+# executing them.
+_SELECT_HEAD = (select(_HEADS.c.last_hash).where(_HEADS.c.chain == bindparam("chain"))
+                .with_for_update())
+_INSERT_HEAD = _HEADS.insert()
+_UPDATE_HEAD = (update(_HEADS).where(_HEADS.c.chain == bindparam("head_chain"))
+                .values(last_hash=bindparam("new_hash")))
+_INSERT_EVENT = _EVENTS.insert()
 
 
 def record(
@@ -41,27 +51,23 @@ def record(
     actor: Optional[str],
     instance_id: Optional[int] = None,
     **detail,
-) -> AuditEvent:
+) -> str:
+    """Append an event to its chain in the caller's transaction; returns its hash."""
     chain = chain_for(instance_id)
-    head = session.execute(
-        select(AuditHead).where(AuditHead.chain == chain).with_for_update()
-    ).scalar_one_or_none()
-    if head is None:
-        head = AuditHead(chain=chain, last_hash=GENESIS)
-        session.add(head)
-    event = AuditEvent(
-        chain=chain,
-        instance_id=instance_id,
-        actor=actor,
-        kind=kind,
-        detail=detail,
-        at=utcnow(),
-        prev_hash=head.last_hash,
-    )
-    event.hash = _digest(head.last_hash, event)
-    head.last_hash = event.hash
-    session.add(event)
-    return event
+    session.flush()  # the case row (and its id) must exist before its chain does
+    connection = session.connection()
+    prev = connection.execute(_SELECT_HEAD, {"chain": chain}).scalar_one_or_none()
+    detail = json.loads(json.dumps(detail, default=str))  # exactly what the JSON column keeps
+    at = utcnow()
+    digest = _digest(prev or GENESIS, chain, instance_id, actor, kind, detail, at)
+    if prev is None:
+        connection.execute(_INSERT_HEAD, {"chain": chain, "last_hash": digest})
+    else:
+        connection.execute(_UPDATE_HEAD, {"head_chain": chain, "new_hash": digest})
+    connection.execute(_INSERT_EVENT, {
+        "chain": chain, "instance_id": instance_id, "actor": actor, "kind": kind,
+        "detail": detail, "at": at, "prev_hash": prev or GENESIS, "hash": digest})
+    return digest
 
 
 def verify_chain(session: Session, chain: str) -> Optional[int]:
@@ -71,7 +77,7 @@ def verify_chain(session: Session, chain: str) -> Optional[int]:
         select(AuditEvent).where(AuditEvent.chain == chain).order_by(AuditEvent.id)
     ).scalars()
     for event in events:
-        if event.prev_hash != prev or _digest(prev, event) != event.hash:
+        if event.prev_hash != prev or _event_digest(prev, event) != event.hash:
             return event.id
         prev = event.hash
     head = session.get(AuditHead, chain)

@@ -10,7 +10,7 @@ from typing import Optional
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, joinedload
 
 from .models import ApiToken, Department, User, UserRole, utcnow
 
@@ -155,7 +155,10 @@ def issue_token(session: Session, user: User) -> tuple[str, dt.datetime]:
 
 
 def user_for_token(session: Session, token: str) -> Optional[User]:
-    row = session.get(ApiToken, _token_digest(token))
-    if row is None or row.expires_at <= utcnow():
-        return None
-    return get_user(session, row.user_id)
+    return session.execute(
+        select(User)
+        .join(ApiToken, ApiToken.user_id == User.id)
+        .options(joinedload(User.roles), joinedload(User.department))
+        .where(ApiToken.token_hash == _token_digest(token), ApiToken.expires_at > utcnow(),
+               User.active.is_(True))
+    ).unique().scalar_one_or_none()

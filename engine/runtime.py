@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from typing import Any, Optional
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, object_session
 from sqlalchemy.orm.exc import StaleDataError
 from SpiffWorkflow.bpmn import BpmnWorkflow
 from SpiffWorkflow.exceptions import SpiffWorkflowException, WorkflowException
@@ -21,7 +21,7 @@ from uuid import UUID
 
 from . import audit, forms, specs, tasks, tickets
 from .directory import Actor, department_users, departments
-from .errors import AlreadyCompleted, Forbidden, NotFound, ProcessError
+from .errors import AlreadyCompleted, NotFound, ProcessError
 from .models import HumanTask, ProcessInstance
 from .serialization import dump_state, load_state
 from .services import COMPLAINT_PROCESS, Services
@@ -69,7 +69,7 @@ def _run_engine(workflow: BpmnWorkflow, action) -> None:
 
 
 def _load_workflow(services: Services, instance: ProcessInstance) -> BpmnWorkflow:
-    loaded = services.specs.get(instance.version)
+    loaded = services.specs.get(object_session(instance), instance.version_id)
     return load_state(instance.state, loaded.spec, loaded.subprocess_specs,
                       services.script_engine)
 
@@ -161,7 +161,7 @@ def _file(services, session, data, staff, parent_ticket, now) -> Filed:
     version = specs.latest_version(session, COMPLAINT_PROCESS)
     if version is None:
         raise ProcessError("The complaint process has not been deployed yet.")
-    loaded = services.specs.get(version)
+    loaded = services.specs.get(session, version.id)
     ticket = tickets.next_ticket(session, now)
     data["ticket"] = ticket
     data["parent_ticket"] = parent_ticket
@@ -198,22 +198,12 @@ def _file(services, session, data, staff, parent_ticket, now) -> Filed:
     return Filed(ticket=ticket, status_token=status_token, path=instance.path)
 
 
-def validate_task_data(services: Services, actor: Actor, task_id: str, data: Any) -> dict:
-    """Check permission and the form before the write transaction opens."""
-    with services.db.read() as session:
-        row = tasks.load_row(session, task_id)
-        tasks.require_workable(actor, row)
-        schema, _ui = form_for(services, session, row)
-    return forms.validate(schema, data)
-
-
 def complete_task(services: Services, actor: Actor, task_id: str, data: Any) -> dict:
     """Complete a human task with form data and advance the case.
 
     Raises NotFound, Forbidden, FormInvalid, AlreadyCompleted or ProcessError; on any of
     them nothing is changed.
     """
-    data = validate_task_data(services, actor, task_id, data)
     try:
         with services.db.write() as session:
             return _complete(services, session, actor, task_id, data)
@@ -225,6 +215,8 @@ def _complete(services, session, actor, task_id, data) -> dict:
     now = services.now()
     row = tasks.load_row(session, task_id, for_update=True)
     tasks.require_workable(actor, row)
+    schema, _ui = form_for(services, session, row)
+    data = forms.validate(schema, data)
     instance = row.instance
     workflow = _load_workflow(services, instance)
     task = workflow.get_task_from_id(UUID(task_id))
@@ -327,10 +319,7 @@ def task_detail(services: Services, actor: Actor, task_id: str) -> TaskDetail:
     """A task with its form, for someone allowed to work it (or to see it done)."""
     with services.db.read() as session:
         row = tasks.load_row(session, task_id)
-        if not tasks.can_work(actor, row):
-            raise Forbidden("This task is not yours to work on.")
-        if row.state != "ready":
-            raise AlreadyCompleted()
+        tasks.require_workable(actor, row)
         schema, ui = form_for(services, session, row)
         values = task_prefill(services, session, row)
         return TaskDetail(task=tasks.view_of(row), schema=schema, ui=ui, values=values,

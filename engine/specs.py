@@ -222,9 +222,10 @@ class SpecCache:
         self._specs: dict[int, LoadedSpec] = {}
         self._lock = threading.Lock()
 
-    def get(self, version: ProcessVersion) -> LoadedSpec:
-        loaded = self._specs.get(version.id)
+    def get(self, session: Session, version_id: int) -> LoadedSpec:
+        loaded = self._specs.get(version_id)
         if loaded is None:
+            version = session.get(ProcessVersion, version_id)
             state = json.loads(version.spec_state)
             loaded = LoadedSpec(
                 version_id=version.id,

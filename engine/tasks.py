@@ -13,7 +13,7 @@ from SpiffWorkflow.util.task import TaskState
 from . import audit
 from .directory import Actor, find_user
 from .errors import AlreadyCompleted, Forbidden, NotFound
-from .models import HumanTask, ProcessInstance
+from .models import HumanTask, ProcessInstance, User
 
 # Lanes whose tasks are scoped to the department the case was dispatched to.
 DEPARTMENT_ROLES = {"dept_handler", "dept_head"}
@@ -29,7 +29,7 @@ LANE_TITLES = {
 }
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)
 class TaskView:
     id: str
     name: str
@@ -84,13 +84,21 @@ def _queue_filter(actor: Actor):
 
 
 def worklist(session: Session, actor: Actor, limit: int = 1000) -> list[TaskView]:
-    rows = session.execute(
-        select(HumanTask)
+    # Plain columns, no ORM objects: an inbox of a thousand tasks stays a few milliseconds.
+    task, instance, user = HumanTask.__table__, ProcessInstance.__table__, User.__table__
+    rows = session.connection().execute(
+        select(task.c.id, task.c.name, task.c.title, task.c.lane, instance.c.ticket,
+               user.c.username, task.c.due_at, task.c.created_at, task.c.state,
+               task.c.department_code, task.c.role)
+        .select_from(task.join(instance, task.c.instance_id == instance.c.id)
+                     .outerjoin(user, task.c.assignee_id == user.c.id))
         .where(_queue_filter(actor))
-        .order_by(HumanTask.due_at.is_(None), HumanTask.due_at, HumanTask.created_at)
+        .order_by(task.c.due_at.is_(None), task.c.due_at, task.c.created_at)
         .limit(limit)
-    ).scalars()
-    return [view_of(row) for row in rows]
+    )
+    return [TaskView(id=r[0], name=r[1], title=r[2], lane=r[3], ticket=r[4], assignee=r[5],
+                     due_at=r[6], created_at=r[7], state=r[8], department=r[9], role=r[10])
+            for r in rows]
 
 
 def load_row(session: Session, task_id: str, for_update: bool = False) -> HumanTask:
