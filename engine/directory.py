@@ -10,7 +10,7 @@ from typing import Optional
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import select
-from sqlalchemy.orm import Session, joinedload
+from sqlalchemy.orm import Session
 
 from .models import ApiToken, Department, User, UserRole, utcnow
 
@@ -154,11 +154,20 @@ def issue_token(session: Session, user: User) -> tuple[str, dt.datetime]:
     return token, expires
 
 
-def user_for_token(session: Session, token: str) -> Optional[User]:
-    return session.execute(
-        select(User)
-        .join(ApiToken, ApiToken.user_id == User.id)
-        .options(joinedload(User.roles), joinedload(User.department))
-        .where(ApiToken.token_hash == _token_digest(token), ApiToken.expires_at > utcnow(),
-               User.active.is_(True))
-    ).unique().scalar_one_or_none()
+def actor_for_token(session: Session, token: str) -> Optional[Actor]:
+    """The actor a bearer token stands for, in one plain query (runs on every API call)."""
+    tokens, users = ApiToken.__table__, User.__table__
+    depts, roles = Department.__table__, UserRole.__table__
+    rows = session.connection().execute(
+        select(users.c.id, users.c.username, users.c.display_name, depts.c.code, roles.c.role)
+        .select_from(tokens.join(users, tokens.c.user_id == users.c.id)
+                     .outerjoin(depts, users.c.department_id == depts.c.id)
+                     .outerjoin(roles, roles.c.user_id == users.c.id))
+        .where(tokens.c.token_hash == _token_digest(token), tokens.c.expires_at > utcnow(),
+               users.c.active.is_(True))
+    ).all()
+    if not rows:
+        return None
+    first = rows[0]
+    return Actor(id=first[0], username=first[1], display_name=first[2],
+                 roles=frozenset(r[4] for r in rows if r[4]), department=first[3])

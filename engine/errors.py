@@ -20,6 +20,13 @@ class AlreadyCompleted(ServiceError):
         super().__init__(message)
 
 
+class AlreadyClaimed(ServiceError):
+    status = 409
+
+    def __init__(self, message: str = "Someone else has claimed this task in the meantime."):
+        super().__init__(message)
+
+
 class ProcessError(ServiceError):
     """A script, condition or decision in the diagram failed; nothing was changed."""
 

@@ -123,13 +123,18 @@ def _message(error) -> str:
     return error.message
 
 
-def _anyof_field(schema: dict, error) -> str:
-    """For `anyOf` of `required` alternatives, point at the first alternative's field."""
+def _anyof_alternatives(schema: dict, error) -> tuple[str, str]:
+    """For `anyOf` of `required` alternatives: the first alternative's field, and a message
+    naming every alternative by its title ("Give Phone or E-mail.")."""
+    fields = []
     for alternative in error.validator_value:
         required = alternative.get("required") if isinstance(alternative, dict) else None
         if required:
-            return required[0]
-    return ""
+            fields.append(required[0])
+    if not fields:
+        return "", _message(error)
+    titles = [schema.get("properties", {}).get(f, {}).get("title", f) for f in fields]
+    return fields[0], f"Give {' or '.join(titles)}."
 
 
 def validate(schema: dict, data: Any) -> dict:
@@ -143,10 +148,10 @@ def validate(schema: dict, data: Any) -> dict:
     fields: dict[str, str] = {}
     for error in sorted(validator.iter_errors(data), key=lambda e: e.path):
         if error.validator == "anyOf" and not error.absolute_path:
-            field = _anyof_field(schema, error)
+            field, message = _anyof_alternatives(schema, error)
         else:
-            field = _field_of(error)
-        fields.setdefault(field, _message(error))
+            field, message = _field_of(error), _message(error)
+        fields.setdefault(field, message)
     if fields:
         raise FormInvalid(fields)
     return data

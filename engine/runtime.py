@@ -21,7 +21,7 @@ from uuid import UUID
 
 from . import audit, forms, specs, tasks, tickets
 from .directory import Actor, department_users, departments
-from .errors import AlreadyCompleted, NotFound, ProcessError
+from .errors import AlreadyCompleted, Forbidden, NotFound, ProcessError
 from .models import HumanTask, ProcessInstance
 from .serialization import dump_state, load_state
 from .services import COMPLAINT_PROCESS, Services
@@ -223,7 +223,7 @@ def _complete(services, session, actor, task_id, data) -> dict:
     if task is None or task.state != TaskState.READY:
         raise AlreadyCompleted()
     task.set_data(**data)
-    spawn_expression = tasks._property(task.task_spec, "startsLinkedComplaint")
+    spawn_expression = tasks.task_property(task.task_spec, "startsLinkedComplaint")
     linked = None
     if spawn_expression:
         try:
@@ -264,7 +264,12 @@ def _file_linked(services, session, actor, data: dict) -> Filed:
                           session=session)
 
 
+CANCEL_ROLES = {"cs_supervisor", "admin"}
+
+
 def cancel(services: Services, actor: Actor, ticket: str, reason: str) -> None:
+    if not actor.roles & CANCEL_ROLES:
+        raise Forbidden("Only a customer-service supervisor can cancel a case.")
     if not reason or not reason.strip():
         raise forms.FormInvalid({"reason": "Say why the case is cancelled."})
     try:

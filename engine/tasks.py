@@ -6,13 +6,13 @@ from dataclasses import dataclass
 from typing import Optional
 
 from sqlalchemy import and_, or_, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, joinedload
 from SpiffWorkflow.bpmn import BpmnWorkflow
 from SpiffWorkflow.util.task import TaskState
 
 from . import audit
 from .directory import Actor, find_user
-from .errors import AlreadyCompleted, Forbidden, NotFound
+from .errors import AlreadyClaimed, AlreadyCompleted, Forbidden, NotFound
 from .models import HumanTask, ProcessInstance, User
 
 # Lanes whose tasks are scoped to the department the case was dispatched to.
@@ -64,12 +64,17 @@ def view_of(row: HumanTask) -> TaskView:
     )
 
 
-def can_work(actor: Actor, row: HumanTask) -> bool:
-    if row.assignee_id is not None:
-        return row.assignee_id == actor.id
+def in_queue_of(actor: Actor, row: HumanTask) -> bool:
+    """The task belongs to a queue the actor works (whoever holds it now)."""
     if row.role not in actor.roles:
         return False
     return row.department_code is None or row.department_code == actor.department
+
+
+def can_work(actor: Actor, row: HumanTask) -> bool:
+    if row.assignee_id is not None:
+        return row.assignee_id == actor.id
+    return in_queue_of(actor, row)
 
 
 def _queue_filter(actor: Actor):
@@ -104,6 +109,8 @@ def worklist(session: Session, actor: Actor, limit: int = 1000) -> list[TaskView
 def load_row(session: Session, task_id: str, for_update: bool = False) -> HumanTask:
     query = select(HumanTask).where(HumanTask.id == str(task_id))
     if for_update:
+        # The worker needs the serialized state next: fetch it in the same round trip.
+        query = query.options(joinedload(HumanTask.instance).undefer(ProcessInstance.state))
         query = query.with_for_update(of=HumanTask)
     row = session.execute(query).scalar_one_or_none()
     if row is None:
@@ -112,10 +119,18 @@ def load_row(session: Session, task_id: str, for_update: bool = False) -> HumanT
 
 
 def require_workable(actor: Actor, row: HumanTask) -> None:
+    """Raise the error the person should see: done already, taken by a colleague, or
+    simply not theirs."""
     if row.state != "ready":
-        raise AlreadyCompleted()
-    if not can_work(actor, row):
+        if in_queue_of(actor, row) or row.assignee_id == actor.id or \
+                row.completed_by_id == actor.id:
+            raise AlreadyCompleted()
         raise Forbidden("This task is not yours to work on.")
+    if can_work(actor, row):
+        return
+    if row.assignee_id is not None and in_queue_of(actor, row):
+        raise AlreadyClaimed()
+    raise Forbidden("This task is not yours to work on.")
 
 
 def claim(session: Session, actor: Actor, task_id: str, now: dt.datetime) -> TaskView:
@@ -142,7 +157,7 @@ def release(session: Session, actor: Actor, task_id: str) -> TaskView:
     return view_of(row)
 
 
-def _property(task_spec, name: str) -> Optional[str]:
+def task_property(task_spec, name: str) -> Optional[str]:
     return (getattr(task_spec, "extensions", None) or {}).get("properties", {}).get(name)
 
 
@@ -183,7 +198,7 @@ def sync(
         lane = spec.lane
         role = LANE_ROLE.get(lane, lane or "cs_agent")
         assignee_id = None
-        assignee_key = _property(spec, "assignee")
+        assignee_key = task_property(spec, "assignee")
         if assignee_key and task.data.get(assignee_key):
             user = find_user(session, str(task.data[assignee_key]))
             assignee_id = user.id if user is not None and user.active else None
@@ -196,8 +211,8 @@ def sync(
             role=role,
             department_code=task.data.get("department") if role in DEPARTMENT_ROLES else None,
             assignee_id=assignee_id,
-            form=_property(spec, "formJsonSchemaFilename"),
-            ui_form=_property(spec, "formUiSchemaFilename"),
+            form=task_property(spec, "formJsonSchemaFilename"),
+            ui_form=task_property(spec, "formUiSchemaFilename"),
             state="ready",
             created_at=now,
         )

@@ -6,8 +6,6 @@ error pages (JSON under /api/), and the template helpers (times, nav permissions
 from __future__ import annotations
 
 import functools
-from types import SimpleNamespace
-from typing import Optional
 
 from flask import (
     Blueprint, current_app, flash, jsonify, redirect, render_template, request, url_for,
@@ -17,7 +15,9 @@ from flask_wtf.csrf import CSRFError
 from engine import cases as case_service
 from engine import forms, runtime, tasks
 from engine.directory import ROLES, departments
-from engine.errors import AlreadyCompleted, Forbidden, NotFound, ProcessError, ServiceError
+from engine.errors import (
+    AlreadyClaimed, AlreadyCompleted, Forbidden, NotFound, ProcessError, ServiceError,
+)
 from engine.forms import FormInvalid
 
 from . import formrender
@@ -26,9 +26,7 @@ from .auth import current_actor, login_required
 bp = Blueprint("inbox", __name__)
 
 REGISTER_ROLES = {"cs_agent", "cs_supervisor", "admin"}
-CANCEL_ROLES = {"cs_supervisor", "admin"}
-ALREADY_DONE = "Someone else completed this task already."
-TAKEN = "Someone else has claimed this task in the meantime."
+CANCEL_ROLES = runtime.CANCEL_ROLES
 
 
 def services():
@@ -47,32 +45,6 @@ def staff_page(view):
 def require_any_role(roles: set[str], message: str) -> None:
     if not current_actor().roles & roles:
         raise Forbidden(message)
-
-
-def lost_race(task_id: str) -> Optional[str]:
-    """After a Forbidden: was this a task of the person's queue that someone else took or
-    finished first? Then say so instead of showing a 403 page (engine gap: task_detail
-    and claim report Forbidden, not AlreadyCompleted, once another person is assignee)."""
-    actor = current_actor()
-    with services().db.read() as db:
-        row = tasks.load_row(db, task_id)
-        in_my_queue = tasks.can_work(actor, SimpleNamespace(
-            assignee_id=None, role=row.role, department_code=row.department_code))
-        if not in_my_queue:
-            return None
-        if row.state != "ready":
-            return ALREADY_DONE
-        if row.assignee_id is not None and row.assignee_id != actor.id:
-            return TAKEN
-    return None
-
-
-def _refused(task_id: str, exc: Forbidden):
-    message = lost_race(task_id)
-    if message is None:
-        raise exc
-    flash(message, "warning")
-    return redirect(url_for("inbox.index"))
 
 
 # --------------------------------------------------------------------------- inbox
@@ -94,11 +66,9 @@ def claim(task_id: str):
     try:
         with services().db.write() as db:
             view = tasks.claim(db, current_actor(), task_id, services().now())
-    except AlreadyCompleted:
-        flash(ALREADY_DONE, "warning")
+    except (AlreadyCompleted, AlreadyClaimed) as exc:
+        flash(str(exc), "warning")
         return redirect(url_for("inbox.index"))
-    except Forbidden as exc:
-        return _refused(task_id, exc)
     flash(f"Claimed: {view.title} ({view.ticket})", "success")
     if request.form.get("then") == "open":
         return redirect(url_for("inbox.task", task_id=task_id))
@@ -111,8 +81,8 @@ def release(task_id: str):
     try:
         with services().db.write() as db:
             view = tasks.release(db, current_actor(), task_id)
-    except AlreadyCompleted:
-        flash(ALREADY_DONE, "warning")
+    except (AlreadyCompleted, AlreadyClaimed) as exc:
+        flash(str(exc), "warning")
         return redirect(url_for("inbox.index"))
     flash(f"Released to the team queue: {view.title} ({view.ticket})", "success")
     return redirect(url_for("inbox.index"))
@@ -149,11 +119,9 @@ def _task_page(detail, values, errors=None, status=200):
 def task(task_id: str):
     try:
         detail = runtime.task_detail(services(), current_actor(), task_id)
-    except AlreadyCompleted:
-        flash(ALREADY_DONE, "warning")
+    except (AlreadyCompleted, AlreadyClaimed) as exc:
+        flash(str(exc), "warning")
         return redirect(url_for("inbox.index"))
-    except Forbidden as exc:
-        return _refused(task_id, exc)
     return _task_page(detail, detail.values)
 
 
@@ -166,11 +134,9 @@ def complete(task_id: str):
         data = forms.coerce_submission(
             detail.schema, formrender.posted(detail.schema, detail.ui, request.form))
         result = runtime.complete_task(services(), actor, task_id, data)
-    except AlreadyCompleted:
-        flash(ALREADY_DONE, "warning")
+    except (AlreadyCompleted, AlreadyClaimed) as exc:
+        flash(str(exc), "warning")
         return redirect(url_for("inbox.index"))
-    except Forbidden as exc:
-        return _refused(task_id, exc)
     except FormInvalid as exc:
         return _task_page(detail, request.form, exc.fields or {"": str(exc)}, status=422)
     except ProcessError as exc:

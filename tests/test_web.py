@@ -1,0 +1,210 @@
+"""Staff pages through the Flask test client, with CSRF protection switched on."""
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from support.desk import Desk
+
+
+@pytest.fixture
+def desk(services, actors):
+    return Desk(services, actors)
+
+
+def csrf(page: str) -> str:
+    match = re.search(r'name="csrf_token" value="([^"]+)"', page)
+    assert match, "page has no CSRF token"
+    return match.group(1)
+
+
+class Browser:
+    """A test client that signs in and posts forms with their CSRF token, like a browser."""
+
+    def __init__(self, app):
+        self.client = app.test_client()
+
+    def login(self, username: str, password: str = "demo"):
+        token = csrf(self.client.get("/login").get_data(as_text=True))
+        return self.client.post("/login", data={"username": username, "password": password,
+                                                "csrf_token": token})
+
+    def get(self, path: str):
+        return self.client.get(path)
+
+    def post(self, path: str, data: dict, token_from: str | None = None):
+        page = self.client.get(token_from or "/").get_data(as_text=True)
+        return self.client.post(path, data={**data, "csrf_token": csrf(page)})
+
+
+@pytest.fixture
+def browser(app):
+    def make(username: str | None = None) -> Browser:
+        b = Browser(app)
+        if username:
+            response = b.login(username)
+            assert response.status_code == 302
+        return b
+    return make
+
+
+def test_login_logout_and_login_required(browser):
+    anonymous = browser()
+    response = anonymous.get("/")
+    assert response.status_code == 302 and "/login" in response.headers["Location"]
+    bad = anonymous.login("agent", "wrong")
+    assert bad.status_code == 401
+    assert "Unknown user name or wrong password" in bad.get_data(as_text=True)
+    good = anonymous.login("agent")
+    assert good.status_code == 302
+    inbox = anonymous.get("/")
+    assert inbox.status_code == 200 and "Li Na" in inbox.get_data(as_text=True)
+    out = anonymous.post("/logout", {})
+    assert out.status_code == 302
+    assert anonymous.get("/").status_code == 302
+
+
+def test_forms_without_csrf_token_are_refused(browser, desk):
+    agent = browser("agent")
+    ticket = desk.file()
+    task = desk.task(ticket, "check_record")
+    response = agent.client.post(f"/tasks/{task.id}", data={"record_complete": "true"})
+    assert response.status_code == 400
+    assert desk.open_task_names(ticket) == ["check_record"]
+
+
+def test_inbox_lists_my_tasks_and_my_teams_queue(browser, desk):
+    ticket = desk.file()
+    page = browser("agent").get("/").get_data(as_text=True)
+    assert ticket in page and "Check the record is complete" in page
+    handler_page = browser("handler").get("/").get_data(as_text=True)
+    assert ticket not in handler_page
+
+
+def test_claim_and_release(browser, desk):
+    ticket = desk.file()
+    desk.run_until(ticket, "confirm_receipt")
+    task = desk.task(ticket, "confirm_receipt")
+    handler = browser("handler")
+    response = handler.post(f"/tasks/{task.id}/claim", {})
+    assert response.status_code == 302
+    assert desk.task(ticket, "confirm_receipt").assignee == "handler"
+    # A colleague arriving late is told, not shown an error page.
+    head = browser("head")
+    late = head.post(f"/tasks/{task.id}/claim", {})
+    assert late.status_code == 302
+    assert "claimed" in head.get("/").get_data(as_text=True)
+    assert desk.task(ticket, "confirm_receipt").assignee == "handler"
+    handler.post(f"/tasks/{task.id}/release", {})
+    assert desk.task(ticket, "confirm_receipt").assignee is None
+
+
+def test_a_form_with_errors_keeps_the_input_and_says_what_is_wrong(browser, desk):
+    ticket = desk.file()
+    desk.do(ticket, "check_record")
+    desk.do(ticket, "classify")
+    task = desk.task(ticket, "dispatch")
+    agent = browser("agent")
+    page = agent.get(f"/tasks/{task.id}")
+    assert page.status_code == 200
+    html = page.get_data(as_text=True)
+    assert "Dispatch to the responsible department" in html
+    assert "Quality" in html and "Logistics" in html  # department choices from the database
+    response = agent.post(f"/tasks/{task.id}",
+                          {"dispatch_note": "Please look at <b>this</b> today"},
+                          token_from=f"/tasks/{task.id}")
+    assert response.status_code == 422
+    html = response.get_data(as_text=True)
+    assert 'class="field-error"' in html and "This field is required." in html
+    assert "Please look at &lt;b&gt;this&lt;/b&gt; today" in html  # kept, and escaped
+    assert desk.open_task_names(ticket) == ["dispatch"]
+
+
+def test_a_form_that_completes_moves_the_case_on(browser, desk):
+    ticket = desk.file()
+    task = desk.task(ticket, "check_record")
+    agent = browser("agent")
+    response = agent.post(f"/tasks/{task.id}", {"record_complete": "true"},
+                          token_from=f"/tasks/{task.id}")
+    assert response.status_code == 302
+    assert "Done: Check the record is complete" in agent.get("/").get_data(as_text=True)
+    assert desk.open_task_names(ticket) == ["classify"]
+    case_page = agent.get(f"/cases/{ticket}").get_data(as_text=True)
+    assert "Check the record is complete" in case_page and "agent" in case_page
+
+
+def test_another_department_can_neither_see_nor_complete(browser, desk):
+    ticket = desk.file()
+    desk.run_until(ticket, "confirm_receipt")
+    task = desk.task(ticket, "confirm_receipt")
+    outsider = browser("handler2")
+    assert ticket not in outsider.get("/").get_data(as_text=True)
+    case = outsider.get(f"/cases/{ticket}")
+    assert case.status_code == 404 and "Wang Lei" not in case.get_data(as_text=True)
+    assert outsider.get(f"/tasks/{task.id}").status_code == 403
+    response = outsider.post(f"/tasks/{task.id}", {"handler": "handler2"})
+    assert response.status_code == 403
+    assert outsider.post(f"/tasks/{task.id}/claim", {}).status_code == 403
+    assert desk.task(ticket, "confirm_receipt").assignee is None
+    assert ticket not in outsider.get("/cases").get_data(as_text=True)
+    assert browser("handler").get(f"/cases/{ticket}").status_code == 200
+
+
+def test_staff_register_a_phone_complaint(browser, desk):
+    agent = browser("agent")
+    form = agent.get("/register")
+    assert form.status_code == 200
+    missing = agent.post("/register", {"customer_name": "Zhao Li", "channel": "hotline"},
+                         token_from="/register")
+    assert missing.status_code == 422
+    assert 'value="Zhao Li"' in missing.get_data(as_text=True)
+    done = agent.post("/register", {
+        "customer_name": "Zhao Li", "customer_phone": "13900001111", "product": "Fridge F-2",
+        "description": "Door seal torn on delivery.", "demand": "Send a new seal",
+        "channel": "counter", "received_at": "2026-11-25 09:30",
+    }, token_from="/register")
+    assert done.status_code == 302
+    ticket = done.headers["Location"].rstrip("/").split("/")[-1]
+    case = desk.case(ticket)
+    assert case.record["channel"] == "counter"
+    assert case.record["received_at"].startswith("2026-11-25T09:30")
+    assert browser("handler").get("/register").status_code == 403
+
+
+def test_only_a_supervisor_cancels(browser, desk):
+    ticket = desk.file()
+    agent = browser("agent")
+    assert agent.post(f"/cases/{ticket}/cancel", {"reason": "dup"}).status_code == 403
+    supervisor = browser("supervisor")
+    response = supervisor.post(f"/cases/{ticket}/cancel", {"reason": "Duplicate"},
+                               token_from=f"/cases/{ticket}")
+    assert response.status_code == 302
+    assert desk.case(ticket).status == "cancelled"
+
+
+PUBLIC = {"/login", "/healthz", "/api/v1/openapi.json", "/api/v1/token", "/api/v1/complaints",
+          "/static/<path:filename>"}
+
+
+def test_every_route_refuses_anonymous_visitors(app, browser, desk):
+    ticket = desk.file()
+    task = desk.task(ticket, "check_record")
+    anonymous = browser()
+    checked = 0
+    for rule in app.url_map.iter_rules():
+        if rule.rule in PUBLIC:
+            continue
+        path = (rule.rule.replace("<ticket>", ticket).replace("<task_id>", task.id))
+        for method in sorted(rule.methods - {"HEAD", "OPTIONS"}):
+            response = anonymous.client.open(path, method=method)
+            if path.startswith("/api/"):
+                assert response.status_code == 401, (method, path)
+            elif method == "GET":
+                assert response.status_code == 302, (method, path)
+                assert "/login" in response.headers["Location"]
+            else:
+                assert response.status_code in (302, 400), (method, path)  # login or CSRF
+            checked += 1
+    assert checked >= 10
+    assert desk.open_task_names(ticket) == ["check_record"]
