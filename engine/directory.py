@@ -9,7 +9,7 @@ from typing import Optional
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
 from .models import ApiToken, Department, User, UserRole, utcnow
@@ -154,18 +154,28 @@ def issue_token(session: Session, user: User) -> tuple[str, dt.datetime]:
     return token, expires
 
 
-def actor_for_token(session: Session, token: str) -> Optional[Actor]:
-    """The actor a bearer token stands for, in one plain query (runs on every API call)."""
+def _actor_by_token_statement():
     tokens, users = ApiToken.__table__, User.__table__
     depts, roles = Department.__table__, UserRole.__table__
-    rows = session.connection().execute(
+    return (
         select(users.c.id, users.c.username, users.c.display_name, depts.c.code, roles.c.role)
         .select_from(tokens.join(users, tokens.c.user_id == users.c.id)
                      .outerjoin(depts, users.c.department_id == depts.c.id)
                      .outerjoin(roles, roles.c.user_id == users.c.id))
-        .where(tokens.c.token_hash == _token_digest(token), tokens.c.expires_at > utcnow(),
+        .where(tokens.c.token_hash == bindparam("token_hash"),
+               tokens.c.expires_at > bindparam("now", type_=ApiToken.expires_at.type),
                users.c.active.is_(True))
-    ).all()
+    )
+
+
+# Built once: it runs on every API call, where building it would cost more than running it.
+_ACTOR_BY_TOKEN = _actor_by_token_statement()
+
+
+def actor_for_token(session: Session, token: str) -> Optional[Actor]:
+    """The actor a bearer token stands for, or None if unknown or expired."""
+    rows = session.connection().execute(
+        _ACTOR_BY_TOKEN, {"token_hash": _token_digest(token), "now": utcnow()}).all()
     if not rows:
         return None
     first = rows[0]

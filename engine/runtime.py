@@ -11,7 +11,7 @@ import secrets
 from dataclasses import dataclass
 from typing import Any, Optional
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session, object_session
 from sqlalchemy.orm.exc import StaleDataError
 from SpiffWorkflow.bpmn import BpmnWorkflow
@@ -74,19 +74,33 @@ def _load_workflow(services: Services, instance: ProcessInstance) -> BpmnWorkflo
                       services.script_engine)
 
 
-def _store(services: Services, session: Session, instance: ProcessInstance,
-           workflow: BpmnWorkflow, now: dt.datetime) -> dict:
+def _case_columns(instance: ProcessInstance, workflow: BpmnWorkflow,
+                  now: dt.datetime) -> tuple[dict, dict]:
+    """The instance row's new column values after a step, and the case data they came from."""
     data = workflow_data(workflow)
-    instance.state = dump_state(workflow)
-    instance.updated_at = now
-    instance.path = data.get("path") or instance.path
-    instance.outcome = data.get("outcome")
-    instance.department_code = data.get("department") or instance.department_code
-    instance.complaint_type = data.get("complaint_type") or instance.complaint_type
+    values = {
+        "state": dump_state(workflow),
+        "updated_at": now,
+        "path": data.get("path") or instance.path,
+        "outcome": data.get("outcome"),
+        "department_code": data.get("department") or instance.department_code,
+        "complaint_type": data.get("complaint_type") or instance.complaint_type,
+    }
     if workflow.is_completed() and instance.status == "open":
-        instance.status = "closed"
-        instance.closed_at = now
-    return data
+        values.update(status="closed", closed_at=now)
+    return values, data
+
+
+def _save(session: Session, instance: ProcessInstance, values: dict) -> None:
+    """Write a step's result; the revision check makes a concurrent step fail cleanly."""
+    table = ProcessInstance.__table__
+    result = session.connection().execute(
+        update(table)
+        .where(table.c.id == instance.id, table.c.revision == instance.revision)
+        .values(revision=table.c.revision + 1, **values)
+    )
+    if result.rowcount != 1:
+        raise AlreadyCompleted()
 
 
 def _choices(services: Services, session: Session, department: Optional[str]):
@@ -188,10 +202,12 @@ def _file(services, session, data, staff, parent_ticket, now) -> Filed:
         parent_ticket=parent_ticket,
         created_at=now,
     )
-    _store(services, session, instance, workflow, now)
+    values, _data = _case_columns(instance, workflow, now)
+    for column, value in values.items():
+        setattr(instance, column, value)
     session.add(instance)
     session.flush()
-    tasks.sync(session, instance, workflow, now)
+    tasks.sync(session, instance.id, workflow, now)
     audit.record(session, "complaint_filed", staff.username if staff else None, instance.id,
                  ticket=ticket, channel=data.get("channel"), parent_ticket=parent_ticket)
     session.flush()
@@ -237,15 +253,16 @@ def _complete(services, session, actor, task_id, data) -> dict:
     _run_engine(workflow, task.run)
     _run_engine(workflow, workflow.do_engine_steps)
     on_behalf = "customer" if row.lane == "customer" else None
-    case_data = _store(services, session, instance, workflow, now)
-    tasks.sync(session, instance, workflow, now, completed=(row.id, actor.id, on_behalf))
+    values, case_data = _case_columns(instance, workflow, now)
+    _save(session, instance, values)
+    tasks.sync(session, instance.id, workflow, now, completed=(row.id, actor.id, on_behalf))
     audit.record(session, "task_completed", actor.username, instance.id, task=row.name,
                  task_id=row.id, on_behalf_of=on_behalf, data=data)
-    if instance.status == "closed":
+    status = values.get("status", instance.status)
+    if status == "closed":
         audit.record(session, "case_closed", actor.username, instance.id,
-                     outcome=instance.outcome)
-    session.flush()
-    return {"ticket": instance.ticket, "status": instance.status, "path": instance.path,
+                     outcome=values["outcome"])
+    return {"ticket": instance.ticket, "status": status, "path": values["path"],
             "outcome": case_data.get("outcome"), "linked_ticket": linked.ticket if linked else None}
 
 
@@ -329,3 +346,24 @@ def task_detail(services: Services, actor: Actor, task_id: str) -> TaskDetail:
         values = task_prefill(services, session, row)
         return TaskDetail(task=tasks.view_of(row), schema=schema, ui=ui, values=values,
                           can_work=True)
+
+
+def restore_instance(services: Services, session: Session, version_id: int, ticket: str,
+                     state: str) -> ProcessInstance:
+    """Store an instance serialized elsewhere (an export, an earlier release's database)
+    and project its waiting tasks, so that it continues like any other case."""
+    now = services.now()
+    instance = ProcessInstance(version_id=version_id, ticket=ticket, status="open",
+                               state=state, created_at=now, updated_at=now)
+    session.add(instance)
+    session.flush()
+    workflow = _load_workflow(services, instance)
+    values, data = _case_columns(instance, workflow, now)
+    for column, value in values.items():
+        setattr(instance, column, value)
+    instance.customer_name = data.get("customer_name")
+    instance.customer_phone = data.get("customer_phone")
+    session.flush()
+    tasks.sync(session, instance.id, workflow, now)
+    audit.record(session, "instance_restored", None, instance.id, ticket=ticket)
+    return instance

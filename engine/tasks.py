@@ -5,7 +5,7 @@ import datetime as dt
 from dataclasses import dataclass
 from typing import Optional
 
-from sqlalchemy import and_, or_, select
+from sqlalchemy import and_, bindparam, func, insert, or_, select, update
 from sqlalchemy.orm import Session, joinedload
 from SpiffWorkflow.bpmn import BpmnWorkflow
 from SpiffWorkflow.util.task import TaskState
@@ -77,42 +77,51 @@ def can_work(actor: Actor, row: HumanTask) -> bool:
     return in_queue_of(actor, row)
 
 
-def _queue_filter(actor: Actor):
-    """Ready tasks the actor may work: assigned to them, or unassigned in their queue."""
-    mine = HumanTask.assignee_id == actor.id
-    queue = and_(
-        HumanTask.assignee_id.is_(None),
-        HumanTask.role.in_(actor.roles),
-        or_(HumanTask.department_code.is_(None), HumanTask.department_code == actor.department),
-    )
-    return and_(HumanTask.state == "ready", or_(mine, queue))
-
-
-def worklist(session: Session, actor: Actor, limit: int = 1000) -> list[TaskView]:
-    # Plain columns, no ORM objects: an inbox of a thousand tasks stays a few milliseconds.
+def _worklist_statement():
     task, instance, user = HumanTask.__table__, ProcessInstance.__table__, User.__table__
-    rows = session.connection().execute(
+    mine = task.c.assignee_id == bindparam("actor_id")
+    queue = and_(
+        task.c.assignee_id.is_(None),
+        task.c.role.in_(bindparam("roles", expanding=True)),
+        or_(task.c.department_code.is_(None),
+            task.c.department_code == bindparam("department")),
+    )
+    return (
         select(task.c.id, task.c.name, task.c.title, task.c.lane, instance.c.ticket,
                user.c.username, task.c.due_at, task.c.created_at, task.c.state,
                task.c.department_code, task.c.role)
         .select_from(task.join(instance, task.c.instance_id == instance.c.id)
                      .outerjoin(user, task.c.assignee_id == user.c.id))
-        .where(_queue_filter(actor))
+        .where(task.c.state == "ready", or_(mine, queue))
         .order_by(task.c.due_at.is_(None), task.c.due_at, task.c.created_at)
-        .limit(limit)
+        .limit(bindparam("limit"))
     )
+
+
+# Ready tasks the actor may work: assigned to them, or unassigned in their queue. Built
+# once and run as plain columns: an inbox of a thousand tasks stays a few milliseconds.
+_WORKLIST = _worklist_statement()
+
+
+def worklist(session: Session, actor: Actor, limit: int = 1000) -> list[TaskView]:
+    rows = session.connection().execute(_WORKLIST, {
+        "actor_id": actor.id, "roles": sorted(actor.roles) or [""],
+        "department": actor.department, "limit": limit})
     return [TaskView(id=r[0], name=r[1], title=r[2], lane=r[3], ticket=r[4], assignee=r[5],
                      due_at=r[6], created_at=r[7], state=r[8], department=r[9], role=r[10])
             for r in rows]
 
 
+_ROW = select(HumanTask).where(HumanTask.id == bindparam("task_id"))
+# The worker needs the serialized state next: fetch it in the same round trip, and lock
+# the task row so that a concurrent completion waits and then sees it done.
+_ROW_FOR_UPDATE = (_ROW.options(joinedload(HumanTask.instance).undefer(ProcessInstance.state))
+                   .with_for_update(of=HumanTask))
+
+
 def load_row(session: Session, task_id: str, for_update: bool = False) -> HumanTask:
-    query = select(HumanTask).where(HumanTask.id == str(task_id))
-    if for_update:
-        # The worker needs the serialized state next: fetch it in the same round trip.
-        query = query.options(joinedload(HumanTask.instance).undefer(ProcessInstance.state))
-        query = query.with_for_update(of=HumanTask)
-    row = session.execute(query).scalar_one_or_none()
+    row = session.execute(_ROW_FOR_UPDATE if for_update else _ROW,
+                          {"task_id": str(task_id)}).scalar_one_or_none()
     if row is None:
         raise NotFound("No such task.")
     return row
@@ -161,64 +170,57 @@ def task_property(task_spec, name: str) -> Optional[str]:
     return (getattr(task_spec, "extensions", None) or {}).get("properties", {}).get(name)
 
 
+_OPEN_TASK_IDS = select(HumanTask.__table__.c.id).where(
+    HumanTask.__table__.c.instance_id == bindparam("instance_id"),
+    HumanTask.__table__.c.state == "ready")
+
+
 def sync(
     session: Session,
-    instance: ProcessInstance,
+    instance_id: int,
     workflow: BpmnWorkflow,
     now: dt.datetime,
     completed: Optional[tuple[str, int, Optional[str]]] = None,
-) -> list[HumanTask]:
-    """Make the task rows match the workflow's ready user tasks.
+) -> list[str]:
+    """Make the task rows match the workflow's ready user tasks; returns the new task ids.
 
-    `completed` is (task id, user id, on_behalf_of) of the task just worked.
-    Returns the rows created.
+    `completed` is (task id, user id, on_behalf_of) of the task just worked. Plain SQL:
+    this runs on every step and the ORM's bookkeeping would cost more than the writes.
     """
+    table = HumanTask.__table__
+    connection = session.connection()
     ready = {str(t.id): t for t in workflow.get_tasks(state=TaskState.READY, manual=True)}
-    open_rows = session.execute(
-        select(HumanTask).where(HumanTask.instance_id == instance.id, HumanTask.state == "ready")
-    ).scalars().all() if instance.id is not None else []
-    for row in open_rows:
-        if row.id in ready:
-            continue
-        if completed and row.id == completed[0]:
-            row.state = "completed"
-            row.completed_by_id = completed[1]
-            row.on_behalf_of = completed[2]
-            if row.assignee_id is None:
-                row.assignee_id = completed[1]
-        else:
-            row.state = "cancelled"
-        row.completed_at = now
-    known = {row.id for row in open_rows}
-    created = []
+    open_ids = set(connection.execute(_OPEN_TASK_IDS, {"instance_id": instance_id}).scalars())
+    for task_id in open_ids - set(ready):
+        values = {"state": "cancelled", "completed_at": now}
+        if completed and task_id == completed[0]:
+            values.update(state="completed", completed_by_id=completed[1],
+                          on_behalf_of=completed[2],
+                          assignee_id=func.coalesce(table.c.assignee_id, completed[1]))
+        connection.execute(update(table).where(table.c.id == task_id).values(**values))
+    new_rows = []
     for task_id, task in ready.items():
-        if task_id in known:
+        if task_id in open_ids:
             continue
         spec = task.task_spec
-        lane = spec.lane
-        role = LANE_ROLE.get(lane, lane or "cs_agent")
+        role = LANE_ROLE.get(spec.lane, spec.lane or "cs_agent")
         assignee_id = None
         assignee_key = task_property(spec, "assignee")
         if assignee_key and task.data.get(assignee_key):
             user = find_user(session, str(task.data[assignee_key]))
             assignee_id = user.id if user is not None and user.active else None
-        row = HumanTask(
-            id=task_id,
-            instance=instance,
-            name=spec.name,
-            title=spec.bpmn_name or spec.name,
-            lane=lane,
-            role=role,
-            department_code=task.data.get("department") if role in DEPARTMENT_ROLES else None,
-            assignee_id=assignee_id,
-            form=task_property(spec, "formJsonSchemaFilename"),
-            ui_form=task_property(spec, "formUiSchemaFilename"),
-            state="ready",
-            created_at=now,
-        )
-        session.add(row)
-        created.append(row)
-    return created
+        new_rows.append({
+            "id": task_id, "instance_id": instance_id, "name": spec.name,
+            "title": spec.bpmn_name or spec.name, "lane": spec.lane, "role": role,
+            "department_code": task.data.get("department") if role in DEPARTMENT_ROLES else None,
+            "assignee_id": assignee_id,
+            "form": task_property(spec, "formJsonSchemaFilename"),
+            "ui_form": task_property(spec, "formUiSchemaFilename"),
+            "state": "ready", "created_at": now,
+        })
+    if new_rows:
+        connection.execute(insert(table), new_rows)
+    return [row["id"] for row in new_rows]
 
 
 def cancel_open(session: Session, instance: ProcessInstance, now: dt.datetime) -> None:

@@ -6,8 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from engine import runtime, specs, tasks
-from engine.models import ProcessInstance
+from engine import runtime, specs
 from engine.services import COMPLAINT_PROCESS
 from support.desk import Desk
 
@@ -19,14 +18,7 @@ def adopt(services, sources: dict, ticket: str, state: str) -> None:
     with services.db.write() as session:
         version, _ = specs.deploy(session, {k: v.encode() for k, v in sources.items()},
                                   COMPLAINT_PROCESS, "release-fixture")
-        instance = ProcessInstance(version_id=version.id, version=version, ticket=ticket,
-                                   status="open", state=state, created_at=services.now(),
-                                   updated_at=services.now())
-        session.add(instance)
-        session.flush()
-        workflow = runtime._load_workflow(services, instance)
-        runtime._store(services, session, instance, workflow, services.now())
-        tasks.sync(session, instance, workflow, services.now())
+        runtime.restore_instance(services, session, version.id, ticket, state)
 
 
 @pytest.mark.parametrize("fixture", FIXTURES, ids=[f.stem for f in FIXTURES])
