@@ -19,7 +19,7 @@ from SpiffWorkflow.exceptions import SpiffWorkflowException, WorkflowException
 from SpiffWorkflow.util.task import TaskState
 from uuid import UUID
 
-from . import audit, forms, specs, tasks, tickets
+from . import audit, forms, notifications, specs, tasks, tickets
 from .directory import Actor, department_users, departments
 from .errors import AlreadyCompleted, Forbidden, NotFound, ProcessError
 from .models import HumanTask, ProcessInstance
@@ -66,6 +66,13 @@ def _run_engine(workflow: BpmnWorkflow, action) -> None:
         element = getattr(getattr(exc, "task_spec", None), "name", None)
         raise ProcessError(f"The process failed{f' at {element}' if element else ''}: {exc}",
                            element=element) from exc
+
+
+def _notices(services: Services, workflow: BpmnWorkflow, done_before: set):
+    try:
+        return notifications.collect(workflow, done_before, services.script_engine)
+    except Exception as exc:  # a broken subject expression must not lose the step silently
+        raise ProcessError(f"A notification in the diagram failed: {exc}") from exc
 
 
 def _load_workflow(services: Services, instance: ProcessInstance) -> BpmnWorkflow:
@@ -185,6 +192,7 @@ def _file(services, session, data, staff, parent_ticket, now) -> Filed:
     for task in workflow.get_tasks(state=TaskState.READY):
         task.data.update(data)
     _run_engine(workflow, workflow.do_engine_steps)
+    notices = _notices(services, workflow, set())
     status_token = secrets.token_urlsafe(32)
     received = dt.datetime.fromisoformat(data["received_at"].replace("Z", "+00:00"))
     instance = ProcessInstance(
@@ -208,6 +216,7 @@ def _file(services, session, data, staff, parent_ticket, now) -> Filed:
     session.add(instance)
     session.flush()
     tasks.sync(session, instance.id, workflow, now)
+    notifications.store(session, instance.id, notices, now)
     audit.record(session, "complaint_filed", staff.username if staff else None, instance.id,
                  ticket=ticket, channel=data.get("channel"), parent_ticket=parent_ticket)
     session.flush()
@@ -250,12 +259,15 @@ def _complete(services, session, actor, task_id, data) -> dict:
         if wanted:
             linked = _file_linked(services, session, actor, task.data)
             task.set_data(linked_ticket=linked.ticket)
+    done_before = notifications.finished_task_ids(workflow)
     _run_engine(workflow, task.run)
     _run_engine(workflow, workflow.do_engine_steps)
+    notices = _notices(services, workflow, done_before)
     on_behalf = "customer" if row.lane == "customer" else None
     values, case_data = _case_columns(instance, workflow, now)
     _save(session, instance, values)
     tasks.sync(session, instance.id, workflow, now, completed=(row.id, actor.id, on_behalf))
+    notifications.store(session, instance.id, notices, now)
     audit.record(session, "task_completed", actor.username, instance.id, task=row.name,
                  task_id=row.id, on_behalf_of=on_behalf, data=data)
     status = values.get("status", instance.status)
@@ -317,11 +329,17 @@ def _instance_by_ticket(session: Session, ticket: str) -> ProcessInstance:
     return instance
 
 
-def task_prefill(services: Services, session: Session, row: HumanTask) -> dict:
-    """The current values a task form starts with (same-named keys of the case data)."""
+def task_prefill(services: Services, session: Session, row: HumanTask, ui: dict) -> dict:
+    """The values a task form starts with: same-named keys of the case data, except the
+    fields marked `"ui:options": {"prefill": false}` (decisions must be made afresh in
+    each round of a loop, not inherited from the last one)."""
     workflow = _load_workflow(services, row.instance)
     task = workflow.get_task_from_id(UUID(row.id))
-    return dict(task.data) if task is not None else {}
+    values = dict(task.data) if task is not None else {}
+    for field, hints in ui.items():
+        if isinstance(hints, dict) and (hints.get("ui:options") or {}).get("prefill") is False:
+            values.pop(field, None)
+    return values
 
 
 def case_data(services: Services, instance: ProcessInstance) -> dict:
@@ -343,7 +361,7 @@ def task_detail(services: Services, actor: Actor, task_id: str) -> TaskDetail:
         row = tasks.load_row(session, task_id)
         tasks.require_workable(actor, row)
         schema, ui = form_for(services, session, row)
-        values = task_prefill(services, session, row)
+        values = task_prefill(services, session, row, ui)
         return TaskDetail(task=tasks.view_of(row), schema=schema, ui=ui, values=values,
                           can_work=True)
 

@@ -185,3 +185,32 @@ def test_major_complaint_is_recognised_and_waits_for_leadership(desk, services, 
     assert waiting.lane == "leadership"
     assert (ticket, "major_awaiting_leadership") in worklist_names(services, actors["leader"])
     assert "dispatch" not in desk.open_task_names(ticket)
+
+
+def test_forms_prefill_facts_but_not_the_last_rounds_decisions(desk, services, actors):
+    from engine import runtime
+    ticket = desk.file()
+    desk.run_until(ticket, "approve_solution")
+    desk.do(ticket, "approve_solution", head_decision="send_back", head_comment="Cheaper")
+    proposal = runtime.task_detail(services, actors["handler"],
+                                   desk.task(ticket, "propose_solution").id)
+    assert proposal.values["measures"] == "Replace the unit and refund shipping."
+    desk.do(ticket, "propose_solution")
+    approval = runtime.task_detail(services, actors["head"],
+                                   desk.task(ticket, "approve_solution").id)
+    assert "head_decision" not in approval.values and "head_comment" not in approval.values
+
+
+def test_the_supervisor_is_copied_on_dispatch(desk, services, actors):
+    from engine import notifications
+    ticket = desk.file()
+    desk.do(ticket, "check_record")
+    desk.do(ticket, "classify")
+    with services.db.read() as session:
+        assert notifications.for_actor(session, actors["supervisor"]) == []
+    desk.do(ticket, "dispatch")
+    with services.db.read() as session:
+        [notice] = notifications.for_actor(session, actors["supervisor"])
+        assert notice.ticket == ticket
+        assert notice.subject == f"Complaint {ticket} was dispatched to quality"
+        assert notifications.for_actor(session, actors["handler"]) == []

@@ -208,3 +208,11 @@ def test_every_route_refuses_anonymous_visitors(app, browser, desk):
             checked += 1
     assert checked >= 10
     assert desk.open_task_names(ticket) == ["check_record"]
+
+
+def test_the_supervisor_sees_the_dispatch_copy_in_the_inbox(browser, desk):
+    ticket = desk.file()
+    desk.run_until(ticket, "confirm_receipt")
+    page = browser("supervisor").get("/").get_data(as_text=True)
+    assert "Copied to you" in page and f"Complaint {ticket} was dispatched to quality" in page
+    assert "Copied to you" not in browser("agent").get("/").get_data(as_text=True)

@@ -13,7 +13,7 @@ from flask import (
 from flask_wtf.csrf import CSRFError
 
 from engine import cases as case_service
-from engine import forms, runtime, tasks
+from engine import forms, notifications, runtime, tasks
 from engine.directory import ROLES, departments
 from engine.errors import (
     AlreadyClaimed, AlreadyCompleted, Forbidden, NotFound, ProcessError, ServiceError,
@@ -55,9 +55,11 @@ def index():
     actor = current_actor()
     with services().db.read() as db:
         views = tasks.worklist(db, actor)
+        notices = notifications.for_actor(db, actor)
     mine = [v for v in views if v.assignee == actor.username]
     queue = [v for v in views if v.assignee != actor.username]
-    return render_template("inbox.html", mine=mine, queue=queue, now=services().now())
+    return render_template("inbox.html", mine=mine, queue=queue, notices=notices,
+                           now=services().now())
 
 
 @bp.post("/tasks/<task_id>/claim")
