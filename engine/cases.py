@@ -5,7 +5,7 @@ import datetime as dt
 from dataclasses import dataclass, field
 from typing import Optional
 
-from sqlalchemy import select
+from sqlalchemy import false, or_, select, true
 from sqlalchemy.orm import Session
 
 from . import runtime, tasks
@@ -43,6 +43,27 @@ def can_see(actor: Actor, instance: ProcessInstance, session: Session) -> bool:
             ).limit(1)
         ).first() is not None
     return False
+
+
+def _visible_to(actor: Actor):
+    """The SQL condition for cases the actor may see (mirrors `can_see`)."""
+    if actor.roles & SEE_ALL_ROLES:
+        return true()
+    if actor.roles & tasks.DEPARTMENT_ROLES and actor.department:
+        involved = select(HumanTask.id).where(
+            HumanTask.instance_id == ProcessInstance.id,
+            (HumanTask.assignee_id == actor.id) | (HumanTask.completed_by_id == actor.id),
+        ).exists()
+        return or_(ProcessInstance.department_code == actor.department, involved)
+    return false()
+
+
+def recent(session: Session, actor: Actor, limit: int = 50) -> list[ProcessInstance]:
+    """The newest cases the actor may see."""
+    return list(session.execute(
+        select(ProcessInstance).where(_visible_to(actor))
+        .order_by(ProcessInstance.created_at.desc(), ProcessInstance.id.desc()).limit(limit)
+    ).scalars())
 
 
 @dataclass

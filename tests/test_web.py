@@ -148,7 +148,9 @@ def test_another_department_can_neither_see_nor_complete(browser, desk):
     assert outsider.post(f"/tasks/{task.id}/claim", {}).status_code == 403
     assert desk.task(ticket, "confirm_receipt").assignee is None
     assert ticket not in outsider.get("/cases").get_data(as_text=True)
-    assert browser("handler").get(f"/cases/{ticket}").status_code == 200
+    insider = browser("handler")
+    assert insider.get(f"/cases/{ticket}").status_code == 200
+    assert ticket in insider.get("/cases").get_data(as_text=True)
 
 
 def test_staff_register_a_phone_complaint(browser, desk):

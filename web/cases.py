@@ -2,14 +2,12 @@
 from __future__ import annotations
 
 from flask import Blueprint, flash, redirect, render_template, request, url_for
-from sqlalchemy import select
 
 from engine import cases as case_service
 from engine import runtime, tasks
 from engine.directory import departments
 from engine.errors import AlreadyCompleted
 from engine.forms import FormInvalid
-from engine.models import ProcessInstance
 
 from . import formrender
 from .auth import current_actor
@@ -18,8 +16,6 @@ from .inbox import CANCEL_ROLES, require_any_role, services, staff_page
 bp = Blueprint("cases", __name__, url_prefix="/cases")
 
 RECENT = 50
-# How many recent cases are looked at to find the 50 a department person may see.
-RECENT_SCAN = 1000
 
 
 @bp.get("")
@@ -27,16 +23,7 @@ RECENT_SCAN = 1000
 def index():
     actor = current_actor()
     with services().db.read() as db:
-        recent = db.execute(
-            select(ProcessInstance).order_by(ProcessInstance.created_at.desc(),
-                                             ProcessInstance.id.desc()).limit(RECENT_SCAN)
-        ).scalars()
-        visible = []
-        for instance in recent:
-            if case_service.can_see(actor, instance, db):
-                visible.append(instance)
-                if len(visible) == RECENT:
-                    break
+        visible = case_service.recent(db, actor, RECENT)
         schema, ui = runtime.intake_form(services(), db)
         dept_names = {d.code: d.name for d in departments(db)}
         type_prop = (schema.get("properties") or {}).get("complaint_type")
