@@ -5,7 +5,7 @@ import datetime as dt
 from dataclasses import dataclass, field
 from typing import Optional
 
-from sqlalchemy import false, or_, select, true
+from sqlalchemy import false, func, or_, select, true
 from sqlalchemy.orm import Session
 
 from . import runtime, tasks
@@ -95,6 +95,7 @@ class CaseView:
     parent_ticket: Optional[str]
     linked_tickets: list[str]
     process_version: int
+    clock_paused_since: Optional[dt.datetime] = None
 
     def as_dict(self) -> dict:
         return {
@@ -108,6 +109,8 @@ class CaseView:
             "history": [h.as_dict() for h in self.history],
             "parent_ticket": self.parent_ticket,
             "linked_tickets": self.linked_tickets,
+            "clock_paused_since": self.clock_paused_since.isoformat()
+            if self.clock_paused_since else None,
             "created_at": self.created_at.isoformat(),
             "closed_at": self.closed_at.isoformat() if self.closed_at else None,
         }
@@ -147,6 +150,11 @@ def load_case(services: Services, session: Session, actor: Actor, ticket: str) -
         select(ProcessInstance.ticket).where(ProcessInstance.parent_ticket == ticket)
         .order_by(ProcessInstance.id)
     ).scalars())
+    paused_since = session.execute(
+        select(func.min(HumanTask.created_at)).where(
+            HumanTask.instance_id == instance.id, HumanTask.state == "ready",
+            HumanTask.pauses_sla.is_(True))
+    ).scalar()
     return CaseView(
         ticket=instance.ticket, status=instance.status, path=instance.path,
         outcome=instance.outcome, record=record, data=data,
@@ -154,6 +162,7 @@ def load_case(services: Services, session: Session, actor: Actor, ticket: str) -
         created_at=instance.created_at, closed_at=instance.closed_at,
         department=instance.department_code, parent_ticket=instance.parent_ticket,
         linked_tickets=linked, process_version=instance.version.version,
+        clock_paused_since=paused_since,
     )
 
 

@@ -65,6 +65,8 @@ class Database:
         try:
             yield session
         finally:
+            # Objects read here stay usable (loaded, detached) after the session ends.
+            session.expunge_all()
             session.rollback()
             session.close()
 

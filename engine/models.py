@@ -9,8 +9,9 @@ import datetime as dt
 from typing import Optional
 
 from sqlalchemy import (
-    JSON, Boolean, DateTime, ForeignKey, Index, Integer, String, Text, UniqueConstraint,
+    JSON, Boolean, Date, DateTime, ForeignKey, Index, Integer, String, Text, UniqueConstraint,
 )
+from sqlalchemy import text
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 from sqlalchemy.types import TypeDecorator
 
@@ -67,6 +68,19 @@ class Department(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     code: Mapped[str] = mapped_column(String(64), unique=True)
     name: Mapped[str] = mapped_column(String(200))
+    # The business calendar its SLA clocks count in (overseas teams work other hours).
+    calendar: Mapped[str] = mapped_column(String(64), default="cn-standard",
+                                          server_default="cn-standard")
+
+
+class ClosedDay(Base):
+    """A day an admin closed (or opened) on a calendar beyond the public-holiday rules."""
+
+    __tablename__ = "closed_day"
+    calendar: Mapped[str] = mapped_column(String(64), primary_key=True)
+    day: Mapped[dt.date] = mapped_column(Date, primary_key=True)
+    is_open: Mapped[bool] = mapped_column(Boolean, default=False, server_default=text("false"))
+    reason: Mapped[str] = mapped_column(String(200), default="", server_default="")
 
 
 class User(Base):
@@ -140,6 +154,9 @@ class ProcessInstance(Base):
     state: Mapped[str] = mapped_column(Text, deferred=True)
     revision: Mapped[int] = mapped_column(Integer, default=1)
     next_due_at: Mapped[Optional[dt.datetime]] = mapped_column(UtcDateTime, index=True)
+    # A timer worker's claim on the instance; expires so that a dead worker's claims return.
+    lease_owner: Mapped[Optional[str]] = mapped_column(String(64))
+    lease_until: Mapped[Optional[dt.datetime]] = mapped_column(UtcDateTime)
     customer_name: Mapped[Optional[str]] = mapped_column(String(200))
     customer_phone: Mapped[Optional[str]] = mapped_column(String(64), index=True)
     complaint_type: Mapped[Optional[str]] = mapped_column(String(64))
@@ -178,6 +195,11 @@ class HumanTask(Base):
     created_at: Mapped[dt.datetime] = mapped_column(UtcDateTime, default=utcnow)
     due_at: Mapped[Optional[dt.datetime]] = mapped_column(UtcDateTime)
     completed_at: Mapped[Optional[dt.datetime]] = mapped_column(UtcDateTime)
+    reminded_at: Mapped[Optional[dt.datetime]] = mapped_column(UtcDateTime)
+    breached_at: Mapped[Optional[dt.datetime]] = mapped_column(UtcDateTime)
+    escalated_at: Mapped[Optional[dt.datetime]] = mapped_column(UtcDateTime)
+    # Waiting on the customer: the company's SLA clock stands still meanwhile.
+    pauses_sla: Mapped[bool] = mapped_column(Boolean, default=False, server_default=text("false"))
     completed_by_id: Mapped[Optional[int]] = mapped_column(ForeignKey("app_user.id"))
     on_behalf_of: Mapped[Optional[str]] = mapped_column(String(32))
     instance: Mapped[ProcessInstance] = relationship(lazy="joined")
@@ -223,6 +245,8 @@ class Notification(Base):
     instance_id: Mapped[Optional[int]] = mapped_column(ForeignKey("process_instance.id"))
     recipient_role: Mapped[Optional[str]] = mapped_column(String(64))
     recipient_user_id: Mapped[Optional[int]] = mapped_column(ForeignKey("app_user.id"))
+    recipient_department: Mapped[Optional[str]] = mapped_column(String(64))
+    kind: Mapped[str] = mapped_column(String(32), default="notice", server_default="notice")
     subject: Mapped[str] = mapped_column(String(255))
     body: Mapped[str] = mapped_column(Text)
     created_at: Mapped[dt.datetime] = mapped_column(UtcDateTime, default=utcnow)

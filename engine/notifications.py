@@ -17,7 +17,7 @@ from SpiffWorkflow.util.task import TaskState
 
 from .directory import Actor
 from .models import Notification, ProcessInstance
-from .tasks import task_property
+from .extensions import task_property
 
 
 @dataclass

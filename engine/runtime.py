@@ -19,8 +19,9 @@ from SpiffWorkflow.exceptions import SpiffWorkflowException, WorkflowException
 from SpiffWorkflow.util.task import TaskState
 from uuid import UUID
 
-from . import audit, forms, notifications, specs, tasks, tickets
+from . import audit, forms, notifications, sla, specs, tasks, tickets
 from .directory import Actor, department_users, departments
+from .extensions import task_property
 from .errors import AlreadyCompleted, Forbidden, NotFound, ProcessError
 from .models import HumanTask, ProcessInstance
 from .serialization import dump_state, load_state
@@ -36,6 +37,7 @@ class Filed:
     ticket: str
     status_token: str
     path: Optional[str]
+    next_due_at: Optional[dt.datetime] = None
 
 
 def token_digest(token: str) -> str:
@@ -88,6 +90,7 @@ def _case_columns(instance: ProcessInstance, workflow: BpmnWorkflow,
     values = {
         "state": dump_state(workflow),
         "updated_at": now,
+        "next_due_at": sla.next_due(workflow),
         "path": data.get("path") or instance.path,
         "outcome": data.get("outcome"),
         "department_code": data.get("department") or instance.department_code,
@@ -174,7 +177,9 @@ def file_complaint(
     data = normalise_record(services, record, now, staff)
     if session is None:
         with services.db.write() as session:
-            return _file(services, session, data, staff, parent_ticket, now)
+            filed = _file(services, session, data, staff, parent_ticket, now)
+        services.due_changed(filed.next_due_at)
+        return filed
     return _file(services, session, data, staff, parent_ticket, now)
 
 
@@ -220,7 +225,8 @@ def _file(services, session, data, staff, parent_ticket, now) -> Filed:
     audit.record(session, "complaint_filed", staff.username if staff else None, instance.id,
                  ticket=ticket, channel=data.get("channel"), parent_ticket=parent_ticket)
     session.flush()
-    return Filed(ticket=ticket, status_token=status_token, path=instance.path)
+    return Filed(ticket=ticket, status_token=status_token, path=instance.path,
+                 next_due_at=instance.next_due_at)
 
 
 def complete_task(services: Services, actor: Actor, task_id: str, data: Any) -> dict:
@@ -231,9 +237,11 @@ def complete_task(services: Services, actor: Actor, task_id: str, data: Any) -> 
     """
     try:
         with services.db.write() as session:
-            return _complete(services, session, actor, task_id, data)
+            result = _complete(services, session, actor, task_id, data)
     except StaleDataError:
         raise AlreadyCompleted() from None
+    services.due_changed(result.pop("next_due_at"))
+    return result
 
 
 def _complete(services, session, actor, task_id, data) -> dict:
@@ -248,7 +256,7 @@ def _complete(services, session, actor, task_id, data) -> dict:
     if task is None or task.state != TaskState.READY:
         raise AlreadyCompleted()
     task.set_data(**data)
-    spawn_expression = tasks.task_property(task.task_spec, "startsLinkedComplaint")
+    spawn_expression = task_property(task.task_spec, "startsLinkedComplaint")
     linked = None
     if spawn_expression:
         try:
@@ -259,6 +267,11 @@ def _complete(services, session, actor, task_id, data) -> dict:
         if wanted:
             linked = _file_linked(services, session, actor, task.data)
             task.set_data(linked_ticket=linked.ticket)
+    if row.pauses_sla:
+        # Waiting on the customer does not count against the company's deadlines.
+        paused = sla.paused_seconds(services.calendars, instance.department_code,
+                                    row.created_at, now)
+        task.set_data(sla_paused_seconds=(task.data.get("sla_paused_seconds") or 0) + paused)
     done_before = notifications.finished_task_ids(workflow)
     _run_engine(workflow, task.run)
     _run_engine(workflow, workflow.do_engine_steps)
@@ -268,6 +281,8 @@ def _complete(services, session, actor, task_id, data) -> dict:
     _save(session, instance, values)
     tasks.sync(session, instance.id, workflow, now, completed=(row.id, actor.id, on_behalf))
     notifications.store(session, instance.id, notices, now)
+    # A step reopened after its deadline (a loop) fires its SLA timers at once.
+    sla.apply_fired(session, instance.id, instance.ticket, workflow, done_before, now)
     audit.record(session, "task_completed", actor.username, instance.id, task=row.name,
                  task_id=row.id, on_behalf_of=on_behalf, data=data)
     status = values.get("status", instance.status)
@@ -275,7 +290,8 @@ def _complete(services, session, actor, task_id, data) -> dict:
         audit.record(session, "case_closed", actor.username, instance.id,
                      outcome=values["outcome"])
     return {"ticket": instance.ticket, "status": status, "path": values["path"],
-            "outcome": case_data.get("outcome"), "linked_ticket": linked.ticket if linked else None}
+            "outcome": case_data.get("outcome"), "linked_ticket": linked.ticket if linked else None,
+            "next_due_at": values["next_due_at"]}
 
 
 LINKED_FIELDS = (

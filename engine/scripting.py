@@ -102,5 +102,5 @@ class RestrictedEnvironment(TaskDataEnvironment):
         return True
 
 
-def make_script_engine() -> PythonScriptEngine:
-    return PythonScriptEngine(environment=RestrictedEnvironment())
+def make_script_engine(helpers: dict | None = None) -> PythonScriptEngine:
+    return PythonScriptEngine(environment=RestrictedEnvironment(helpers))

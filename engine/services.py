@@ -4,12 +4,13 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable
+from typing import Callable, Optional
 
 from .db import Database
 from .forms import FormRegistry
 from .models import utcnow
 from .scripting import make_script_engine
+from .sla import CalendarBook, script_helpers
 from .specs import SpecCache
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -23,7 +24,16 @@ class Services:
     processes_dir: Path = PROJECT_ROOT / "processes"
     clock: Callable[[], dt.datetime] = utcnow
     specs: SpecCache = field(default_factory=SpecCache)
-    script_engine: object = field(default_factory=make_script_engine)
+    calendars: Optional[CalendarBook] = None
+    script_engine: object = None
+    # Told the new earliest due time after a commit (the scheduler re-arms on it).
+    due_listener: Optional[Callable[[dt.datetime], None]] = None
+
+    def __post_init__(self):
+        if self.calendars is None:
+            self.calendars = CalendarBook(self.db)
+        if self.script_engine is None:
+            self.script_engine = make_script_engine(script_helpers(self.calendars, self.now))
 
     @classmethod
     def create(cls, database_url: str, forms_dir: Path | None = None,
@@ -36,3 +46,7 @@ class Services:
 
     def now(self) -> dt.datetime:
         return self.clock()
+
+    def due_changed(self, due: Optional[dt.datetime]) -> None:
+        if due is not None and self.due_listener is not None:
+            self.due_listener(due)

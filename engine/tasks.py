@@ -10,8 +10,9 @@ from sqlalchemy.orm import Session, joinedload
 from SpiffWorkflow.bpmn import BpmnWorkflow
 from SpiffWorkflow.util.task import TaskState
 
-from . import audit
+from . import audit, sla
 from .directory import Actor, find_user
+from .extensions import task_property
 from .errors import AlreadyClaimed, AlreadyCompleted, Forbidden, NotFound
 from .models import HumanTask, ProcessInstance, User
 
@@ -166,9 +167,6 @@ def release(session: Session, actor: Actor, task_id: str) -> TaskView:
     return view_of(row)
 
 
-def task_property(task_spec, name: str) -> Optional[str]:
-    return (getattr(task_spec, "extensions", None) or {}).get("properties", {}).get(name)
-
 
 _OPEN_TASK_IDS = select(HumanTask.__table__.c.id).where(
     HumanTask.__table__.c.instance_id == bindparam("instance_id"),
@@ -217,6 +215,8 @@ def sync(
             "form": task_property(spec, "formJsonSchemaFilename"),
             "ui_form": task_property(spec, "formUiSchemaFilename"),
             "state": "ready", "created_at": now,
+            "due_at": sla.breach_due(task),
+            "pauses_sla": task_property(spec, "slaPause") == "true",
         })
     if new_rows:
         connection.execute(insert(table), new_rows)

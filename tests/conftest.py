@@ -10,6 +10,7 @@ import uuid
 from pathlib import Path
 
 import pytest
+import time_machine
 
 from engine import bootstrap, migrate
 from engine.directory import actor_of, find_user
@@ -25,17 +26,30 @@ def pytest_configure(config):
 
 
 class Clock:
-    """The time the services see; tests move it instead of sleeping."""
+    """The time everything sees (our services, SpiffWorkflow's timers): tests move it
+    instead of sleeping. Monotonic clocks keep running, so timeouts still work."""
 
     def __init__(self, start: dt.datetime = START):
-        self.now = start
+        self._travel = time_machine.travel(start, tick=False)
+        self._coordinates = self._travel.start()
 
     def __call__(self) -> dt.datetime:
-        return self.now
+        return dt.datetime.now(dt.timezone.utc)
+
+    @property
+    def now(self) -> dt.datetime:
+        return self()
+
+    @now.setter
+    def now(self, value: dt.datetime) -> None:
+        self._coordinates.move_to(value)
 
     def advance(self, **delta) -> dt.datetime:
-        self.now += dt.timedelta(**delta)
-        return self.now
+        self._coordinates.shift(dt.timedelta(**delta))
+        return self()
+
+    def stop(self) -> None:
+        self._travel.stop()
 
 
 def _prepare_template(url: str) -> None:
@@ -86,7 +100,9 @@ def database_url(_template, tmp_path):
 
 @pytest.fixture
 def clock():
-    return Clock()
+    clock = Clock()
+    yield clock
+    clock.stop()
 
 
 @pytest.fixture

@@ -12,19 +12,18 @@ GENERAL = {"grade": None, "amount": 899, "spread_risk": False, "legal_threat": F
            "routine_solvable": True}
 
 
-@pytest.fixture(scope="module")
-def decide():
+@pytest.fixture
+def decide(services):
     """Run the shipped diagram in memory up to the decision and return (path, reason)."""
-    from engine.scripting import make_script_engine
-    from engine.services import PROJECT_ROOT
     spec, subprocess_specs = specs.compile_process(
-        specs.read_directory(PROJECT_ROOT / "processes"), COMPLAINT_PROCESS)
-    engine = make_script_engine()
+        specs.read_directory(services.processes_dir), COMPLAINT_PROCESS)
+    engine = services.script_engine
 
     def run(**inputs):
         workflow = BpmnWorkflow(spec, subprocess_specs, script_engine=engine)
         for task in workflow.get_tasks(state=TaskState.READY):
-            task.data.update(ticket="t", parent_ticket=None)
+            task.data.update(ticket="t", parent_ticket=None,
+                             received_at="2026-11-25T10:00:00+08:00")
         workflow.do_engine_steps()
         for name, data in (("check_record", {"record_complete": True}),
                            ("classify", {"complaint_type": "other", "urgency": "normal",

@@ -22,9 +22,9 @@ def adopt(services, sources: dict, ticket: str, state: str) -> None:
 
 
 @pytest.mark.parametrize("fixture", FIXTURES, ids=[f.stem for f in FIXTURES])
-def test_earlier_release_instances_continue(services, actors, fixture):
+def test_earlier_release_instances_continue(services, actors, clock, fixture):
     release = json.loads(fixture.read_text())
-    desk = Desk(services, actors)
+    desk = Desk(services, actors, clock)
     for n, saved in enumerate(release["instances"]):
         ticket = f"2510{n + 1:06d}"
         adopt(services, release["sources"], ticket, saved["state"])

@@ -8,8 +8,8 @@ from support.desk import Desk
 
 
 @pytest.fixture
-def desk(services, actors):
-    return Desk(services, actors)
+def desk(services, actors, clock):
+    return Desk(services, actors, clock)
 
 
 def worklist_names(services, actor):
@@ -43,6 +43,8 @@ def test_happy_path_closes_resolved_with_full_history(desk, services, actors):
     desk.do(ticket, "approve_solution")
     desk.do(ticket, "customer_decision")
     desk.do(ticket, "execute_solution")
+    assert desk.open_task_names(ticket) == []  # the visit waits 48 hours after execution
+    desk.wait_for_timers(ticket)
     result = desk.do(ticket, "follow_up")
 
     assert result["status"] == "closed" and result["outcome"] == "resolved"

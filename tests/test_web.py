@@ -9,8 +9,8 @@ from support.desk import Desk
 
 
 @pytest.fixture
-def desk(services, actors):
-    return Desk(services, actors)
+def desk(services, actors, clock):
+    return Desk(services, actors, clock)
 
 
 def csrf(page: str) -> str:

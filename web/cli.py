@@ -1,6 +1,8 @@
 """`flask --app web ...` commands for operators."""
 from __future__ import annotations
 
+import logging
+
 import click
 from flask import Flask
 
@@ -42,6 +44,49 @@ def register(app: Flask) -> None:
             create_user(session, username, password, list(roles), display_name=name,
                         department=department)
         click.echo(f"user {username} created")
+
+    @app.cli.command("worker")
+    @click.option("--sweep-seconds", default=30, show_default=True,
+                  help="Safety sweep interval; due timers are armed exactly anyway.")
+    def worker_command(sweep_seconds):
+        """Fire due timers (SLA reminders, escalations, waits) until stopped.
+
+        Run one or more next to the web processes on PostgreSQL: each timer fires once.
+        """
+        import signal
+        import threading
+
+        from engine.scheduler import TimerScheduler
+
+        logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
+        scheduler = TimerScheduler(services, sweep_seconds=sweep_seconds)
+        stop = threading.Event()
+        signal.signal(signal.SIGTERM, lambda *_: stop.set())
+        signal.signal(signal.SIGINT, lambda *_: stop.set())
+        scheduler.start()
+        click.echo(f"timer worker {scheduler.worker} running; Ctrl+C stops it")
+        stop.wait()
+        scheduler.shutdown()
+
+    @app.cli.command("close-day")
+    @click.argument("calendar")
+    @click.argument("day", type=click.DateTime(formats=["%Y-%m-%d"]))
+    @click.option("--reason", default="")
+    @click.option("--open", "is_open", is_flag=True, help="Make it a working day instead.")
+    def close_day_command(calendar, day, reason, is_open):
+        """Close (or open) a day on a business calendar, beyond the public holidays."""
+        from engine import calendars_admin
+        calendars_admin.set_day(services, calendar, day.date(), is_open, reason)
+        click.echo(f"{calendar} {day.date()} is now {'open' if is_open else 'closed'}")
+
+    @app.cli.command("set-calendar")
+    @click.argument("department")
+    @click.argument("calendar")
+    def set_calendar_command(department, calendar):
+        """Choose the business calendar a department's SLA clocks count in."""
+        from engine import calendars_admin
+        calendars_admin.set_department_calendar(services, department, calendar)
+        click.echo(f"{department} counts in {calendar}")
 
     @app.cli.command("verify-audit")
     def verify_audit_command():

@@ -6,6 +6,7 @@ import os
 from waitress import serve
 
 from engine import bootstrap, migrate
+from engine.scheduler import TimerScheduler
 
 from . import create_app
 
@@ -25,8 +26,15 @@ def main() -> None:
     print(f"  demo logins (password '{bootstrap.DEMO_PASSWORD}'):")
     for username, roles in users:
         print(f"    {username:<10} {roles}")
+    # The embedded setup fires its own timers; production runs `flask --app web worker`.
+    scheduler = TimerScheduler(services)
+    scheduler.start()
+    print("  timers: fired in this process (catch-up done)")
     print("  press Ctrl+C to stop\n", flush=True)
-    serve(app, host=host, port=port, threads=8, ident="complaints")
+    try:
+        serve(app, host=host, port=port, threads=8, ident="complaints")
+    finally:
+        scheduler.shutdown()
 
 
 if __name__ == "__main__":

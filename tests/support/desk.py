@@ -1,6 +1,8 @@
 """A small driver for scenario tests: file complaints and work tasks through the services."""
 from __future__ import annotations
 
+import datetime as dt
+
 from engine import cases, runtime, tasks
 from engine.directory import Actor
 
@@ -48,9 +50,22 @@ WORKER = {
 
 
 class Desk:
-    def __init__(self, services, actors: dict[str, Actor]):
+    def __init__(self, services, actors: dict[str, Actor], clock=None):
         self.services = services
         self.actors = actors
+        self.clock = clock
+
+    def wait_for_timers(self, ticket: str) -> None:
+        """Move the clock to the case's next timer (e.g. the follow-up wait) and fire it."""
+        from engine import timers
+        from engine.models import ProcessInstance
+        from sqlalchemy import select
+        with self.services.db.read() as session:
+            due = session.execute(select(ProcessInstance.next_due_at).where(
+                ProcessInstance.ticket == ticket)).scalar_one()
+        assert due is not None, f"{ticket} waits on nothing"
+        self.clock.now = max(self.clock.now, due) + dt.timedelta(seconds=1)
+        timers.fire_due(self.services, "desk")
 
     def file(self, staff: str | None = "agent", **overrides) -> str:
         record = {**RECORD, **overrides}
@@ -81,6 +96,9 @@ class Desk:
             names = self.open_task_names(ticket)
             if stop in names:
                 return
+            if not names and self.clock is not None:
+                self.wait_for_timers(ticket)
+                continue
             assert len(names) == 1, names
             self.do(ticket, names[0])
         raise AssertionError(f"never reached {stop}")

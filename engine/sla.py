@@ -1,0 +1,182 @@
+"""SLA clocks: which calendar a team counts in, the helpers diagrams use in timer
+expressions, the clock pause while waiting on the customer, and the escalation ladder
+(reminder, breach, leadership) when a boundary timer fires."""
+from __future__ import annotations
+
+import datetime as dt
+import threading
+import time
+from typing import Callable, Optional
+
+from sqlalchemy import insert, select, update
+from sqlalchemy.orm import Session
+from SpiffWorkflow.bpmn import BpmnWorkflow
+from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition
+from SpiffWorkflow.bpmn.specs.mixins.events.intermediate_event import BoundaryEvent
+from SpiffWorkflow.util.task import TaskState
+
+from .calendars import DEFAULT_CALENDAR, BusinessCalendar, get_calendar
+from .models import ClosedDay, Department, HumanTask, Notification
+from .extensions import task_property
+
+CUSTOMER_SERVICE = "customer_service"
+SLA_STAGES = {"reminder": "reminded_at", "breach": "breached_at", "escalation": "escalated_at"}
+STAGE_TITLES = {"reminder": "Reminder", "breach": "Overdue", "escalation": "Escalated"}
+
+
+class CalendarBook:
+    """Which business calendar each team works on, with the admin's closed days.
+
+    Read from the database and kept for a short while: timer expressions evaluate inside
+    engine steps, which must not each query the directory.
+    """
+
+    def __init__(self, db, ttl_seconds: float = 60.0):
+        self.db = db
+        self.ttl = ttl_seconds
+        self._loaded_at = -1e9
+        self._team_calendar: dict[str, str] = {}
+        self._calendars: dict[str, BusinessCalendar] = {}
+        self._lock = threading.Lock()
+
+    def invalidate(self) -> None:
+        self._loaded_at = -1e9
+
+    def _load(self) -> None:
+        with self.db.read() as session:
+            teams = dict(session.execute(select(Department.code, Department.calendar)).all())
+            closed: dict[str, list] = {}
+            opened: dict[str, list] = {}
+            for name, day, is_open in session.execute(
+                    select(ClosedDay.calendar, ClosedDay.day, ClosedDay.is_open)):
+                (opened if is_open else closed).setdefault(name, []).append(day)
+        names = set(teams.values()) | {DEFAULT_CALENDAR}
+        calendars = {name: get_calendar(name, closed.get(name, ()), opened.get(name, ()))
+                     for name in names}
+        with self._lock:
+            self._team_calendar, self._calendars = teams, calendars
+            self._loaded_at = time.monotonic()
+
+    def for_team(self, department: Optional[str]) -> BusinessCalendar:
+        if time.monotonic() - self._loaded_at > self.ttl:
+            self._load()
+        name = self._team_calendar.get(department or CUSTOMER_SERVICE, DEFAULT_CALENDAR)
+        return self._calendars.get(name) or get_calendar(name)
+
+
+def _aware(value) -> dt.datetime:
+    moment = value if isinstance(value, dt.datetime) else dt.datetime.fromisoformat(
+        str(value).replace("Z", "+00:00"))
+    if moment.tzinfo is None:
+        raise ValueError(f"a time without its time zone: {value!r}")
+    return moment
+
+
+def script_helpers(book: CalendarBook, clock: Callable[[], dt.datetime]) -> dict:
+    """Functions diagram expressions may call; each returns an aware ISO timestamp."""
+
+    def sla_due(received_at, hours, fraction=1.0, department=None, paused_seconds=0) -> str:
+        """When a step counted from receipt falls due: `hours` of the team's business time
+        (times `fraction`, e.g. 0.75 for the reminder), plus the time paused on the
+        customer."""
+        calendar = book.for_team(department)
+        business = dt.timedelta(hours=float(hours) * float(fraction),
+                                seconds=float(paused_seconds or 0))
+        return calendar.add(_aware(received_at), business).isoformat()
+
+    def business_due(start, duration, department=None) -> str:
+        """`duration` (ISO 8601, days are working days) of the team's business time after
+        `start`."""
+        return book.for_team(department).add(_aware(start), duration).isoformat()
+
+    def hours_from_now(hours) -> str:
+        """Wall-clock hours from now (not business time)."""
+        return (clock() + dt.timedelta(hours=float(hours))).isoformat()
+
+    return {"sla_due": sla_due, "business_due": business_due, "hours_from_now": hours_from_now}
+
+
+def timer_due(task) -> Optional[dt.datetime]:
+    """When a waiting timer task fires, from the value SpiffWorkflow fixed on arrival."""
+    value = task._get_internal_data("event_value")
+    if value is None:
+        return None
+    if isinstance(value, dict):  # a cycle timer keeps its next occurrence
+        value = value.get("next")
+    return TimerEventDefinition.get_datetime(value) if isinstance(value, str) else None
+
+
+def waiting_timers(workflow: BpmnWorkflow) -> list:
+    return [t for t in workflow.get_tasks(state=TaskState.WAITING)
+            if isinstance(getattr(t.task_spec, "event_definition", None), TimerEventDefinition)]
+
+
+def next_due(workflow: BpmnWorkflow) -> Optional[dt.datetime]:
+    dues = [d for d in (timer_due(t) for t in waiting_timers(workflow)) if d is not None]
+    return min(dues) if dues else None
+
+
+def _attached_task(boundary_task):
+    """The activity a boundary event belongs to: its sibling under the event split that is
+    not itself a boundary event."""
+    split = boundary_task.parent
+    for sibling in split.children if split is not None else []:
+        if not isinstance(sibling.task_spec, BoundaryEvent):
+            return sibling
+    return None
+
+
+def breach_due(user_task) -> Optional[dt.datetime]:
+    """The due time of a user task: its breach timer's firing time."""
+    for sibling in user_task.parent.children if user_task.parent else []:
+        if task_property(sibling.task_spec, "slaEvent") == "breach" and \
+                sibling.state == TaskState.WAITING:
+            return timer_due(sibling)
+    return None
+
+
+def paused_seconds(book: CalendarBook, department: Optional[str], since: dt.datetime,
+                   until: dt.datetime) -> float:
+    return book.for_team(department).elapsed(since, until).total_seconds()
+
+
+def apply_fired(session: Session, instance_id: int, ticket: str, workflow: BpmnWorkflow,
+                done_before: set, now: dt.datetime) -> list[str]:
+    """Mark the tasks whose SLA timers fired in this step and notify up the ladder.
+
+    Returns the stages applied, in due order (for the audit trail).
+    """
+    fired = []
+    for task in workflow.get_tasks(state=TaskState.COMPLETED):
+        stage = task_property(task.task_spec, "slaEvent")
+        if task.id in done_before or stage not in SLA_STAGES:
+            continue
+        attached = _attached_task(task)
+        if attached is None:
+            continue
+        fired.append((timer_due(task) or now, stage, task, attached))
+    applied = []
+    table = HumanTask.__table__
+    for due, stage, task, attached in sorted(fired, key=lambda f: f[0]):
+        row = session.execute(select(HumanTask).where(HumanTask.id == str(attached.id))).scalar_one_or_none()
+        if row is None:
+            continue
+        session.execute(update(table).where(table.c.id == row.id)
+                        .values({SLA_STAGES[stage]: now}))
+        role = task_property(task.task_spec, "notifyRole") or ""
+        recipient = {"recipient_role": role, "recipient_user_id": None,
+                     "recipient_department": None}
+        if role == "@assignee":
+            recipient.update(recipient_role=None if row.assignee_id else row.role,
+                             recipient_user_id=row.assignee_id,
+                             recipient_department=None if row.assignee_id else row.department_code)
+        elif role in ("dept_head", "dept_handler"):
+            recipient["recipient_department"] = row.department_code
+        due_text = row.due_at.isoformat(timespec="minutes") if row.due_at else ""
+        subject = f"{STAGE_TITLES[stage]}: {row.title} on {ticket}" + (
+            f" (due {due_text})" if due_text else "")
+        session.execute(insert(Notification).values(
+            instance_id=instance_id, subject=subject[:255], body=subject, created_at=now,
+            kind=f"sla_{stage}", **recipient))
+        applied.append(f"{stage}:{row.name}")
+    return applied

@@ -1,0 +1,136 @@
+"""Firing due timers exactly once, from any number of worker processes.
+
+A worker claims due instances by writing a lease on their rows (on PostgreSQL with
+`FOR UPDATE SKIP LOCKED`, so workers never wait on each other), then fires each claimed
+instance in its own transaction: the timer's effects, the new state, the next due time
+and the release of the lease commit together. A worker that dies keeps nothing: its
+leases expire and another worker takes the instances over.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import os
+import socket
+import uuid
+from typing import Optional
+
+from sqlalchemy import case, func, or_, select, update
+
+from . import audit, notifications, runtime, sla, tasks
+from .errors import AlreadyCompleted, ProcessError
+from .models import ProcessInstance
+from .services import Services
+
+log = logging.getLogger("engine.timers")
+
+LEASE = dt.timedelta(seconds=60)
+
+
+def worker_name() -> str:
+    return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
+
+
+def claim(services: Services, worker: str, now: dt.datetime, limit: int = 100,
+          lease: dt.timedelta = LEASE) -> list[int]:
+    """Lease up to `limit` instances whose earliest timer is due, earliest first."""
+    table = ProcessInstance.__table__
+    due = (
+        select(table.c.id)
+        .where(table.c.status == "open", table.c.next_due_at <= now,
+               or_(table.c.lease_until.is_(None), table.c.lease_until < now))
+        .order_by(table.c.next_due_at, table.c.id)
+        .limit(limit)
+        .with_for_update(skip_locked=True)
+    )
+    with services.db.write() as session:
+        connection = session.connection()
+        ids = list(connection.execute(due).scalars())
+        if ids:
+            connection.execute(update(table).where(table.c.id.in_(ids))
+                               .values(lease_owner=worker, lease_until=now + lease))
+    return ids
+
+
+def fire(services: Services, instance_id: int, worker: str) -> list[str]:
+    """Advance one leased instance past its due timers; returns what fired.
+
+    Nothing happens unless this worker still holds the lease and the timer is still due:
+    so a timer fires once even if a slow worker's lease was taken over meanwhile.
+    """
+    now = services.now()
+    table = ProcessInstance.__table__
+    try:
+        with services.db.write() as session:
+            instance = session.execute(
+                select(ProcessInstance).where(
+                    ProcessInstance.id == instance_id, ProcessInstance.lease_owner == worker,
+                    ProcessInstance.next_due_at <= now)
+            ).scalar_one_or_none()
+            if instance is None:
+                return []  # the lease was taken over, or the timer is no longer due
+            workflow = runtime._load_workflow(services, instance)
+            done_before = notifications.finished_task_ids(workflow)
+            runtime._run_engine(workflow, workflow.refresh_timers)
+            runtime._run_engine(workflow, workflow.do_engine_steps)
+            notices = runtime._notices(services, workflow, done_before)
+            values, _data = runtime._case_columns(instance, workflow, now)
+            values.update(lease_owner=None, lease_until=None)
+            runtime._save(session, instance, values)
+            tasks.sync(session, instance.id, workflow, now)
+            notifications.store(session, instance.id, notices, now)
+            fired = sla.apply_fired(session, instance.id, instance.ticket, workflow,
+                                    done_before, now)
+            audit.record(session, "timers_fired", None, instance.id, fired=fired,
+                         worker=worker)
+            if values.get("status") == "closed":
+                audit.record(session, "case_closed", None, instance.id,
+                             outcome=values.get("outcome"))
+        services.due_changed(values["next_due_at"])
+        return fired
+    except AlreadyCompleted:
+        # Someone completed a task at the same moment: release and let the next round
+        # look at the instance's new state.
+        _release(services, instance_id, worker)
+        return []
+    except ProcessError as exc:
+        # A broken timer expression must not be retried in a tight loop: keep the lease
+        # until it expires and tell the operator.
+        log.error("timer on instance %s failed: %s", instance_id, exc)
+        return []
+
+
+def _release(services: Services, instance_id: int, worker: str) -> None:
+    table = ProcessInstance.__table__
+    with services.db.write() as session:
+        session.connection().execute(
+            update(table).where(table.c.id == instance_id, table.c.lease_owner == worker)
+            .values(lease_owner=None, lease_until=None))
+
+
+def fire_due(services: Services, worker: str, batch: int = 100) -> int:
+    """Claim and fire everything due now, in due order; returns how many instances fired."""
+    fired = 0
+    while True:
+        ids = claim(services, worker, services.now(), batch)
+        if not ids:
+            return fired
+        for instance_id in ids:
+            fired += bool(fire(services, instance_id, worker))
+        if len(ids) < batch:
+            return fired
+
+
+def earliest_due(services: Services) -> Optional[dt.datetime]:
+    """When the next claim can succeed: the earliest due time, or for an instance another
+    worker holds, the end of its lease."""
+    table = ProcessInstance.__table__
+    now = services.now()
+    ready_at = case((table.c.lease_until > now, table.c.lease_until), else_=table.c.next_due_at)
+    with services.db.read() as session:
+        value = session.connection().execute(
+            select(func.min(ready_at)).where(table.c.status == "open",
+                                             table.c.next_due_at.is_not(None))
+        ).scalar()
+    return ProcessInstance.__table__.c.next_due_at.type.process_result_value(
+        value, session.get_bind().dialect) if isinstance(value, str) else value

@@ -1,0 +1,195 @@
+"""SLA clocks on the general path, with a moved clock: reminder before, breach at due,
+leadership after; urgency; pauses while waiting on the customer; restarts."""
+from __future__ import annotations
+
+import datetime as dt
+from zoneinfo import ZoneInfo
+
+import pytest
+from sqlalchemy import select
+
+from engine import timers
+from engine.calendars import get_calendar
+from engine.models import AuditEvent, HumanTask, Notification, ProcessInstance
+from support.desk import Desk
+
+SHANGHAI = ZoneInfo("Asia/Shanghai")
+CN = get_calendar("cn-standard")
+
+
+def local(value: dt.datetime) -> str:
+    return value.astimezone(SHANGHAI).strftime("%a %d %H:%M")
+
+
+@pytest.fixture
+def desk(services, actors, clock):
+    return Desk(services, actors, clock)
+
+
+def sla_notices(services, ticket=None) -> list[tuple[str, str, str]]:
+    """(kind, recipient role or user id, subject) of the SLA notices so far, oldest first."""
+    with services.db.read() as session:
+        query = (select(Notification.kind, Notification.recipient_role,
+                        Notification.recipient_user_id, Notification.recipient_department,
+                        Notification.subject)
+                 .join(ProcessInstance, Notification.instance_id == ProcessInstance.id)
+                 .where(Notification.kind.like("sla_%")).order_by(Notification.id))
+        if ticket:
+            query = query.where(ProcessInstance.ticket == ticket)
+        return [(k, r or f"user:{u}", d, s) for k, r, u, d, s in session.execute(query)]
+
+
+def row(services, task_id) -> HumanTask:
+    with services.db.read() as session:
+        return session.get(HumanTask, task_id)
+
+
+def fire(services) -> int:
+    return timers.fire_due(services, "test-worker")
+
+
+STEPS = [  # step, hours from receipt (normal urgency), who hears of a breach
+    ("dispatch", 1, "cs_supervisor"),
+    ("confirm_receipt", 2, "dept_head"),
+    ("verify", 4, "dept_head"),
+    ("propose_solution", 8, "dept_head"),
+    ("approve_solution", 8, "cs_supervisor"),
+    ("execute_solution", 24, "dept_head"),
+]
+
+
+@pytest.mark.parametrize("step, hours, breach_to", STEPS, ids=[s[0] for s in STEPS])
+def test_reminder_then_breach_then_leadership(desk, services, clock, step, hours, breach_to):
+    received = clock.now
+    ticket = desk.file()
+    desk.run_until(ticket, step)  # every earlier step done at once, in time
+    task = desk.task(ticket, step)
+    due = CN.add(received, dt.timedelta(hours=hours))
+    assert task.due_at == due
+    ladder = [("sla_reminder", CN.add(received, dt.timedelta(hours=hours * 0.75))),
+              ("sla_breach", due), ("sla_escalation", CN.add(received, dt.timedelta(hours=2 * hours)))]
+    seen = []
+    for kind, at in ladder:
+        clock.now = at - dt.timedelta(minutes=1)
+        fire(services)
+        assert [n[0] for n in sla_notices(services, ticket)] == seen, f"early {kind} at {local(at)}"
+        clock.now = at + dt.timedelta(seconds=1)
+        fire(services)
+        seen.append(kind)
+        assert [n[0] for n in sla_notices(services, ticket)] == seen
+    notices = sla_notices(services, ticket)
+    assert notices[1][1] == breach_to and notices[2][1] == "leadership"
+    if breach_to == "dept_head":
+        assert notices[1][2] == "quality"  # the head of the department concerned
+    marked = row(services, task.id)
+    assert marked.reminded_at and marked.breached_at and marked.escalated_at
+    fire(services)
+    assert len(sla_notices(services, ticket)) == 3  # nothing fires twice
+    assert desk.task(ticket, step).id == task.id  # the late task is still there to do
+
+
+def test_deadlines_in_local_business_hours(desk, services, clock):
+    ticket = desk.file()
+    desk.run_until(ticket, "verify")
+    assert local(desk.task(ticket, "verify").due_at) == "Wed 25 14:00"
+    clock.now = dt.datetime(2026, 11, 25, 15, 0, tzinfo=SHANGHAI)
+    fire(services)
+    [reminder, breach] = sla_notices(services, ticket)
+    assert reminder[1] == "user:" + str(row(services, desk.task(ticket, "verify").id).assignee_id)
+    assert "Preliminary verification" in breach[3] and ticket in breach[3]
+
+
+def test_urgent_complaints_get_the_shorter_deadlines(desk, services, clock):
+    normal = desk.file()
+    urgent = desk.file(urgency="urgent")
+    desk.run_until(normal, "verify")
+    desk.do(urgent, "check_record")
+    desk.do(urgent, "classify", urgency="urgent")
+    desk.run_until(urgent, "verify")
+    assert local(desk.task(urgent, "verify").due_at) == "Wed 25 12:00"
+    assert local(desk.task(normal, "verify").due_at) == "Wed 25 14:00"
+    clock.now = dt.datetime(2026, 11, 25, 12, 1, tzinfo=SHANGHAI)
+    fire(services)
+    assert [n[0] for n in sla_notices(services, urgent)] == ["sla_reminder", "sla_breach"]
+    assert [n[0] for n in sla_notices(services, normal)] == []
+
+
+def test_a_step_done_in_time_sends_nothing(desk, services, clock):
+    ticket = desk.file()
+    desk.run_until(ticket, "dispatch")
+    clock.advance(minutes=30)
+    desk.do(ticket, "dispatch")
+    clock.advance(days=5)
+    fire(services)
+    kinds = {(n[0], n[3].split(":")[1].strip().split(" on ")[0]) for n in sla_notices(services, ticket)}
+    assert not any(step == "Dispatch to the responsible department" for _k, step in kinds)
+    with services.db.read() as session:
+        dispatch = session.execute(select(HumanTask).where(HumanTask.name == "dispatch")).scalar_one()
+        assert dispatch.breached_at is None and dispatch.reminded_at is None
+
+
+def test_waiting_on_the_customer_moves_later_deadlines(desk, services, clock):
+    received = clock.now
+    ticket = desk.file()
+    desk.run_until(ticket, "customer_decision")
+    presented = clock.now
+    clock.now = dt.datetime(2026, 11, 25, 15, 0, tzinfo=SHANGHAI)  # 5 business hours later
+    assert CN.elapsed(presented, clock.now) == dt.timedelta(hours=5)
+    desk.do(ticket, "customer_decision")
+    execute = desk.task(ticket, "execute_solution")
+    assert execute.due_at == CN.add(received, dt.timedelta(hours=24 + 5))
+    assert desk.case(ticket).data["sla_paused_seconds"] == 5 * 3600
+    fire(services)
+    assert sla_notices(services, ticket) == []  # the wait itself breached nothing
+
+
+def test_the_case_shows_the_clock_paused_while_waiting(desk, services, clock):
+    ticket = desk.file()
+    desk.do(ticket, "check_record", record_complete=False, missing_facts="Order number")
+    case = desk.case(ticket)
+    assert case.clock_paused_since == clock.now
+
+
+def test_follow_up_visit_waits_48_hours_after_execution(desk, services, clock):
+    ticket = desk.file()
+    desk.run_until(ticket, "execute_solution")
+    desk.do(ticket, "execute_solution")
+    assert desk.open_task_names(ticket) == []
+    clock.advance(hours=47, minutes=59)
+    fire(services)
+    assert desk.open_task_names(ticket) == []
+    clock.advance(minutes=2)
+    fire(services)
+    assert desk.open_task_names(ticket) == ["follow_up"]
+
+
+def test_timers_due_while_down_fire_once_in_due_order_at_start(services, actors, clock):
+    from engine.scheduler import TimerScheduler
+    from engine.services import Services
+    desk = Desk(services, actors, clock)
+    tickets = []
+    for step in ("execute_solution", "verify", "dispatch"):
+        ticket = desk.file()
+        desk.run_until(ticket, step)
+        tickets.append(ticket)
+        clock.advance(minutes=10)
+    services.db.dispose()  # the application stops
+    clock.advance(days=10)
+    restarted = Services.create(services.db.url)
+    restarted.clock = clock
+    scheduler = TimerScheduler(restarted, sweep_seconds=3600)
+    scheduler.start()
+    try:
+        with restarted.db.read() as session:
+            fired = [(e.instance_id, e.detail["fired"]) for e in session.execute(
+                select(AuditEvent).where(AuditEvent.kind == "timers_fired")
+                .order_by(AuditEvent.id)).scalars()]
+            order = {i: t for i, t in session.execute(
+                select(ProcessInstance.id, ProcessInstance.ticket))}
+    finally:
+        scheduler.shutdown()
+        restarted.db.dispose()
+    by_ticket = {order[i]: stages for i, stages in fired}
+    assert [order[i] for i, _ in fired][:3] == [tickets[2], tickets[1], tickets[0]]  # due order
+    assert by_ticket[tickets[2]] == ["reminder:dispatch", "breach:dispatch", "escalation:dispatch"]
+    assert len([t for t in (order[i] for i, _ in fired) if t in tickets]) == 3  # once each
