@@ -111,6 +111,12 @@ def _save(session: Session, instance: ProcessInstance, values: dict) -> None:
     )
     if result.rowcount != 1:
         raise AlreadyCompleted()
+    _announce(session, values.get("next_due_at"))
+
+
+def _announce(session: Session, due) -> None:
+    from .timers import announce  # timers builds on this module
+    announce(session, due)
 
 
 def _choices(services: Services, session: Session, department: Optional[str]):
@@ -222,6 +228,7 @@ def _file(services, session, data, staff, parent_ticket, now) -> Filed:
     session.flush()
     tasks.sync(session, instance.id, workflow, now)
     notifications.store(session, instance.id, notices, now)
+    _announce(session, instance.next_due_at)
     audit.record(session, "complaint_filed", staff.username if staff else None, instance.id,
                  ticket=ticket, channel=data.get("channel"), parent_ticket=parent_ticket)
     session.flush()

@@ -8,7 +8,9 @@ import logging
 import threading
 from typing import Optional
 
+import psycopg
 from apscheduler.schedulers.background import BackgroundScheduler
+from sqlalchemy.engine import make_url
 
 from . import timers
 from .services import Services
@@ -17,6 +19,34 @@ log = logging.getLogger("engine.scheduler")
 
 FIRE_JOB = "fire-due-timers"
 SWEEP_JOB = "safety-sweep"
+
+
+class DueTimeListener(threading.Thread):
+    """Hears due times announced by other processes (PostgreSQL LISTEN) and re-arms, so a
+    timer set by a web process fires on time in a separate worker."""
+
+    def __init__(self, database_url: str, on_due):
+        super().__init__(name="due-time-listener", daemon=True)
+        self.conninfo = make_url(database_url).set(drivername="postgresql").render_as_string(
+            hide_password=False)
+        self.on_due = on_due
+        self._stopping = threading.Event()
+
+    def run(self) -> None:
+        while not self._stopping.is_set():
+            try:
+                with psycopg.connect(self.conninfo, autocommit=True) as conn:
+                    conn.execute(f"LISTEN {timers.CHANNEL}")
+                    while not self._stopping.is_set():
+                        for note in conn.notifies(timeout=1.0):
+                            self.on_due(dt.datetime.fromisoformat(note.payload))
+            except Exception:  # noqa: BLE001 - reconnect after a lost connection
+                log.exception("due-time listener lost its connection; reconnecting")
+                self._stopping.wait(2.0)
+
+    def stop(self) -> None:
+        self._stopping.set()
+        self.join(timeout=5)
 
 
 class TimerScheduler:
@@ -28,11 +58,15 @@ class TimerScheduler:
         self._scheduler = BackgroundScheduler(timezone=dt.timezone.utc)
         self._armed_at: Optional[dt.datetime] = None
         self._lock = threading.Lock()
+        self._listener: Optional[DueTimeListener] = None
 
     def start(self) -> None:
         """Fire what fell due while nothing ran (before returning), then keep watch."""
         self._scheduler.start()
         self.services.due_listener = self.arm
+        if not self.services.db.is_sqlite:
+            self._listener = DueTimeListener(self.services.db.url, self.arm)
+            self._listener.start()
         self.run_due()
         self._scheduler.add_job(self.run_due, "interval", seconds=self.sweep_seconds,
                                 id=SWEEP_JOB, max_instances=1, coalesce=True)
@@ -40,6 +74,8 @@ class TimerScheduler:
 
     def shutdown(self) -> None:
         self.services.due_listener = None
+        if self._listener is not None:
+            self._listener.stop()
         self._scheduler.shutdown(wait=True)
 
     def arm(self, due: dt.datetime) -> None:

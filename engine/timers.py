@@ -32,8 +32,9 @@ def worker_name() -> str:
 
 
 def claim(services: Services, worker: str, now: dt.datetime, limit: int = 100,
-          lease: dt.timedelta = LEASE) -> list[int]:
+          lease: Optional[dt.timedelta] = None) -> list[int]:
     """Lease up to `limit` instances whose earliest timer is due, earliest first."""
+    lease = lease or LEASE
     table = ProcessInstance.__table__
     due = (
         select(table.c.id)
@@ -59,7 +60,6 @@ def fire(services: Services, instance_id: int, worker: str) -> list[str]:
     so a timer fires once even if a slow worker's lease was taken over meanwhile.
     """
     now = services.now()
-    table = ProcessInstance.__table__
     try:
         with services.db.write() as session:
             instance = session.execute(
@@ -119,6 +119,17 @@ def fire_due(services: Services, worker: str, batch: int = 100) -> int:
             fired += bool(fire(services, instance_id, worker))
         if len(ids) < batch:
             return fired
+
+
+CHANNEL = "complaint_timers"
+
+
+def announce(session, due: Optional[dt.datetime]) -> None:
+    """Tell timer workers in other processes of a new due time (PostgreSQL NOTIFY: sent
+    with the commit, dropped with a rollback). In-process listeners hear it separately."""
+    if due is not None and session.get_bind().dialect.name == "postgresql":
+        session.connection().exec_driver_sql("SELECT pg_notify(%s, %s)",
+                                             (CHANNEL, due.isoformat()))
 
 
 def earliest_due(services: Services) -> Optional[dt.datetime]:
