@@ -96,6 +96,7 @@ class CaseView:
     linked_tickets: list[str]
     process_version: int
     clock_paused_since: Optional[dt.datetime] = None
+    next_due_at: Optional[dt.datetime] = None
 
     def as_dict(self) -> dict:
         return {
@@ -162,7 +163,7 @@ def load_case(services: Services, session: Session, actor: Actor, ticket: str) -
         created_at=instance.created_at, closed_at=instance.closed_at,
         department=instance.department_code, parent_ticket=instance.parent_ticket,
         linked_tickets=linked, process_version=instance.version.version,
-        clock_paused_since=paused_since,
+        clock_paused_since=paused_since, next_due_at=instance.next_due_at,
     )
 
 

@@ -180,6 +180,7 @@ def test_completion_errors(client, openapi):
     advance(client, ticket, ["check_record", "classify"])
     agent = token(client, "agent")
     task = open_task(client, agent, ticket, "dispatch")
+    assert task["due_at"].startswith("2026-11-25T03:00")  # 1 business hour after receipt
     wrong = client.post(f"/api/v1/tasks/{task['id']}",
                         json={"department": "no_such_department", "dispatch_note": 5},
                         headers=agent)

@@ -193,3 +193,28 @@ def test_timers_due_while_down_fire_once_in_due_order_at_start(services, actors,
     assert [order[i] for i, _ in fired][:3] == [tickets[2], tickets[1], tickets[0]]  # due order
     assert by_ticket[tickets[2]] == ["reminder:dispatch", "breach:dispatch", "escalation:dispatch"]
     assert len([t for t in (order[i] for i, _ in fired) if t in tickets]) == 3  # once each
+
+
+def test_each_department_counts_in_its_own_calendar(desk, services, clock):
+    from engine import calendars_admin
+    calendars_admin.set_department_calendar(services, "logistics", "eu-central")
+    ticket = desk.file()
+    desk.do(ticket, "check_record")
+    desk.do(ticket, "classify")
+    desk.do(ticket, "dispatch", department="logistics")
+    # Received Wed 10:00 Shanghai = 03:00 Berlin: Berlin opens at 09:00, two hours later.
+    due = desk.task(ticket, "confirm_receipt").due_at
+    assert due.astimezone(ZoneInfo("Europe/Berlin")).strftime("%a %H:%M") == "Wed 11:00"
+    with pytest.raises(ValueError):
+        calendars_admin.set_department_calendar(services, "logistics", "mars-base")
+
+
+def test_an_admin_closed_day_stops_the_clock(desk, services, clock):
+    from engine import calendars_admin
+    calendars_admin.set_day(services, "cn-standard", dt.date(2026, 11, 26), False,
+                            "Company anniversary")
+    clock.now = dt.datetime(2026, 11, 25, 17, 0, tzinfo=SHANGHAI)
+    ticket = desk.file()
+    desk.run_until(ticket, "verify")
+    # 1 hour on Wednesday, Thursday closed, 3 hours on Friday.
+    assert local(desk.task(ticket, "verify").due_at) == "Fri 27 12:00"

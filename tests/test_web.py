@@ -218,3 +218,16 @@ def test_the_supervisor_sees_the_dispatch_copy_in_the_inbox(browser, desk):
     page = browser("supervisor").get("/").get_data(as_text=True)
     assert "Copied to you" in page and f"Complaint {ticket} was dispatched to quality" in page
     assert "Copied to you" not in browser("agent").get("/").get_data(as_text=True)
+
+
+def test_case_page_shows_deadlines_and_a_paused_clock(browser, desk):
+    ticket = desk.file()
+    desk.run_until(ticket, "verify")
+    agent = browser("agent")
+    page = agent.get(f"/cases/{ticket}").get_data(as_text=True)
+    assert "2026-11-25 14:00" in page  # verification due 4 business hours after receipt
+    other = desk.file()
+    desk.do(other, "check_record", record_complete=False, missing_facts="Order number")
+    page = agent.get(f"/cases/{other}").get_data(as_text=True)
+    assert "SLA clock paused" in page
+    assert "2026-11-25 14:00" in browser("handler").get("/").get_data(as_text=True)
