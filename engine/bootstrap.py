@@ -33,12 +33,26 @@ DEMO_USERS = [
 ]
 
 
+# Processes people or the engine start; called processes (the major path) travel inside them.
+STARTABLE_PROCESSES = (COMPLAINT_PROCESS, "improvement")
+
+
 def deploy_shipped(services: Services, actor: str = "system") -> tuple[int, bool]:
-    """Deploy `processes/` as a new version when its content changed."""
+    """Deploy `processes/` as new versions where the content changed.
+
+    Returns the complaint process's version number and whether anything was deployed."""
     sources = specs.read_directory(services.processes_dir)
+    available = specs.process_ids(sources)
+    created_any, complaint_version = False, 0
     with services.db.write() as session:
-        version, created = specs.deploy(session, sources, COMPLAINT_PROCESS, actor)
-        return version.version, created
+        for process_id in STARTABLE_PROCESSES:
+            if process_id not in available:
+                continue
+            version, created = specs.deploy(session, sources, process_id, actor)
+            created_any |= created
+            if process_id == COMPLAINT_PROCESS:
+                complaint_version = version.version
+    return complaint_version, created_any
 
 
 def ensure_departments(services: Services) -> None:

@@ -198,6 +198,8 @@ class HumanTask(Base):
     reminded_at: Mapped[Optional[dt.datetime]] = mapped_column(UtcDateTime)
     breached_at: Mapped[Optional[dt.datetime]] = mapped_column(UtcDateTime)
     escalated_at: Mapped[Optional[dt.datetime]] = mapped_column(UtcDateTime)
+    # Separation of duties: this user (e.g. the plan's author) may never work the task.
+    excluded_user_id: Mapped[Optional[int]] = mapped_column(ForeignKey("app_user.id"))
     # Waiting on the customer: the company's SLA clock stands still meanwhile.
     pauses_sla: Mapped[bool] = mapped_column(Boolean, default=False, server_default=text("false"))
     completed_by_id: Mapped[Optional[int]] = mapped_column(ForeignKey("app_user.id"))
@@ -250,3 +252,34 @@ class Notification(Base):
     subject: Mapped[str] = mapped_column(String(255))
     body: Mapped[str] = mapped_column(Text)
     created_at: Mapped[dt.datetime] = mapped_column(UtcDateTime, default=utcnow)
+
+
+class LookupRecord(Base):
+    """Rows the built-in connector answers from (orders, shipments), imported from CSV
+    by an admin until a company plugs in its ERP."""
+
+    __tablename__ = "lookup_record"
+    kind: Mapped[str] = mapped_column(String(32), primary_key=True)  # order | shipment
+    key: Mapped[str] = mapped_column(String(128), primary_key=True)
+    data: Mapped[dict] = mapped_column(JSON)
+    imported_at: Mapped[dt.datetime] = mapped_column(UtcDateTime, default=utcnow)
+
+
+class OutboxMessage(Base):
+    """E-mail waiting to be sent (or sent): written in the transaction that caused it."""
+
+    __tablename__ = "outbox_message"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    instance_id: Mapped[Optional[int]] = mapped_column(ForeignKey("process_instance.id"),
+                                                       index=True)
+    to_address: Mapped[str] = mapped_column(String(254))
+    subject: Mapped[str] = mapped_column(String(255))
+    body_text: Mapped[str] = mapped_column(Text)
+    attachment_name: Mapped[Optional[str]] = mapped_column(String(255))
+    attachment_type: Mapped[Optional[str]] = mapped_column(String(100))
+    attachment: Mapped[Optional[str]] = mapped_column(Text, deferred=True)
+    status: Mapped[str] = mapped_column(String(16), default="queued", index=True)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    last_error: Mapped[Optional[str]] = mapped_column(Text)
+    created_at: Mapped[dt.datetime] = mapped_column(UtcDateTime, default=utcnow)
+    sent_at: Mapped[Optional[dt.datetime]] = mapped_column(UtcDateTime)

@@ -19,7 +19,7 @@ from SpiffWorkflow.exceptions import SpiffWorkflowException, WorkflowException
 from SpiffWorkflow.util.task import TaskState
 from uuid import UUID
 
-from . import audit, forms, notifications, sla, specs, tasks, tickets
+from . import audit, connectors, forms, notifications, sla, specs, tasks, tickets
 from .directory import Actor, department_users, departments
 from .extensions import task_property
 from .errors import AlreadyCompleted, Forbidden, NotFound, ProcessError
@@ -189,38 +189,23 @@ def file_complaint(
     return _file(services, session, data, staff, parent_ticket, now)
 
 
-def _file(services, session, data, staff, parent_ticket, now) -> Filed:
-    version = specs.latest_version(session, COMPLAINT_PROCESS)
+def _start(services: Services, session: Session, process_id: str, data: dict, ticket: str,
+           now: dt.datetime, **columns) -> tuple[ProcessInstance, BpmnWorkflow]:
+    """Start an instance of the newest version of a process and run it to its first wait."""
+    version = specs.latest_version(session, process_id)
     if version is None:
-        raise ProcessError("The complaint process has not been deployed yet.")
+        raise ProcessError(f"The process {process_id!r} has not been deployed yet.")
     loaded = services.specs.get(session, version.id)
-    ticket = tickets.next_ticket(session, now)
-    data["ticket"] = ticket
-    data["parent_ticket"] = parent_ticket
     workflow = BpmnWorkflow(loaded.spec, loaded.subprocess_specs,
                             script_engine=services.script_engine)
     workflow.task_tree.data.update(data)
     for task in workflow.get_tasks(state=TaskState.READY):
         task.data.update(data)
-    _run_engine(workflow, workflow.do_engine_steps)
+    with connectors.bound(session, None):
+        _run_engine(workflow, workflow.do_engine_steps)
     notices = _notices(services, workflow, set())
-    status_token = secrets.token_urlsafe(32)
-    received = dt.datetime.fromisoformat(data["received_at"].replace("Z", "+00:00"))
-    instance = ProcessInstance(
-        version_id=version.id,
-        version=version,
-        ticket=ticket,
-        status="open",
-        state="",
-        customer_name=data.get("customer_name"),
-        customer_phone=data.get("customer_phone"),
-        complaint_type=data.get("complaint_type"),
-        channel=data.get("channel"),
-        received_at=received,
-        status_token_hash=token_digest(status_token),
-        parent_ticket=parent_ticket,
-        created_at=now,
-    )
+    instance = ProcessInstance(version_id=version.id, version=version, ticket=ticket,
+                               status="open", state="", created_at=now, **columns)
     values, _data = _case_columns(instance, workflow, now)
     for column, value in values.items():
         setattr(instance, column, value)
@@ -229,11 +214,52 @@ def _file(services, session, data, staff, parent_ticket, now) -> Filed:
     tasks.sync(session, instance.id, workflow, now)
     notifications.store(session, instance.id, notices, now)
     _announce(session, instance.next_due_at)
+    return instance, workflow
+
+
+def _file(services, session, data, staff, parent_ticket, now) -> Filed:
+    ticket = tickets.next_ticket(session, now)
+    data["ticket"] = ticket
+    data["parent_ticket"] = parent_ticket
+    status_token = secrets.token_urlsafe(32)
+    instance, _workflow = _start(
+        services, session, COMPLAINT_PROCESS, data, ticket, now,
+        customer_name=data.get("customer_name"), customer_phone=data.get("customer_phone"),
+        complaint_type=data.get("complaint_type"), channel=data.get("channel"),
+        received_at=dt.datetime.fromisoformat(data["received_at"].replace("Z", "+00:00")),
+        status_token_hash=token_digest(status_token), parent_ticket=parent_ticket)
     audit.record(session, "complaint_filed", staff.username if staff else None, instance.id,
                  ticket=ticket, channel=data.get("channel"), parent_ticket=parent_ticket)
     session.flush()
     return Filed(ticket=ticket, status_token=status_token, path=instance.path,
                  next_due_at=instance.next_due_at)
+
+
+IMPROVEMENT_PROCESS = "improvement"
+IMPROVEMENT_FIELDS = ("ticket", "lead_department", "department", "root_cause", "capa_measures",
+                      "complaint_type", "measures", "path")
+
+
+def after_close(services: Services, session: Session, instance: ProcessInstance, data: dict,
+                actor: Optional[str], now: dt.datetime) -> Optional[str]:
+    """A closed major case, or a general one its department flagged, starts a separate
+    improvement process linked to it. Returns the improvement's ticket."""
+    if data.get("path") != "major" and not data.get("improvement_requested"):
+        return None
+    if specs.latest_version(session, IMPROVEMENT_PROCESS) is None:
+        return None
+    start = {k: data.get(k) for k in IMPROVEMENT_FIELDS}
+    start["complaint_ticket"] = instance.ticket
+    start.setdefault("lead_department", None)
+    start["lead_department"] = start["lead_department"] or data.get("department")
+    ticket = f"I{instance.ticket}"
+    improvement, _workflow = _start(services, session, IMPROVEMENT_PROCESS, start, ticket, now,
+                                    parent_ticket=instance.ticket,
+                                    department_code=start["lead_department"],
+                                    complaint_type=data.get("complaint_type"))
+    audit.record(session, "improvement_started", actor, improvement.id,
+                 ticket=ticket, complaint=instance.ticket)
+    return ticket
 
 
 def complete_task(services: Services, actor: Actor, task_id: str, data: Any) -> dict:
@@ -279,9 +305,13 @@ def _complete(services, session, actor, task_id, data) -> dict:
         paused = sla.paused_seconds(services.calendars, instance.department_code,
                                     row.created_at, now)
         task.set_data(sla_paused_seconds=(task.data.get("sla_paused_seconds") or 0) + paused)
+    record_as = task_property(task.task_spec, "recordActorAs")
+    if record_as:
+        task.set_data(**{record_as: actor.username})
     done_before = notifications.finished_task_ids(workflow)
-    _run_engine(workflow, task.run)
-    _run_engine(workflow, workflow.do_engine_steps)
+    with connectors.bound(session, instance.id):
+        _run_engine(workflow, task.run)
+        _run_engine(workflow, workflow.do_engine_steps)
     notices = _notices(services, workflow, done_before)
     on_behalf = "customer" if row.lane == "customer" else None
     values, case_data = _case_columns(instance, workflow, now)
@@ -296,6 +326,7 @@ def _complete(services, session, actor, task_id, data) -> dict:
     if status == "closed":
         audit.record(session, "case_closed", actor.username, instance.id,
                      outcome=values["outcome"])
+        after_close(services, session, instance, case_data, actor.username, now)
     return {"ticket": instance.ticket, "status": status, "path": values["path"],
             "outcome": case_data.get("outcome"), "linked_ticket": linked.ticket if linked else None,
             "next_due_at": values["next_due_at"]}

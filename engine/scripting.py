@@ -90,6 +90,10 @@ class RestrictedEnvironment(TaskDataEnvironment):
         my_globals.update(context)
         return eval(_compile_eval(expression), my_globals)
 
+    def call_service(self, context, operation_name=None, operation_params=None, **_kwargs):
+        from .connectors import call  # connectors need the database models
+        return call(operation_name, operation_params or {})
+
     def execute(self, script, context, external_context=None):
         self.check_for_overwrite(context, external_context or {})
         code = _compile_exec(script)

@@ -93,7 +93,17 @@ def script_helpers(book: CalendarBook, clock: Callable[[], dt.datetime]) -> dict
         """Wall-clock hours from now (not business time)."""
         return (clock() + dt.timedelta(hours=float(hours))).isoformat()
 
-    return {"sla_due": sla_due, "business_due": business_due, "hours_from_now": hours_from_now}
+    def due_in(hours, fraction=1.0, department=None) -> str:
+        """`hours` (times `fraction`) of the team's business time from now: for steps whose
+        clock starts when they open (a CAPA plan within 8 working hours)."""
+        business = dt.timedelta(hours=float(hours) * float(fraction))
+        return book.for_team(department).add(clock(), business).isoformat()
+
+    def now_iso() -> str:
+        return clock().isoformat()
+
+    return {"sla_due": sla_due, "business_due": business_due, "hours_from_now": hours_from_now,
+            "due_in": due_in, "now_iso": now_iso}
 
 
 def timer_due(task) -> Optional[dt.datetime]:

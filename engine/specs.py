@@ -99,6 +99,11 @@ def build_parser(sources: dict[str, bytes]) -> SpiffBpmnParser:
     return parser
 
 
+def process_ids(sources: dict[str, bytes]) -> set[str]:
+    """The executable processes the documents define."""
+    return set(build_parser(sources).get_process_ids())
+
+
 def compile_process(sources: dict[str, bytes], process_id: str):
     parser = build_parser(sources)
     try:

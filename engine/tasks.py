@@ -73,6 +73,8 @@ def in_queue_of(actor: Actor, row: HumanTask) -> bool:
 
 
 def can_work(actor: Actor, row: HumanTask) -> bool:
+    if row.excluded_user_id == actor.id:
+        return False
     if row.assignee_id is not None:
         return row.assignee_id == actor.id
     return in_queue_of(actor, row)
@@ -93,7 +95,9 @@ def _worklist_statement():
                task.c.department_code, task.c.role)
         .select_from(task.join(instance, task.c.instance_id == instance.c.id)
                      .outerjoin(user, task.c.assignee_id == user.c.id))
-        .where(task.c.state == "ready", or_(mine, queue))
+        .where(task.c.state == "ready", or_(mine, queue),
+               or_(task.c.excluded_user_id.is_(None),
+                   task.c.excluded_user_id != bindparam("actor_id")))
         .order_by(task.c.due_at.is_(None), task.c.due_at, task.c.created_at)
         .limit(bindparam("limit"))
     )
@@ -138,6 +142,9 @@ def require_workable(actor: Actor, row: HumanTask) -> None:
         raise Forbidden("This task is not yours to work on.")
     if can_work(actor, row):
         return
+    if row.excluded_user_id == actor.id:
+        raise Forbidden("Separation of duties: you wrote what this task approves, so someone "
+                        "else must do it.")
     if row.assignee_id is not None and in_queue_of(actor, row):
         raise AlreadyClaimed()
     raise Forbidden("This task is not yours to work on.")
@@ -166,6 +173,13 @@ def release(session: Session, actor: Actor, task_id: str) -> TaskView:
     session.flush()
     return view_of(row)
 
+
+
+def _user_id(session: Session, username) -> Optional[int]:
+    if not username:
+        return None
+    user = find_user(session, str(username))
+    return user.id if user is not None and user.active else None
 
 
 _OPEN_TASK_IDS = select(HumanTask.__table__.c.id).where(
@@ -202,16 +216,16 @@ def sync(
             continue
         spec = task.task_spec
         role = LANE_ROLE.get(spec.lane, spec.lane or "cs_agent")
-        assignee_id = None
-        assignee_key = task_property(spec, "assignee")
-        if assignee_key and task.data.get(assignee_key):
-            user = find_user(session, str(task.data[assignee_key]))
-            assignee_id = user.id if user is not None and user.active else None
+        assignee_id = _user_id(session, task.data.get(task_property(spec, "assignee") or ""))
+        excluded_id = _user_id(session, task.data.get(task_property(spec, "separateFrom") or ""))
+        department_key = task_property(spec, "departmentFrom") or "department"
         new_rows.append({
             "id": task_id, "instance_id": instance_id, "name": spec.name,
             "title": spec.bpmn_name or spec.name, "lane": spec.lane, "role": role,
-            "department_code": task.data.get("department") if role in DEPARTMENT_ROLES else None,
+            "department_code": task.data.get(department_key) if role in DEPARTMENT_ROLES
+            else None,
             "assignee_id": assignee_id,
+            "excluded_user_id": excluded_id,
             "form": task_property(spec, "formJsonSchemaFilename"),
             "ui_form": task_property(spec, "formUiSchemaFilename"),
             "state": "ready", "created_at": now,

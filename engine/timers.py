@@ -17,7 +17,7 @@ from typing import Optional
 
 from sqlalchemy import case, func, or_, select, update
 
-from . import audit, notifications, runtime, sla, tasks
+from . import audit, connectors, notifications, runtime, sla, tasks
 from .errors import AlreadyCompleted, ProcessError
 from .models import ProcessInstance
 from .services import Services
@@ -71,10 +71,11 @@ def fire(services: Services, instance_id: int, worker: str) -> list[str]:
                 return []  # the lease was taken over, or the timer is no longer due
             workflow = runtime._load_workflow(services, instance)
             done_before = notifications.finished_task_ids(workflow)
-            runtime._run_engine(workflow, workflow.refresh_timers)
-            runtime._run_engine(workflow, workflow.do_engine_steps)
+            with connectors.bound(session, instance.id):
+                runtime._run_engine(workflow, workflow.refresh_timers)
+                runtime._run_engine(workflow, workflow.do_engine_steps)
             notices = runtime._notices(services, workflow, done_before)
-            values, _data = runtime._case_columns(instance, workflow, now)
+            values, case_data = runtime._case_columns(instance, workflow, now)
             values.update(lease_owner=None, lease_until=None)
             runtime._save(session, instance, values)
             tasks.sync(session, instance.id, workflow, now)
@@ -86,6 +87,7 @@ def fire(services: Services, instance_id: int, worker: str) -> list[str]:
             if values.get("status") == "closed":
                 audit.record(session, "case_closed", None, instance.id,
                              outcome=values.get("outcome"))
+                runtime.after_close(services, session, instance, case_data, None, now)
         services.due_changed(values["next_due_at"])
         return fired
     except AlreadyCompleted:

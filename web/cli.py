@@ -88,6 +88,19 @@ def register(app: Flask) -> None:
         calendars_admin.set_department_calendar(services, department, calendar)
         click.echo(f"{department} counts in {calendar}")
 
+    @app.cli.command("import-lookup")
+    @click.argument("kind", type=click.Choice(["order", "shipment"]))
+    @click.argument("csv_file", type=click.File("r", encoding="utf-8-sig"))
+    @click.option("--key", "key_column", default="order_number", show_default=True,
+                  help="The column that identifies a row.")
+    def import_lookup_command(kind, csv_file, key_column):
+        """Load orders or shipments from a CSV export for the built-in connectors."""
+        from engine import audit, connectors
+        with services.db.write() as session:
+            count = connectors.import_csv(session, kind, csv_file.read(), key_column)
+            audit.record(session, "lookup_imported", "admin", kind=kind, rows=count)
+        click.echo(f"{count} {kind} rows imported")
+
     @app.cli.command("verify-audit")
     def verify_audit_command():
         """Check every audit hash chain; exit 1 if one is broken."""
