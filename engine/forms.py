@@ -157,15 +157,18 @@ def validate(schema: dict, data: Any) -> dict:
     return data
 
 
-def _types(prop: dict) -> list[str]:
+def field_types(prop: dict) -> list[str]:
+    """The JSON types a form field takes, also for fields that only list their choices."""
     declared = prop.get("type")
     if isinstance(declared, list):
         return declared
     if declared:
         return [declared]
-    if "oneOf" in prop and prop["oneOf"] and "const" in prop["oneOf"][0]:
-        value = prop["oneOf"][0]["const"]
-        return ["boolean"] if isinstance(value, bool) else ["string"]
+    options = prop.get("oneOf") or prop.get("anyOf") or []
+    if options and isinstance(options[0], dict) and "const" in options[0]:
+        return ["boolean"] if isinstance(options[0]["const"], bool) else ["string"]
+    if "enum" in prop and prop["enum"] and isinstance(prop["enum"][0], bool):
+        return ["boolean"]
     return ["string"]
 
 
@@ -174,7 +177,7 @@ def coerce_submission(schema: dict, form: Mapping[str, str]) -> dict:
     validation reports it beside its field instead of losing it."""
     data: dict[str, Any] = {}
     for name, prop in schema.get("properties", {}).items():
-        types = _types(prop)
+        types = field_types(prop)
         raw = form.get(name)
         if "boolean" in types:
             # Booleans are rendered as a yes/no choice, so "not answered" stays missing.

@@ -216,7 +216,9 @@ def test_the_supervisor_sees_the_dispatch_copy_in_the_inbox(browser, desk):
     ticket = desk.file()
     desk.run_until(ticket, "confirm_receipt")
     page = browser("supervisor").get("/").get_data(as_text=True)
-    assert "Copied to you" in page and f"Complaint {ticket} was dispatched to quality" in page
+    assert "<title>Inbox" in page and "<title>Inbox · Copied" not in page
+    body = page.split("</head>", 1)[1]
+    assert "Copied to you" in body and f"Complaint {ticket} was dispatched to quality" in body
     assert "Copied to you" not in browser("agent").get("/").get_data(as_text=True)
 
 

@@ -16,6 +16,7 @@ from typing import Any, Iterable, Mapping, Optional
 from zoneinfo import ZoneInfo
 
 from markupsafe import Markup, escape
+from engine.forms import field_types
 
 COMPANY_ZONE = ZoneInfo("Asia/Shanghai")
 DATETIME_PLACEHOLDER = "2026-11-25 09:30"
@@ -44,20 +45,6 @@ def field_order(schema: dict, ui: Optional[dict]) -> list[str]:
 def _hints(ui: Optional[dict], name: str) -> dict:
     hints = (ui or {}).get(name)
     return hints if isinstance(hints, dict) else {}
-
-
-def _types(prop: dict) -> list[str]:
-    declared = prop.get("type")
-    if isinstance(declared, list):
-        return declared
-    if declared:
-        return [declared]
-    options = prop.get("oneOf") or prop.get("anyOf") or []
-    if options and isinstance(options[0], dict) and "const" in options[0]:
-        return ["boolean"] if isinstance(options[0]["const"], bool) else ["string"]
-    if "enum" in prop and prop["enum"] and isinstance(prop["enum"][0], bool):
-        return ["boolean"]
-    return ["string"]
 
 
 def choices(prop: dict, hints: Optional[dict] = None) -> Optional[list[tuple[Any, str]]]:
@@ -276,7 +263,7 @@ def render_field(
     help_parts = [p for p in (hints.get("ui:description") or prop.get("description"),
                               hints.get("ui:help")) if p]
     widget = hints.get("ui:widget")
-    types = _types(prop)
+    types = field_types(prop)
     datetime_field = is_datetime(prop, hints)
     if datetime_field:
         help_parts.append(DATETIME_HINT)
