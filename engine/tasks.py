@@ -43,6 +43,7 @@ class TaskView:
     state: str
     department: Optional[str]
     role: str
+    breached_at: Optional[dt.datetime] = None
 
     def as_dict(self) -> dict:
         return {
@@ -53,6 +54,7 @@ class TaskView:
             "ticket": self.ticket,
             "assignee": self.assignee,
             "due_at": self.due_at.isoformat() if self.due_at else None,
+            "breached": self.breached_at is not None,
         }
 
 
@@ -61,7 +63,7 @@ def view_of(row: HumanTask) -> TaskView:
         id=row.id, name=row.name, title=row.title, lane=row.lane, ticket=row.instance.ticket,
         assignee=row.assignee.username if row.assignee else None, due_at=row.due_at,
         created_at=row.created_at, state=row.state, department=row.department_code,
-        role=row.role,
+        role=row.role, breached_at=row.breached_at,
     )
 
 
@@ -92,7 +94,7 @@ def _worklist_statement():
     return (
         select(task.c.id, task.c.name, task.c.title, task.c.lane, instance.c.ticket,
                user.c.username, task.c.due_at, task.c.created_at, task.c.state,
-               task.c.department_code, task.c.role)
+               task.c.department_code, task.c.role, task.c.breached_at)
         .select_from(task.join(instance, task.c.instance_id == instance.c.id)
                      .outerjoin(user, task.c.assignee_id == user.c.id))
         .where(task.c.state == "ready", or_(mine, queue),
@@ -113,7 +115,8 @@ def worklist(session: Session, actor: Actor, limit: int = 1000) -> list[TaskView
         "actor_id": actor.id, "roles": sorted(actor.roles) or [""],
         "department": actor.department, "limit": limit})
     return [TaskView(id=r[0], name=r[1], title=r[2], lane=r[3], ticket=r[4], assignee=r[5],
-                     due_at=r[6], created_at=r[7], state=r[8], department=r[9], role=r[10])
+                     due_at=r[6], created_at=r[7], state=r[8], department=r[9], role=r[10],
+                     breached_at=r[11])
             for r in rows]
 
 

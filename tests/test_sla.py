@@ -83,6 +83,7 @@ def test_reminder_then_breach_then_leadership(desk, services, clock, step, hours
         assert notices[1][2] == "quality"  # the head of the department concerned
     marked = row(services, task.id)
     assert marked.reminded_at and marked.breached_at and marked.escalated_at
+    assert desk.task(ticket, step).breached_at == marked.breached_at  # counted on the case
     fire(services)
     assert len(sla_notices(services, ticket)) == 3  # nothing fires twice
     assert desk.task(ticket, step).id == task.id  # the late task is still there to do
