@@ -97,7 +97,9 @@ def _message(error) -> str:
         return "Choose one of the offered values."
     if validator == "type":
         wanted = error.validator_value
-        wanted = " or ".join(wanted) if isinstance(wanted, list) else wanted
+        if isinstance(wanted, list):  # ["number", "null"]: an optional number
+            concrete = [w for w in wanted if w != "null"]
+            wanted = concrete[0] if len(concrete) == 1 else " or ".join(wanted)
         return {"number": "Enter a number.", "integer": "Enter a whole number.",
                 "boolean": "Answer yes or no.", "string": "Enter text."}.get(
             wanted, f"Must be of type {wanted}.")

@@ -277,10 +277,13 @@ def complete_task(services: Services, actor: Actor, task_id: str, data: Any) -> 
     return result
 
 
-def _complete(services, session, actor, task_id, data) -> dict:
+def _complete(services, session, actor, task_id, data, permit=None,
+              on_behalf: Optional[str] = None) -> dict:
+    """`permit(row)` raises when the actor may not work the row (default: the staff rules);
+    `on_behalf` records who the actor acted for (default: the customer, on customer tasks)."""
     now = services.now()
     row = tasks.load_row(session, task_id, for_update=True)
-    tasks.require_workable(actor, row)
+    (permit or (lambda r: tasks.require_workable(actor, r)))(row)
     schema, _ui = form_for(services, session, row)
     data = forms.validate(schema, data)
     instance = row.instance
@@ -313,7 +316,8 @@ def _complete(services, session, actor, task_id, data) -> dict:
         _run_engine(workflow, task.run)
         _run_engine(workflow, workflow.do_engine_steps)
     notices = _notices(services, workflow, done_before)
-    on_behalf = "customer" if row.lane == "customer" else None
+    if on_behalf is None:
+        on_behalf = "customer" if row.lane == "customer" else None
     values, case_data = _case_columns(instance, workflow, now)
     _save(session, instance, values)
     tasks.sync(session, instance.id, workflow, now, completed=(row.id, actor.id, on_behalf))
@@ -361,17 +365,25 @@ def cancel(services: Services, actor: Actor, ticket: str, reason: str) -> None:
             if instance.status != "open":
                 raise AlreadyCompleted(f"The case is already {instance.status}.")
             now = services.now()
-            workflow = _load_workflow(services, instance)
-            workflow.cancel()
-            instance.state = dump_state(workflow)
-            instance.status = "cancelled"
-            instance.closed_at = now
-            instance.updated_at = now
-            tasks.cancel_open(session, instance, now)
-            audit.record(session, "case_cancelled", actor.username, instance.id,
-                         reason=reason.strip())
+            stop(services, session, instance, actor.username, reason.strip(), "cancelled", now)
     except StaleDataError:
         raise AlreadyCompleted("The case changed while cancelling; try again.") from None
+
+
+def stop(services: Services, session: Session, instance: ProcessInstance, actor: str,
+         reason: str, outcome: str, now: dt.datetime) -> None:
+    """End an open case early (cancelled by staff, withdrawn by the customer)."""
+    workflow = _load_workflow(services, instance)
+    workflow.cancel()
+    instance.state = dump_state(workflow)
+    instance.status = "cancelled"
+    instance.outcome = outcome
+    instance.next_due_at = None
+    instance.closed_at = now
+    instance.updated_at = now
+    tasks.cancel_open(session, instance, now)
+    audit.record(session, "case_cancelled" if outcome == "cancelled" else "case_withdrawn",
+                 actor, instance.id, reason=reason)
 
 
 def _instance_by_ticket(session: Session, ticket: str) -> ProcessInstance:

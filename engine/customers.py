@@ -1,0 +1,146 @@
+"""What the customer sees and does behind the private status link.
+
+The link's token is the only key: it is stored hashed, not derivable from the ticket, and
+every answer for a wrong token is the same "not found". Customer tasks (supplying facts,
+deciding on a solution) are completed here by the customer themself.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import json
+from dataclasses import dataclass, field
+from typing import Any, Optional
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+from sqlalchemy.orm.exc import StaleDataError
+
+from . import forms, runtime, tasks
+from .directory import Actor
+from .errors import AlreadyCompleted, NotFound
+from .models import AuditEvent, HumanTask, ProcessInstance
+from .services import Services
+
+CUSTOMER = Actor(id=None, username="customer", display_name="Customer", roles=frozenset(),
+                 department=None)
+CUSTOMER_LANE = "customer"
+# Events the customer may see on their page, in their words.
+VISIBLE_EVENTS = {
+    "complaint_filed": "Complaint received",
+    "case_closed": "Complaint closed",
+    "case_cancelled": "Complaint closed by us",
+    "case_withdrawn": "You withdrew the complaint",
+}
+VISIBLE_TASKS = {"supply_missing_facts": "You supplied more facts",
+                 "customer_decision": "You answered our proposed solution",
+                 "verify": "We checked the facts", "approve_solution": "A solution was approved",
+                 "execute_solution": "The solution was carried out",
+                 "follow_up": "Follow-up visit"}
+
+
+@dataclass
+class CustomerTask:
+    task: tasks.TaskView
+    schema: dict
+    ui: dict
+    values: dict
+
+
+@dataclass
+class CustomerStatus:
+    ticket: str
+    status: str
+    outcome: Optional[str]
+    stage: str
+    next_step: str
+    due_at: Optional[dt.datetime]
+    filed_at: dt.datetime
+    history: list[tuple[dt.datetime, str]] = field(default_factory=list)
+    tasks: list[CustomerTask] = field(default_factory=list)
+
+
+def _stages(services: Services) -> dict:
+    return json.loads((services.forms.directory / "customer_stages.json").read_text("utf-8"))
+
+
+def instance_for_token(session: Session, token: str) -> ProcessInstance:
+    if not token or len(token) > 200:
+        raise NotFound("No complaint for this link.")
+    instance = session.execute(select(ProcessInstance).where(
+        ProcessInstance.status_token_hash == runtime.token_digest(token))).scalar_one_or_none()
+    if instance is None:
+        raise NotFound("No complaint for this link.")
+    return instance
+
+
+def status(services: Services, token: str) -> CustomerStatus:
+    with services.db.read() as session:
+        instance = instance_for_token(session, token)
+        open_rows = list(session.execute(select(HumanTask).where(
+            HumanTask.instance_id == instance.id, HumanTask.state == "ready")
+            .order_by(HumanTask.created_at)).scalars())
+        stages = _stages(services)
+        if instance.status != "open":
+            stage = ("Your complaint is closed" if instance.status == "closed"
+                     else "Your complaint was closed before the end")
+            next_step, due = "Nothing more is needed from you. Thank you.", None
+        else:
+            current = open_rows[0].name if open_rows else "_default"
+            stage, next_step = stages.get(current, stages["_default"])
+            due = min((r.due_at for r in open_rows if r.due_at), default=None)
+        own = []
+        for row in open_rows:
+            if row.lane != CUSTOMER_LANE:
+                continue
+            schema, ui = runtime.form_for(services, session, row)
+            own.append(CustomerTask(task=tasks.view_of(row), schema=schema, ui=ui,
+                                    values=runtime.task_prefill(services, session, row, ui)))
+        history = _history(session, instance.id)
+        return CustomerStatus(ticket=instance.ticket, status=instance.status,
+                              outcome=instance.outcome, stage=stage, next_step=next_step,
+                              due_at=due, filed_at=instance.created_at, history=history,
+                              tasks=own)
+
+
+def _history(session: Session, instance_id: int) -> list[tuple[dt.datetime, str]]:
+    entries = []
+    for event in session.execute(select(AuditEvent).where(
+            AuditEvent.instance_id == instance_id).order_by(AuditEvent.id)).scalars():
+        if event.kind in VISIBLE_EVENTS:
+            entries.append((event.at, VISIBLE_EVENTS[event.kind]))
+        elif event.kind == "task_completed" and event.detail.get("task") in VISIBLE_TASKS:
+            entries.append((event.at, VISIBLE_TASKS[event.detail["task"]]))
+    return entries
+
+
+def complete(services: Services, token: str, task_id: str, data: Any) -> dict:
+    """The customer answers one of their own tasks."""
+    with services.db.read() as session:
+        instance_id = instance_for_token(session, token).id
+
+    def permit(row: HumanTask) -> None:
+        if row.instance_id != instance_id or row.lane != CUSTOMER_LANE:
+            raise NotFound("No such task.")
+        if row.state != "ready":
+            raise AlreadyCompleted("This question has already been answered.")
+
+    try:
+        with services.db.write() as session:
+            result = runtime._complete(services, session, CUSTOMER, task_id, data,
+                                       permit=permit, on_behalf="self")
+    except StaleDataError:
+        raise AlreadyCompleted("This question has already been answered.") from None
+    services.due_changed(result.pop("next_due_at"))
+    return result
+
+
+def withdraw(services: Services, token: str, reason: str) -> None:
+    reason = (reason or "").strip()
+    if not reason:
+        raise forms.FormInvalid({"reason": "Please tell us why you withdraw the complaint."})
+    with services.db.write() as session:
+        instance = instance_for_token(session, token)
+        if instance.status != "open":
+            raise AlreadyCompleted("The complaint is already closed.")
+        runtime.stop(services, session, instance, CUSTOMER.username, reason[:2000],
+                     "withdrawn", services.now())

@@ -1,0 +1,136 @@
+"""The customer's pages (no account): file a complaint, follow it behind a private link,
+answer our questions there, withdraw it."""
+from __future__ import annotations
+
+import copy
+
+from flask import (
+    Blueprint, abort, current_app, flash, redirect, render_template, request, session,
+    url_for,
+)
+
+from engine import customers, forms, runtime
+from engine.errors import AlreadyCompleted, NotFound
+from engine.forms import FormInvalid
+
+from . import formrender
+from .auth import too_many_attempts
+
+bp = Blueprint("public", __name__)
+
+# Fields the company fills, not the customer (the channel and time are set on receipt).
+STAFF_ONLY_FIELDS = {"channel", "received_at", "urgency", "grade", "spread_risk",
+                     "legal_threat", "routine_solvable", "employee_number"}
+# A field people never see; bots fill every field they find.
+HONEYPOT = "fax_number"
+
+
+def services():
+    return current_app.extensions["services"]
+
+
+def public_form() -> tuple[dict, dict]:
+    with services().db.read() as db:
+        schema, ui = runtime.intake_form(services(), db)
+    schema = copy.deepcopy(schema)
+    for name in STAFF_ONLY_FIELDS:
+        schema["properties"].pop(name, None)
+    schema["required"] = [r for r in schema.get("required", []) if r not in STAFF_ONLY_FIELDS]
+    ui = {k: v for k, v in ui.items() if k not in STAFF_ONLY_FIELDS}
+    if "ui:order" in ui:
+        ui["ui:order"] = [f for f in ui["ui:order"] if f not in STAFF_ONLY_FIELDS]
+    return schema, ui
+
+
+def _intake_page(values, errors=None, status=200):
+    schema, ui = public_form()
+    return render_template("public_intake.html", schema=schema, ui=ui, values=values,
+                           errors=errors or {}, honeypot=HONEYPOT), status
+
+
+@bp.get("/complaint")
+def intake():
+    return _intake_page({})
+
+
+@bp.post("/complaint")
+def file():
+    if request.form.get(HONEYPOT):
+        return _intake_page(request.form, {"": "Your complaint could not be sent. Please "
+                                                "try again."}, status=400)
+    if too_many_attempts(f"intake:{request.remote_addr}"):
+        return _intake_page(request.form, {"": "Too many complaints from your address in a "
+                                                "short time. Please wait a minute."}, status=429)
+    schema, ui = public_form()
+    data = forms.coerce_submission(schema, formrender.posted(schema, ui, request.form))
+    try:
+        filed = runtime.file_complaint(services(), data, staff=None)
+    except FormInvalid as exc:
+        return _intake_page(request.form, exc.fields or {"": str(exc)}, status=422)
+    # Shown once on the next page; the link is the customer's key to their complaint.
+    session["filed"] = {"ticket": filed.ticket, "token": filed.status_token}
+    return redirect(url_for("public.filed"))
+
+
+@bp.get("/complaint/filed")
+def filed():
+    receipt = session.pop("filed", None)
+    if receipt is None:
+        return redirect(url_for("public.intake"))
+    link = url_for("public.status", token=receipt["token"], _external=True)
+    return render_template("public_filed.html", ticket=receipt["ticket"], link=link)
+
+
+def _status_page(token, errors=None, values=None, status=200):
+    try:
+        view = customers.status(services(), token)
+    except NotFound:
+        abort(404)
+    return render_template("status.html", view=view, token=token, errors=errors or {},
+                           values=values or {}, now=services().now()), status
+
+
+@bp.get("/status/<token>")
+def status(token: str):
+    return _status_page(token)
+
+
+@bp.post("/status/<token>/tasks/<task_id>")
+def answer(token: str, task_id: str):
+    try:
+        view = customers.status(services(), token)
+    except NotFound:
+        abort(404)
+    own = {t.task.id: t for t in view.tasks}
+    if task_id not in own:
+        abort(404)
+    item = own[task_id]
+    data = forms.coerce_submission(item.schema, formrender.posted(item.schema, item.ui,
+                                                                  request.form))
+    try:
+        customers.complete(services(), token, task_id, data)
+    except FormInvalid as exc:
+        return _status_page(token, {task_id: exc.fields or {"": str(exc)}},
+                            {task_id: request.form}, status=422)
+    except AlreadyCompleted as exc:
+        flash(str(exc), "warning")
+        return redirect(url_for("public.status", token=token))
+    except NotFound:
+        abort(404)
+    flash("Thank you, we have your answer.", "success")
+    return redirect(url_for("public.status", token=token))
+
+
+@bp.post("/status/<token>/withdraw")
+def withdraw(token: str):
+    try:
+        customers.withdraw(services(), token, request.form.get("reason", ""))
+    except NotFound:
+        abort(404)
+    except FormInvalid as exc:
+        return _status_page(token, {"withdraw": exc.fields}, status=422)
+    except AlreadyCompleted as exc:
+        flash(str(exc), "warning")
+        return redirect(url_for("public.status", token=token))
+    flash("Your complaint is withdrawn. Thank you for letting us know.", "success")
+    return redirect(url_for("public.status", token=token))
