@@ -234,3 +234,19 @@ def test_case_page_shows_deadlines_and_a_paused_clock(browser, desk):
     page = agent.get(f"/cases/{other}").get_data(as_text=True)
     assert "SLA clock paused" in page
     assert "2026-11-25 14:00" in browser("handler").get("/").get_data(as_text=True)
+
+
+def test_case_search_filters_and_pages(browser, desk):
+    first = desk.file(customer_name="Zhang San", customer_phone="13911112222")
+    second = desk.file(customer_name="Li Si", complaint_type="logistics")
+    agent = browser("agent")
+    by_name = agent.get("/cases?q=Zhang").get_data(as_text=True)
+    assert first in by_name and second not in by_name
+    assert first in agent.get("/cases?q=1391111").get_data(as_text=True)
+    assert second in agent.get(f"/cases?q={second}").get_data(as_text=True)
+    by_type = agent.get("/cases?type=logistics").get_data(as_text=True)
+    assert second in by_type and first not in by_type
+    assert first not in agent.get("/cases?since=2026-11-26").get_data(as_text=True)
+    assert first in agent.get("/cases?since=2026-11-25&until=2026-11-25").get_data(as_text=True)
+    assert "No complaints match" in agent.get("/cases?q=%25_nobody").get_data(as_text=True)
+    assert agent.get("/cases?page=x&since=notadate").status_code == 200

@@ -1,6 +1,8 @@
 """Complaint pages for staff: the recent list, one case with its history, cancelling."""
 from __future__ import annotations
 
+import datetime as dt
+
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 
 from engine import cases as case_service
@@ -18,12 +20,30 @@ bp = Blueprint("cases", __name__, url_prefix="/cases")
 RECENT = 50
 
 
+def _query_from(args) -> case_service.CaseQuery:
+    def day(name):
+        try:
+            return dt.date.fromisoformat(args.get(name, ""))
+        except ValueError:
+            return None
+    try:
+        page = max(1, int(args.get("page", "1")))
+    except ValueError:
+        page = 1
+    return case_service.CaseQuery(
+        text=args.get("q", "")[:100], complaint_type=args.get("type", ""),
+        department=args.get("department", ""), status=args.get("status", ""),
+        path=args.get("path", ""), kind=args.get("kind", "complaint"),
+        since=day("since"), until=day("until"), page=page)
+
+
 @bp.get("")
 @staff_page
 def index():
     actor = current_actor()
+    query = _query_from(request.args)
     with services().db.read() as db:
-        visible = case_service.recent(db, actor, RECENT)
+        result = case_service.search(db, actor, query, RECENT)
         schema, ui = runtime.intake_form(services(), db)
         dept_names = {d.code: d.name for d in departments(db)}
         type_prop = (schema.get("properties") or {}).get("complaint_type")
@@ -36,8 +56,11 @@ def index():
             "status": i.status,
             "path": i.path,
             "created_at": i.created_at,
-        } for i in visible]
-    return render_template("cases.html", rows=rows, now=services().now())
+        } for i in result.rows]
+    types = formrender.choices(type_prop or {}) or []
+    args = {k: v for k, v in request.args.items() if k != "page"}
+    return render_template("cases.html", rows=rows, now=services().now(), query=query,
+                           result=result, types=types, departments=dept_names, args=args)
 
 
 def field_props(dept_names: dict[str, str]) -> dict[str, dict]:

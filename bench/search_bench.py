@@ -1,0 +1,108 @@
+"""Case search latency with 100,000 stored cases (the staff /cases page, rendered).
+
+Prints median and p95 for typical searches: by ticket, phone prefix, part of a name,
+type + department + status filters, a date range, and the unfiltered newest page.
+Run: `.venv/bin/python bench/search_bench.py`.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import os
+import random
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from sqlalchemy import insert, select  # noqa: E402
+
+from engine import bootstrap, migrate, runtime  # noqa: E402
+from engine.directory import actor_of, find_user  # noqa: E402
+from engine.models import ProcessInstance  # noqa: E402
+from engine.services import Services  # noqa: E402
+from web import create_app  # noqa: E402
+
+STORED = int(os.environ.get("BENCH_STORED", 100_000))
+ROUNDS = 200
+SURNAMES = ["Wang", "Li", "Zhang", "Liu", "Chen", "Yang", "Huang", "Zhao", "Wu", "Zhou"]
+TYPES = ["product_quality", "logistics", "service_attitude", "after_sales", "other"]
+DEPTS = ["quality", "logistics", "sales", None]
+
+
+def pct(values, p):
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(round(p / 100 * (len(ordered) - 1))))]
+
+
+def main() -> None:
+    url = os.environ.get("COMPLAINTS_BENCH_DATABASE_URL") or \
+        f"sqlite:///{Path(tempfile.mkdtemp(prefix='complaints-search-')) / 'bench.db'}"
+    migrate.upgrade(url)
+    services = Services.create(url)
+    bootstrap.deploy_shipped(services)
+    bootstrap.create_demo_directory(services)
+    with services.db.read() as session:
+        agent = actor_of(find_user(session, "agent"))
+    template = runtime.file_complaint(services, {
+        "customer_name": "T", "customer_phone": "1", "product": "P", "description": "d",
+        "demand": "x"}, staff=agent).ticket
+    with services.db.read() as session:
+        state, version_id = session.execute(select(
+            ProcessInstance.state, ProcessInstance.version_id).where(
+            ProcessInstance.ticket == template)).one()
+    rng = random.Random(7)
+    start = dt.datetime(2025, 11, 1, tzinfo=dt.timezone.utc)
+    started = time.perf_counter()
+    with services.db.write() as session:
+        batch = []
+        for n in range(STORED):
+            created = start + dt.timedelta(minutes=5 * n + rng.randrange(5))
+            batch.append(dict(
+                version_id=version_id, ticket=f"{created:%y%m}{n:06d}",
+                status=rng.choice(["open", "closed", "closed", "cancelled"]),
+                path=rng.choice(["general"] * 9 + ["major"]), state=state, revision=1,
+                customer_name=f"{rng.choice(SURNAMES)} {rng.choice(SURNAMES)}{n % 97}",
+                customer_phone=f"13{rng.randrange(10**9):09d}",
+                complaint_type=rng.choice(TYPES), department_code=rng.choice(DEPTS),
+                created_at=created, updated_at=created, channel="web", received_at=created,
+                status_token_hash=f"{n:064x}"))
+            if len(batch) == 5000:
+                session.execute(insert(ProcessInstance), batch)
+                batch = []
+        if batch:
+            session.execute(insert(ProcessInstance), batch)
+    print(f"stored {STORED:,} cases in {time.perf_counter() - started:.1f} s")
+
+    app = create_app({"SERVICES": services, "DATABASE_URL": url, "SECRET_KEY": "bench",
+                      "WTF_CSRF_ENABLED": False, "LOGIN_ATTEMPTS_PER_MINUTE": 10_000})
+    client = app.test_client()
+    client.post("/login", data={"username": "agent", "password": "demo"})
+    handler = app.test_client()
+    handler.post("/login", data={"username": "handler", "password": "demo"})
+    searches = {
+        "newest page, no filter": (client, "/cases"),
+        "by ticket": (client, f"/cases?q={start:%y%m}000123"),
+        "by phone prefix": (client, "/cases?q=13812"),
+        "part of a customer name": (client, "/cases?q=Zhao%20Wu3"),
+        "type + department + status": (client, "/cases?type=logistics&department=quality&status=open"),
+        "date range (one week)": (client, "/cases?since=2026-03-01&until=2026-03-07"),
+        "page 40 of everything": (client, "/cases?page=40"),
+        "department handler's own cases": (handler, "/cases?status=open"),
+    }
+    for label, (who, path) in searches.items():
+        assert who.get(path).status_code == 200
+        timings = []
+        for _ in range(ROUNDS):
+            began = time.perf_counter()
+            response = who.get(path)
+            timings.append((time.perf_counter() - began) * 1000)
+        assert response.status_code == 200
+        print(f"{label:<34} median {statistics.median(timings):6.1f} ms   "
+              f"p95 {pct(timings, 95):6.1f} ms", flush=True)
+
+
+if __name__ == "__main__":
+    main()
