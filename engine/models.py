@@ -278,8 +278,13 @@ class OutboxMessage(Base):
     attachment_name: Mapped[Optional[str]] = mapped_column(String(255))
     attachment_type: Mapped[Optional[str]] = mapped_column(String(100))
     attachment: Mapped[Optional[str]] = mapped_column(Text, deferred=True)
+    # queued | sent | failed | kept (development mode: stored, never sent)
     status: Mapped[str] = mapped_column(String(16), default="queued", index=True)
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     last_error: Mapped[Optional[str]] = mapped_column(Text)
     created_at: Mapped[dt.datetime] = mapped_column(UtcDateTime, default=utcnow)
     sent_at: Mapped[Optional[dt.datetime]] = mapped_column(UtcDateTime)
+    # Delivery (engine/mailer.py): when the next attempt is due (NULL: at once), and until
+    # when a sender holds the message (its claim; expires so a dead sender's claims return).
+    next_attempt_at: Mapped[Optional[dt.datetime]] = mapped_column(UtcDateTime, index=True)
+    claimed_until: Mapped[Optional[dt.datetime]] = mapped_column(UtcDateTime)

@@ -12,13 +12,15 @@ import psycopg
 from apscheduler.schedulers.background import BackgroundScheduler
 from sqlalchemy.engine import make_url
 
-from . import timers
+from . import mailer, timers
 from .services import Services
 
 log = logging.getLogger("engine.scheduler")
 
 FIRE_JOB = "fire-due-timers"
 SWEEP_JOB = "safety-sweep"
+MAIL_JOB = "send-mail"
+MAIL_SECONDS = 15
 
 
 class DueTimeListener(threading.Thread):
@@ -70,6 +72,8 @@ class TimerScheduler:
         self.run_due()
         self._scheduler.add_job(self.run_due, "interval", seconds=self.sweep_seconds,
                                 id=SWEEP_JOB, max_instances=1, coalesce=True)
+        self._scheduler.add_job(self.send_mail, "interval", seconds=MAIL_SECONDS, id=MAIL_JOB,
+                                max_instances=1, coalesce=True)
         log.info("timer scheduler %s started", self.worker)
 
     def shutdown(self) -> None:
@@ -99,3 +103,11 @@ class TimerScheduler:
         if following is not None:
             self.arm(max(following, self.services.now()))
         return fired
+
+    def send_mail(self) -> dict:
+        """Deliver the outbox messages that are due (SMTP settings read each round)."""
+        try:
+            return mailer.deliver_due(self.services, mailer.MailSettings.from_env())
+        except Exception:  # noqa: BLE001 - the job must survive a failing round
+            log.exception("sending mail failed")
+            return {}

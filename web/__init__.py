@@ -46,13 +46,14 @@ def create_app(config: dict | None = None) -> Flask:
     app.extensions["services"] = services
     csrf.init_app(app)
 
-    from . import api, auth, cases, cli, inbox, intake, public
+    from . import admin, api, auth, cases, cli, inbox, intake, public
 
     app.register_blueprint(auth.bp)
     app.register_blueprint(inbox.bp)
     app.register_blueprint(cases.bp)
     app.register_blueprint(intake.bp)
     app.register_blueprint(public.bp)
+    app.register_blueprint(admin.bp)
     app.register_blueprint(api.bp)
     csrf.exempt(api.bp)
     cli.register(app)

@@ -68,6 +68,19 @@ def register(app: Flask) -> None:
         stop.wait()
         scheduler.shutdown()
 
+    @app.cli.command("send-mail")
+    def send_mail_command():
+        """Send the outbox e-mails that are due, once, and print the counts.
+
+        SMTP from COMPLAINTS_SMTP_HOST/PORT/USER/PASSWORD/STARTTLS/SENDER; without a
+        host (development mode) the mails are kept for the admin outbox page."""
+        from engine import mailer
+        settings = mailer.MailSettings.from_env()
+        counts = mailer.deliver_due(services, settings)
+        click.echo(f"{settings.describe()}")
+        click.echo(f"sent {counts['sent']}, retried {counts['retried']}, "
+                   f"failed {counts['failed']}, kept {counts['kept']}")
+
     @app.cli.command("close-day")
     @click.argument("calendar")
     @click.argument("day", type=click.DateTime(formats=["%Y-%m-%d"]))

@@ -1,0 +1,109 @@
+"""Administration pages: the e-mail outbox (what was sent, or kept in development mode,
+to whom, and why a mail failed)."""
+from __future__ import annotations
+
+import functools
+import io
+import re
+
+from flask import Blueprint, current_app, render_template, send_file
+from sqlalchemy import func, select
+from sqlalchemy.orm import undefer
+
+from engine import audit
+from engine.errors import Forbidden, NotFound
+from engine.mailer import MailSettings
+from engine.models import OutboxMessage, ProcessInstance
+
+from .auth import current_actor, login_required
+
+bp = Blueprint("admin", __name__, url_prefix="/admin")
+
+PAGE_SIZE = 100
+# Status -> (badge class from the shared style sheet, label).
+STATUS_BADGES = {
+    "queued": ("open", "Queued"),
+    "sent": ("closed", "Sent"),
+    "failed": ("error", "Failed"),
+    "kept": ("muted", "Kept (development)"),
+}
+_SIMPLE_TYPE = re.compile(r"^[a-z0-9][a-z0-9!#$&^_.+-]*/[a-z0-9][a-z0-9!#$&^_.+-]*$")
+
+
+def services():
+    return current_app.extensions["services"]
+
+
+def admin_page(view):
+    """Signed in (else to the login page) and an administrator (else 403)."""
+    @functools.wraps(view)
+    def wrapped(*args, **kwargs):
+        if not current_actor().has("admin"):
+            raise Forbidden("Administrators only.")
+        return view(*args, **kwargs)
+    return login_required(wrapped)
+
+
+@bp.get("/outbox")
+@admin_page
+def outbox():
+    with services().db.read() as db:
+        rows = db.execute(
+            select(OutboxMessage, ProcessInstance.ticket)
+            .outerjoin(ProcessInstance, OutboxMessage.instance_id == ProcessInstance.id)
+            .order_by(OutboxMessage.created_at.desc(), OutboxMessage.id.desc())
+            .limit(PAGE_SIZE)).all()
+        totals = dict(db.execute(
+            select(OutboxMessage.status, func.count()).group_by(OutboxMessage.status)).all())
+    return render_template("admin_outbox.html", rows=rows, totals=totals,
+                           badges=STATUS_BADGES, settings=MailSettings.from_env(),
+                           page_size=PAGE_SIZE, now=services().now())
+
+
+def _message(raw_id: str, with_attachment: bool = False):
+    # Parsed here rather than by a URL converter: sign-in and role are checked first.
+    if not raw_id.isdigit() or len(raw_id) > 18:
+        raise NotFound("No such message.")
+    message_id = int(raw_id)
+    query = (select(OutboxMessage, ProcessInstance.ticket)
+             .outerjoin(ProcessInstance, OutboxMessage.instance_id == ProcessInstance.id)
+             .where(OutboxMessage.id == message_id))
+    if with_attachment:
+        query = query.options(undefer(OutboxMessage.attachment))
+    with services().db.write() as db:
+        found = db.execute(query).first()
+        if found is None:
+            raise NotFound("No such message.")
+        # Mails carry customers' data: reading one is audited like reading the case.
+        audit.record(db, "outbox_message_viewed" if not with_attachment
+                     else "outbox_attachment_downloaded",
+                     current_actor().username, found[0].instance_id, message_id=message_id)
+    return found
+
+
+@bp.get("/outbox/<message_id>")
+@admin_page
+def message(message_id: str):
+    row, ticket = _message(message_id)
+    return render_template("admin_message.html", m=row, ticket=ticket, badges=STATUS_BADGES,
+                           now=services().now())
+
+
+@bp.get("/outbox/<message_id>/attachment")
+@admin_page
+def attachment(message_id: str):
+    row, _ticket = _message(message_id, with_attachment=True)
+    if row.attachment is None:
+        raise NotFound("This message has no attachment.")
+    content_type = (row.attachment_type or "").split(";")[0].strip().lower()
+    if not _SIMPLE_TYPE.match(content_type):
+        content_type = "application/octet-stream"
+    # Werkzeug adds "; charset=utf-8" to text types (the attachment is stored as text).
+    response = send_file(io.BytesIO(row.attachment.encode("utf-8")), mimetype=content_type,
+                         as_attachment=True,
+                         download_name=row.attachment_name or f"attachment-{row.id}",
+                         max_age=0)
+    # Never rendered as a page of this site, even if opened directly.
+    response.headers["Content-Security-Policy"] = "sandbox; default-src 'none'"
+    response.headers["Cache-Control"] = "private, no-store"
+    return response
