@@ -17,7 +17,8 @@ from typing import Callable, Iterator
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from .models import LookupRecord, OutboxMessage, utcnow
+from . import mailer
+from .models import LookupRecord, utcnow
 
 _session: contextvars.ContextVar[Session] = contextvars.ContextVar("connector_session")
 _instance: contextvars.ContextVar[int | None] = contextvars.ContextVar("connector_instance",
@@ -57,17 +58,12 @@ def email_report(to=None, subject="Your complaint", html="", **_ignored) -> dict
     """Queue an e-mail with the report attached as an HTML file."""
     if not to:
         return {"queued": False, "reason": "no e-mail address"}
-    body = html or ""
-    message = OutboxMessage(
-        instance_id=_instance.get(), to_address=str(to)[:254], subject=str(subject)[:255],
-        body_text="Please find the report on your complaint attached.",
-        attachment_name="complaint-report.html", attachment_type="text/html",
-        attachment=f"<!doctype html><meta charset=utf-8><title>{escape(str(subject))}"
-                   f"</title>{body}",
-        status="queued", attempts=0, created_at=utcnow())
-    session = _session.get()
-    session.add(message)
-    session.flush()
+    document = (f"<!doctype html><meta charset=utf-8><title>{escape(str(subject))}</title>"
+                f"{html or ''}")
+    message = mailer.queue(_session.get(), str(to), str(subject),
+                           "Please find the report on your complaint attached.",
+                           instance_id=_instance.get(),
+                           attachment=("complaint-report.html", "text/html", document))
     return {"queued": True, "outbox_id": message.id}
 
 

@@ -19,7 +19,7 @@ from SpiffWorkflow.exceptions import SpiffWorkflowException, WorkflowException
 from SpiffWorkflow.util.task import TaskState
 from uuid import UUID
 
-from . import audit, connectors, forms, notifications, sla, specs, tasks, tickets
+from . import audit, connectors, forms, mailer, notifications, sla, specs, tasks, tickets
 from .directory import Actor, department_users, departments
 from .extensions import task_property
 from .errors import AlreadyCompleted, Forbidden, NotFound, ProcessError
@@ -230,9 +230,29 @@ def _file(services, session, data, staff, parent_ticket, now) -> Filed:
         status_token_hash=token_digest(status_token), parent_ticket=parent_ticket)
     audit.record(session, "complaint_filed", staff.username if staff else None, instance.id,
                  ticket=ticket, channel=data.get("channel"), parent_ticket=parent_ticket)
+    if data.get("customer_email"):
+        _acknowledge(services, session, instance, data, status_token)
     session.flush()
     return Filed(ticket=ticket, status_token=status_token, path=instance.path,
                  next_due_at=instance.next_due_at)
+
+
+def _acknowledge(services: Services, session: Session, instance: ProcessInstance, data: dict,
+                 status_token: str) -> None:
+    """The automatic receipt the procedure promises every complainant with an address."""
+    link = f"{services.public_url}/status/{status_token}"
+    body = (f"Dear {data.get('customer_name') or 'customer'},\n\n"
+            f"we have received your complaint about {data.get('product') or 'our service'} "
+            f"and registered it as ticket {instance.ticket}.\n\n"
+            f"You can follow it, answer our questions and see what happens next here:\n"
+            f"{link}\n\nKeep this link to yourself: anyone who has it can see your "
+            f"complaint.\n\nCustomer service")
+    try:
+        mailer.queue(session, data["customer_email"], f"Complaint {instance.ticket} received",
+                     body, instance_id=instance.id)
+    except ValueError:
+        audit.record(session, "acknowledgement_skipped", None, instance.id,
+                     reason="unusable e-mail address")
 
 
 IMPROVEMENT_PROCESS = "improvement"

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import os
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Optional
@@ -26,6 +27,9 @@ class Services:
     specs: SpecCache = field(default_factory=SpecCache)
     calendars: Optional[CalendarBook] = None
     script_engine: object = None
+    # Where customers reach the public pages (status links in e-mails).
+    public_url: str = field(default_factory=lambda: os.environ.get(
+        "COMPLAINTS_PUBLIC_URL", "http://127.0.0.1:5000").rstrip("/"))
     # Told the new earliest due time after a commit (the scheduler re-arms on it).
     due_listener: Optional[Callable[[dt.datetime], None]] = None
 

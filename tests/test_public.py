@@ -117,3 +117,15 @@ def test_the_customer_withdraws(client, desk):
     assert case.status == "cancelled" and case.outcome == "withdrawn" and case.open_tasks == []
     page = client.get(f"/status/{token}").get_data(as_text=True)
     assert "You withdrew the complaint" in page and "Withdraw your complaint" not in page
+
+
+def test_an_acknowledgement_with_the_private_link_is_mailed(client, desk, services):
+    from sqlalchemy import select
+    from engine.models import OutboxMessage
+    ticket, token = file_online(client)
+    with services.db.read() as session:
+        [mail] = session.execute(select(OutboxMessage)).scalars()
+    assert mail.to_address == RECORD["customer_email"]
+    assert mail.subject == f"Complaint {ticket} received"
+    assert f"/status/{token}" in mail.body_text
+    assert client.get(mail.body_text.split("http://127.0.0.1:5000", 1)[1].split()[0]).status_code == 200
