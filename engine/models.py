@@ -141,6 +141,7 @@ class ProcessInstance(Base):
     __tablename__ = "process_instance"
     __table_args__ = (
         Index("ix_instance_status_created", "status", "created_at"),
+        Index("ix_instance_created", "created_at", "id"),
         Index("ix_instance_customer", "customer_name"),
     )
     id: Mapped[int] = mapped_column(primary_key=True)
