@@ -72,8 +72,11 @@ def resolve_choices(schema: dict, ui: dict, choices: ChoiceSource) -> dict:
             resolved = copy.deepcopy(schema)
         options = choices(source)
         prop = resolved["properties"][field]
-        prop.pop("enum", None)
-        prop["oneOf"] = [{"const": value, "title": label} for value, label in options] or [
+        # A multi-select (array) takes its choices per item.
+        target = prop["items"] if prop.get("type") == "array" and isinstance(
+            prop.get("items"), dict) else prop
+        target.pop("enum", None)
+        target["oneOf"] = [{"const": value, "title": label} for value, label in options] or [
             {"const": "", "title": "(no choices available)"}
         ]
     return resolved or schema
@@ -180,6 +183,14 @@ def coerce_submission(schema: dict, form: Mapping[str, str]) -> dict:
     data: dict[str, Any] = {}
     for name, prop in schema.get("properties", {}).items():
         types = field_types(prop)
+        if "array" in types:
+            # A multi-select posts the field once per chosen value.
+            values = form.getlist(name) if hasattr(form, "getlist") else form.get(name)
+            if isinstance(values, str):
+                values = [values]
+            if values is not None:
+                data[name] = [v.strip() for v in values if v and v.strip()]
+            continue
         raw = form.get(name)
         if "boolean" in types:
             # Booleans are rendered as a yes/no choice, so "not answered" stays missing.

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from typing import Any, Optional
 
 from sqlalchemy import select, update
-from sqlalchemy.orm import Session, object_session
+from sqlalchemy.orm import Session, object_session, undefer
 from sqlalchemy.orm.exc import StaleDataError
 from SpiffWorkflow.bpmn import BpmnWorkflow
 from SpiffWorkflow.exceptions import SpiffWorkflowException, WorkflowException
@@ -306,7 +306,12 @@ def _complete(services, session, actor, task_id, data, permit=None,
     (permit or (lambda r: tasks.require_workable(actor, r)))(row)
     schema, _ui = form_for(services, session, row)
     data = forms.validate(schema, data)
-    instance = row.instance
+    # Lock the case itself: parallel branches of one case (several departments at once)
+    # then complete one after the other on the newest state instead of failing.
+    instance = session.execute(
+        select(ProcessInstance).where(ProcessInstance.id == row.instance_id)
+        .options(undefer(ProcessInstance.state)).with_for_update()
+        .execution_options(populate_existing=True)).scalar_one()
     workflow = _load_workflow(services, instance)
     task = workflow.get_task_from_id(UUID(task_id))
     if task is None or task.state != TaskState.READY:

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from typing import Optional
 
 from sqlalchemy import and_, bindparam, func, insert, or_, select, update
-from sqlalchemy.orm import Session, joinedload
+from sqlalchemy.orm import Session
 from SpiffWorkflow.bpmn import BpmnWorkflow
 from SpiffWorkflow.util.task import TaskState
 
@@ -123,8 +123,9 @@ def worklist(session: Session, actor: Actor, limit: int = 1000) -> list[TaskView
 _ROW = select(HumanTask).where(HumanTask.id == bindparam("task_id"))
 # The worker needs the serialized state next: fetch it in the same round trip, and lock
 # the task row so that a concurrent completion waits and then sees it done.
-_ROW_FOR_UPDATE = (_ROW.options(joinedload(HumanTask.instance).undefer(ProcessInstance.state))
-                   .with_for_update(of=HumanTask))
+# Locking the task row makes a concurrent completion of the same task wait and then see
+# it done.
+_ROW_FOR_UPDATE = _ROW.with_for_update(of=HumanTask)
 
 
 def load_row(session: Session, task_id: str, for_update: bool = False) -> HumanTask:
@@ -223,7 +224,9 @@ def sync(
         excluded_id = _user_id(session, task.data.get(task_property(spec, "separateFrom") or ""))
         department_key = task_property(spec, "departmentFrom") or "department"
         new_rows.append({
-            "id": task_id, "instance_id": instance_id, "name": spec.name,
+            # A multi-instance task's spec is named "<id> [child]"; people know the id.
+            "id": task_id, "instance_id": instance_id,
+            "name": getattr(spec, "bpmn_id", None) or spec.name,
             "title": spec.bpmn_name or spec.name, "lane": spec.lane, "role": role,
             "department_code": task.data.get(department_key) if role in DEPARTMENT_ROLES
             else None,

@@ -175,20 +175,6 @@ def test_follow_up_new_problem_starts_a_linked_complaint(desk):
     assert [t.name for t in child_case.open_tasks] == ["check_record"]
 
 
-def test_major_complaint_is_recognised_and_waits_for_leadership(desk, services, actors):
-    ticket = desk.file(amount=12000)
-    desk.do(ticket, "check_record")
-    desk.do(ticket, "classify", amount=12000)
-    case = desk.case(ticket)
-    assert case.path == "major"
-    assert case.data["major_reason"]
-    waiting = desk.task(ticket, "major_awaiting_leadership")
-    assert waiting.title == "Major complaint: awaiting leadership"
-    assert waiting.lane == "leadership"
-    assert (ticket, "major_awaiting_leadership") in worklist_names(services, actors["leader"])
-    assert "dispatch" not in desk.open_task_names(ticket)
-
-
 def test_forms_prefill_facts_but_not_the_last_rounds_decisions(desk, services, actors):
     from engine import runtime
     ticket = desk.file()

@@ -16,6 +16,7 @@ from typing import Any, Iterable, Mapping, Optional
 from zoneinfo import ZoneInfo
 
 from markupsafe import Markup, escape
+from werkzeug.datastructures import MultiDict
 from engine.forms import field_types
 
 COMPANY_ZONE = ZoneInfo("Asia/Shanghai")
@@ -197,14 +198,18 @@ def normalise_datetime(raw: str) -> str:
     return f"{text}{offset}"
 
 
-def posted(schema: dict, ui: Optional[dict], form: Mapping[str, str]) -> dict[str, str]:
+def posted(schema: dict, ui: Optional[dict], form: Mapping[str, str]) -> MultiDict:
     """The posted strings of the schema's fields, with date-times made explicit.
 
     The result goes to `engine.forms.coerce_submission`; the raw form is what the page
     shows again when validation fails, so the person sees exactly what they typed.
     """
-    values: dict[str, str] = {}
+    values = MultiDict()
     for name, prop in (schema.get("properties") or {}).items():
+        if "array" in field_types(prop) and hasattr(form, "getlist"):
+            for item in form.getlist(name):
+                values.add(name, item)
+            continue
         raw = form.get(name)
         if raw is None:
             continue
@@ -349,6 +354,20 @@ def render_field(
             type="text", value=text, autocomplete="off", spellcheck="false",
             placeholder=hints.get("ui:placeholder") or DATETIME_PLACEHOLDER,
             class_="input-datetime", **common))
+    elif "array" in types and choices(prop.get("items") or {}) is not None:
+        chosen = {as_text(v) for v in (value if isinstance(value, (list, tuple)) else
+                                       [value] if value not in (None, "") else [])}
+        boxes = []
+        for index, (option_value, option_label) in enumerate(choices(prop["items"])):
+            boxes.append(Markup('<label class="choice"><input{}> <span>{}</span></label>').format(
+                _attrs(type="checkbox", name=name, id=f"{fid}-{index}",
+                       value=as_text(option_value),
+                       checked=as_text(option_value) in chosen), option_label))
+        return Markup('<fieldset class="{}" id="{}"{}><legend>{}</legend>{}'
+                      '<div class="choices">{}</div>{}</fieldset>').format(
+            css, fid, _attrs(aria_describedby=described,
+                             aria_invalid="true" if error else None),
+            _label_html(label, required), help_html, Markup("").join(boxes), error_html)
     elif "array" in types or "object" in types:
         control = Markup('<p class="readonly-value" id="{}">{}</p>').format(
             fid, display_value(prop, value, hints))
@@ -383,7 +402,9 @@ def render_fields(
         if name in skip:
             continue
         prop = properties[name] if isinstance(properties[name], dict) else {}
-        parts.append(render_field(name, prop, _hints(ui, name), values.get(name),
+        value = values.getlist(name) if "array" in field_types(prop) and hasattr(
+            values, "getlist") else values.get(name)
+        parts.append(render_field(name, prop, _hints(ui, name), value,
                                   errors.get(name), name in required))
     if not parts:
         parts.append(Markup('<p class="muted">This step has no form fields; '
