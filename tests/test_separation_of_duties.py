@@ -1,0 +1,64 @@
+"""The author of a CAPA plan cannot approve it: through the web pages and the API too
+(the service-call case is in test_major_path)."""
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from support.desk import GOOD, Desk
+from test_major_path import add_user, file_major, row, to_plan, work
+
+
+@pytest.fixture
+def desk(services, actors, clock):
+    return Desk(services, actors, clock)
+
+
+@pytest.fixture
+def authored(desk, services):
+    """A plan written by 'wei', who also holds both approving roles."""
+    add_user(services, "wei", ["dept_handler", "cs_director", "gm_office"], "quality")
+    ticket = file_major(desk)
+    to_plan(desk, ticket)
+    with services.db.read() as session:
+        from engine.directory import actor_of, find_user
+        wei = actor_of(find_user(session, "wei"))
+    work(desk, ticket, "capa_plan", wei)
+    return ticket
+
+
+def test_the_author_is_refused_on_the_web_pages(app, desk, authored):
+    client = app.test_client()
+    login = client.get("/login").get_data(as_text=True)
+    token = re.search(r'name="csrf_token" value="([^"]+)"', login).group(1)
+    client.post("/login", data={"username": "wei", "password": "secret-pw", "csrf_token": token})
+    inbox = client.get("/").get_data(as_text=True)
+    assert "Approve the CAPA plan" not in inbox
+    token = re.search(r'name="csrf_token" value="([^"]+)"', inbox).group(1)
+    for name in ("approve_plan_director", "approve_plan_gm"):
+        task = row(desk, authored, name)
+        page = client.get(f"/tasks/{task.id}")
+        assert page.status_code == 403
+        assert "Separation of duties" in page.get_data(as_text=True)
+        refused = client.post(f"/tasks/{task.id}", data={**GOOD[name], "csrf_token": token})
+        assert refused.status_code == 403
+    assert sorted(t.name for t in desk.case(authored).open_tasks) == [
+        "approve_plan_director", "approve_plan_gm"]
+
+
+def test_the_author_is_refused_by_the_api(client, desk, authored):
+    response = client.post("/api/v1/token", json={"username": "wei", "password": "secret-pw"})
+    headers = {"Authorization": f"Bearer {response.get_json()['token']}"}
+    listed = client.get("/api/v1/tasks", headers=headers).get_json()["tasks"]
+    assert not [t for t in listed if t["name"].startswith("approve_plan")]
+    for name in ("approve_plan_director", "approve_plan_gm"):
+        task = row(desk, authored, name)
+        refused = client.post(f"/api/v1/tasks/{task.id}", json=GOOD[name], headers=headers)
+        assert refused.status_code == 403
+        assert "Separation of duties" in refused.get_json()["error"]
+    director = client.post("/api/v1/token", json={"username": "director", "password": "demo"})
+    allowed = client.post(f"/api/v1/tasks/{row(desk, authored, 'approve_plan_director').id}",
+                          json=GOOD["approve_plan_director"],
+                          headers={"Authorization": f"Bearer {director.get_json()['token']}"})
+    assert allowed.status_code == 200
