@@ -23,11 +23,17 @@ $(VENV)/.installed: pyproject.toml
 run: venv
 	$(BIN)/python -m web.serve
 
-# PostgreSQL server binaries for the test run's own throwaway cluster.
+# PostgreSQL server binaries for the test run's own throwaway cluster, and Chromium for
+# the browser journeys (Playwright drives the Debian browser; it downloads none).
 system-test-deps:
-	@ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || \
-		{ echo "installing PostgreSQL server (Debian package postgresql)"; \
-		  $(SUDO) apt-get update -qq && $(SUDO) DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql; }
+	@missing=""; \
+	ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || missing="$$missing postgresql"; \
+	command -v chromium >/dev/null 2>&1 || missing="$$missing chromium"; \
+	if [ -n "$$missing" ]; then \
+		echo "installing Debian packages:$$missing"; \
+		$(SUDO) apt-get update -qq && \
+		$(SUDO) DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing; \
+	fi
 
 test: venv system-test-deps test-sqlite test-postgresql
 

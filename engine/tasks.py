@@ -26,7 +26,10 @@ LANE_TITLES = {
     "dept_handler": "Responsible department",
     "dept_head": "Department head",
     "cs_supervisor": "Customer-service supervisor",
+    "cs_director": "Customer-service director",
+    "gm_office": "General manager's office",
     "leadership": "Leadership group",
+    "supervisor": "Supervision department",
 }
 
 

@@ -23,6 +23,7 @@ START = dt.datetime(2026, 11, 25, 2, 0, tzinfo=dt.timezone.utc)  # 10:00 in Shan
 def pytest_configure(config):
     config.addinivalue_line("markers", "sqlite_only: runs against SQLite only")
     config.addinivalue_line("markers", "slow: takes more than a few seconds")
+    config.addinivalue_line("markers", "browser: drives a real Chromium")
 
 
 class Clock:

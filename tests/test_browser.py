@@ -1,0 +1,106 @@
+"""Real-browser journeys: headless Debian Chromium driven by Playwright against the served
+application. Screenshots of each key page land in test-artifacts/ for review."""
+from __future__ import annotations
+
+import os
+import re
+import shutil
+from pathlib import Path
+
+import pytest
+
+from conftest import PROJECT_ROOT
+from test_serve import Server
+
+pytestmark = [pytest.mark.sqlite_only, pytest.mark.browser]
+
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+ARTIFACTS = PROJECT_ROOT / "test-artifacts"
+# Chromium as root in a sandbox-less container, without the network chatter that a closed
+# network refuses.
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                 "--disable-background-networking", "--disable-component-update",
+                 "--disable-sync", "--disable-dev-shm-usage"]
+
+
+@pytest.fixture(scope="module")
+def browser():
+    if not os.path.exists(CHROMIUM):
+        pytest.fail("Debian chromium is not installed (make test installs it)")
+    from playwright.sync_api import sync_playwright
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS,
+                                              headless=True)
+        yield chromium
+        chromium.close()
+
+
+@pytest.fixture
+def server(tmp_path):
+    running = Server(tmp_path)
+    yield running
+    running.stop()
+
+
+def shot(page, name: str) -> None:
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)
+
+
+def sign_in(browser, server, username: str):
+    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    page = context.new_page()
+    page.goto(f"{server.url}/login")
+    page.fill("#username", username)
+    page.fill("#password", "demo")
+    page.click("button[type=submit]")
+    page.wait_for_url(f"{server.url}/")
+    return page
+
+
+def desk_for(server, tmp_path):
+    """The same database the server uses, driven through the services from the test."""
+    from engine.directory import actor_of, find_user
+    from engine.services import Services
+    from engine import bootstrap
+    from support.desk import Desk
+    services = Services.create(f"sqlite:///{tmp_path / 'complaints.db'}")
+    with services.db.read() as session:
+        actors = {name: actor_of(find_user(session, name)) for name, *_ in bootstrap.DEMO_USERS}
+    return services, Desk(services, actors)
+
+
+def approve_in_browser(page, base_url: str, ticket: str, title: str, field: str,
+                       artefact: str) -> None:
+    page.goto(f"{base_url}/")
+    row = page.locator("tr", has_text=ticket).filter(has_text=title)
+    row.get_by_role("link", name=re.compile("^Open")).click()
+    page.wait_for_selector(f"input[name={field}][value=approve]")
+    shot(page, artefact)
+    page.check(f"input[name={field}][value=approve]")
+    page.click("form.form button[type=submit]")
+    page.wait_for_selector(".flash")
+    assert "Done: " in page.inner_text("main")
+
+
+def test_dual_approval_of_a_capa_plan_by_two_people(browser, server, tmp_path):
+    from test_major_path import file_major, to_plan, work
+    services, desk = desk_for(server, tmp_path)
+    try:
+        ticket = file_major(desk)
+        to_plan(desk, ticket)
+        work(desk, ticket, "capa_plan")
+        director = sign_in(browser, server, "director")
+        shot(director, "inbox-director")
+        approve_in_browser(director, server.url, ticket, "Approve the CAPA plan", "director_plan_decision",
+                           "task-approve-plan-director")
+        assert sorted(t.name for t in desk.case(ticket).open_tasks) == ["approve_plan_gm"]
+        gm = sign_in(browser, server, "gm")
+        approve_in_browser(gm, server.url, ticket, "Approve the CAPA plan", "gm_plan_decision",
+                           "task-approve-plan-gm")
+        assert [t.name for t in desk.case(ticket).open_tasks] == ["customer_confirm_plan"]
+        gm.goto(f"{server.url}/cases/{ticket}")
+        assert "Customer confirms the CAPA plan" in gm.inner_text("main")
+        shot(gm, "case-major-after-approvals")
+    finally:
+        services.db.dispose()
