@@ -8,7 +8,7 @@ from typing import Optional
 from sqlalchemy import and_, false, func, or_, select, true
 from sqlalchemy.orm import Session
 
-from . import runtime, tasks
+from . import audit, runtime, tasks
 from .directory import Actor
 from .errors import Forbidden, NotFound
 from .models import AuditEvent, HumanTask, ProcessInstance
@@ -19,11 +19,35 @@ SEE_ALL_ROLES = {"cs_agent", "cs_supervisor", "cs_director", "gm_office", "leade
                  "supervisor", "compliance", "admin"}
 STAFF_ROLES = SEE_ALL_ROLES | tasks.DEPARTMENT_ROLES | {"process_owner"}
 
+# Who needs the customer's contact data; everyone else sees it masked (confidentiality).
+CONTACT_ROLES = {"cs_agent", "cs_supervisor", "cs_director", "compliance", "supervisor", "admin"}
+CONTACT_FIELDS = ("customer_phone", "customer_email", "customer_address", "member_account")
+
+
+def mask(field: str, value):
+    if value in (None, ""):
+        return value
+    text = str(value)
+    if field == "customer_phone":
+        return text[:3] + "*" * max(len(text) - 7, 1) + text[-4:] if len(text) > 7 else "***"
+    if field == "customer_email" and "@" in text:
+        name, domain = text.split("@", 1)
+        return f"{name[:1]}***@{domain}"
+    return "(hidden)"
+
+
+def masked_for(actor: Actor, values: dict) -> dict:
+    if actor.roles & CONTACT_ROLES:
+        return values
+    return {k: mask(k, v) if k in CONTACT_FIELDS else v for k, v in values.items()}
+
+
 HISTORY_KINDS = {
     "complaint_filed": "Complaint registered",
     "task_completed": None,  # titled by the task
     "task_claimed": "Task claimed",
     "task_released": "Task released",
+    "task_reassigned": "Task reassigned",
     "case_closed": "Case closed",
     "case_cancelled": "Case cancelled",
 }
@@ -206,7 +230,7 @@ def load_case(services: Services, session: Session, actor: Actor, ticket: str) -
     if not can_see(actor, instance, session):
         # Same answer as for a ticket that does not exist: nothing leaks.
         raise NotFound("No such complaint.")
-    data = runtime.case_data(services, instance)
+    data = masked_for(actor, runtime.case_data(services, instance))
     record_fields = runtime.intake_schema(services).get("properties", {})
     record = {k: data.get(k) for k in record_fields}
     linked = list(session.execute(
@@ -227,6 +251,15 @@ def load_case(services: Services, session: Session, actor: Actor, ticket: str) -
         linked_tickets=linked, process_version=instance.version.version,
         clock_paused_since=paused_since, next_due_at=instance.next_due_at,
     )
+
+
+def record_view(services: Services, actor: Actor, ticket: str) -> None:
+    """Every look at a case record by staff leaves a trace (who, when, which case)."""
+    with services.db.write() as session:
+        instance_id = session.execute(select(ProcessInstance.id).where(
+            ProcessInstance.ticket == ticket)).scalar_one_or_none()
+        if instance_id is not None:
+            audit.record(session, "case_viewed", actor.username, instance_id)
 
 
 def require_staff(actor: Actor) -> None:

@@ -250,3 +250,44 @@ def test_case_search_filters_and_pages(browser, desk):
     assert first in agent.get("/cases?since=2026-11-25&until=2026-11-25").get_data(as_text=True)
     assert "No complaints match" in agent.get("/cases?q=%25_nobody").get_data(as_text=True)
     assert agent.get("/cases?page=x&since=notadate").status_code == 200
+
+
+def test_contact_data_is_masked_for_departments_and_every_view_is_audited(browser, desk, services):
+    from sqlalchemy import select
+    from engine.models import AuditEvent
+    ticket = desk.file()
+    desk.run_until(ticket, "verify")
+    handler_page = browser("handler").get(f"/cases/{ticket}").get_data(as_text=True)
+    assert "13800138000" not in handler_page and "138****8000" in handler_page
+    assert "wang.lei@example.com" not in handler_page and "w***@example.com" in handler_page
+    agent_page = browser("agent").get(f"/cases/{ticket}").get_data(as_text=True)
+    assert "13800138000" in agent_page
+    with services.db.read() as session:
+        viewers = [e.actor for e in session.execute(select(AuditEvent).where(
+            AuditEvent.kind == "case_viewed").order_by(AuditEvent.id)).scalars()]
+    assert viewers == ["handler", "agent"]
+    assert browser("handler2").get(f"/cases/{ticket}").status_code == 404
+
+
+def test_only_a_head_reassigns_with_a_reason(browser, desk):
+    ticket = desk.file()
+    desk.run_until(ticket, "verify")
+    task = desk.task(ticket, "verify")
+    assert task.assignee == "handler"
+    assert browser("handler").post(f"/tasks/{task.id}/reassign",
+                                   {"assignee": "head", "reason": "x"}).status_code == 403
+    head = browser("head")
+    page = head.get(f"/cases/{ticket}").get_data(as_text=True)
+    assert "Reassign" in page
+    head.post(f"/tasks/{task.id}/reassign", {"assignee": "head", "reason": "", "ticket": ticket},
+              token_from=f"/cases/{ticket}")
+    assert desk.task(ticket, "verify").assignee == "handler"  # no reason, no change
+    head.post(f"/tasks/{task.id}/reassign", {"assignee": "handler2", "reason": "Out sick",
+                                             "ticket": ticket}, token_from=f"/cases/{ticket}")
+    assert desk.task(ticket, "verify").assignee == "handler"  # not of this department
+    head.post(f"/tasks/{task.id}/reassign", {"assignee": "head", "reason": "Handler is ill",
+                                             "ticket": ticket}, token_from=f"/cases/{ticket}")
+    assert desk.task(ticket, "verify").assignee == "head"
+    entry = [h for h in desk.case(ticket).history if h.kind == "task_reassigned"][-1]
+    assert entry.actor == "head" and entry.detail["reason"] == "Handler is ill"
+    assert entry.detail["previous"] == "handler" and entry.detail["to"] == "head"

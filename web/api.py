@@ -122,6 +122,7 @@ def file_complaint():
 def get_complaint(ticket: str):
     with services().db.read() as db:
         case = cases.load_case(services(), db, g.api_actor, ticket)
+    cases.record_view(services(), g.api_actor, ticket)
     return jsonify(case.as_dict())
 
 

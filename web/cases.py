@@ -122,10 +122,12 @@ def _case_page(ticket: str, cancel_error: str | None = None, reason: str = "", s
         case = case_service.load_case(services(), db, actor, ticket)
         schema, ui = runtime.intake_form(services(), db)
         workable = {v.id for v in tasks.worklist(db, actor)}
+        reassignable = {t.id: tasks.reassign_candidates(db, t) for t in case.open_tasks
+                        if tasks.can_reassign(actor, t)}
         dept_names = {d.code: d.name for d in departments(db)}
     record = formrender.record_rows(schema, ui, case.record)
     return render_template(
-        "case.html", case=case, record=record, workable=workable,
+        "case.html", case=case, record=record, workable=workable, reassignable=reassignable,
         history=history_rows(case, schema, dept_names), now=services().now(),
         department=dept_names.get(case.department, case.department),
         can_cancel=case.status == "open" and bool(actor.roles & CANCEL_ROLES),
@@ -136,7 +138,9 @@ def _case_page(ticket: str, cancel_error: str | None = None, reason: str = "", s
 @bp.get("/<ticket>")
 @staff_page
 def view(ticket: str):
-    return _case_page(ticket)
+    page = _case_page(ticket)
+    case_service.record_view(services(), current_actor(), ticket)
+    return page
 
 
 @bp.post("/<ticket>/cancel")

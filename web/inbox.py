@@ -90,6 +90,24 @@ def release(task_id: str):
     return redirect(url_for("inbox.index"))
 
 
+@bp.post("/tasks/<task_id>/reassign")
+@staff_page
+def reassign(task_id: str):
+    ticket = request.form.get("ticket", "")
+    try:
+        with services().db.write() as db:
+            view = tasks.reassign(db, current_actor(), task_id, request.form.get("assignee", ""),
+                                  request.form.get("reason", ""), services().now())
+    except FormInvalid as exc:
+        flash("Not reassigned: " + " ".join(exc.fields.values()), "warning")
+        return redirect(url_for("cases.view", ticket=ticket) if ticket else url_for("inbox.index"))
+    except AlreadyCompleted as exc:
+        flash(str(exc), "warning")
+        return redirect(url_for("inbox.index"))
+    flash(f"Reassigned to {view.assignee}: {view.title} ({view.ticket})", "success")
+    return redirect(url_for("cases.view", ticket=view.ticket))
+
+
 # --------------------------------------------------------------------------- a task
 
 def _case_summary(ticket: str):
