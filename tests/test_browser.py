@@ -103,3 +103,44 @@ def test_dual_approval_of_a_capa_plan_by_two_people(browser, server, tmp_path):
         shot(gm, "case-major-after-approvals")
     finally:
         services.db.dispose()
+
+
+def test_a_customer_files_online_and_answers_staff_questions(browser, server, tmp_path):
+    customer = browser.new_context(viewport={"width": 1280, "height": 900}).new_page()
+    customer.goto(f"{server.url}/complaint")
+    customer.fill("#f-customer_name", "Wang Lei")
+    customer.fill("#f-customer_email", "wang.lei@example.com")
+    customer.fill("#f-product", "Air purifier AP-300")
+    customer.fill("#f-demand", "Replace the unit")
+    shot(customer, "public-intake")
+    customer.click("form.form button[type=submit]")  # the description is missing
+    assert "This field is required." in customer.inner_text("main")
+    assert customer.input_value("#f-customer_name") == "Wang Lei"  # input kept
+    customer.fill("#f-description", "The fan grinds and stops after three days.")
+    customer.click("form.form button[type=submit]")
+    ticket = customer.inner_text("#ticket")
+    customer.click("#status-link")
+    assert "reviewing it" in customer.inner_text("main")
+    shot(customer, "status-page")
+
+    agent = sign_in(browser, server, "agent")
+    assert ticket in agent.inner_text("main")
+    shot(agent, "inbox-agent")
+    row = agent.locator("tr", has_text=ticket).filter(has_text="Check the record is complete")
+    row.get_by_role("link", name=re.compile("^Open")).click()
+    agent.check("input[name=record_complete][value=false]")
+    agent.fill("textarea[name=missing_facts]", "Your order number, please.")
+    shot(agent, "task-check-record")
+    agent.click("form.form button[type=submit]")
+    agent.wait_for_selector(".flash")
+
+    customer.reload()
+    assert "We need a few more facts from you" in customer.inner_text("main")
+    customer.check("input[name=supply_decision][value=supplied]")
+    customer.fill("textarea[name=supplied_facts]", "SO-2611-0042")
+    customer.click("form.form button[type=submit]")
+    assert "Thank you, we have your answer." in customer.inner_text("main")
+    agent.goto(f"{server.url}/cases/{ticket}")
+    assert "You supplied more facts" not in agent.inner_text("main")  # staff words, not the customer's
+    assert "Check the record is complete" in agent.inner_text("main")
+    shot(agent, "case-page")
