@@ -38,8 +38,8 @@ def collect(workflow: BpmnWorkflow, done_before: set, script_engine) -> list[tup
         if task.id in done_before:
             continue
         role = task_property(task.task_spec, "notifyRole")
-        if not role:
-            continue
+        if not role or task_property(task.task_spec, "slaEvent"):
+            continue  # SLA timers notify through their own ladder (engine.sla)
         expression = task_property(task.task_spec, "notifySubject")
         subject = str(script_engine.evaluate(task, expression)) if expression else \
             task.task_spec.bpmn_name or task.task_spec.name

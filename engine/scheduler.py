@@ -9,6 +9,7 @@ import threading
 from typing import Optional
 
 import psycopg
+from apscheduler.events import EVENT_JOB_MAX_INSTANCES, EVENT_JOB_MISSED
 from apscheduler.schedulers.background import BackgroundScheduler
 from sqlalchemy.engine import make_url
 
@@ -18,6 +19,7 @@ from .services import Services
 log = logging.getLogger("engine.scheduler")
 
 FIRE_JOB = "fire-due-timers"
+RETRY_DELAY = dt.timedelta(milliseconds=500)
 SWEEP_JOB = "safety-sweep"
 MAIL_JOB = "send-mail"
 MAIL_SECONDS = 15
@@ -64,6 +66,7 @@ class TimerScheduler:
 
     def start(self) -> None:
         """Fire what fell due while nothing ran (before returning), then keep watch."""
+        self._scheduler.add_listener(self._on_skipped, EVENT_JOB_MAX_INSTANCES | EVENT_JOB_MISSED)
         self._scheduler.start()
         self.services.due_listener = self.arm
         if not self.services.db.is_sqlite:
@@ -92,17 +95,39 @@ class TimerScheduler:
                                 replace_existing=True, max_instances=1, misfire_grace_time=None)
 
     def run_due(self) -> int:
-        with self._lock:
-            self._armed_at = None
-        try:
-            fired = timers.fire_due(self.services, self.worker)
-        except Exception:  # noqa: BLE001 - the sweep must survive a failing round
-            log.exception("firing due timers failed")
-            fired = 0
-        following = timers.earliest_due(self.services)
-        if following is not None:
-            self.arm(max(following, self.services.now()))
-        return fired
+        """Fire everything due, until what is left falls due later; then arm for that.
+
+        Looping here rather than re-arming for "now" matters: a job that re-arms itself
+        while still running is skipped by APScheduler (one instance at a time), and the
+        timer would wait for the safety sweep."""
+        total = 0
+        while True:
+            with self._lock:
+                self._armed_at = None
+            try:
+                fired = timers.fire_due(self.services, self.worker)
+            except Exception:  # noqa: BLE001 - the sweep must survive a failing round
+                log.exception("firing due timers failed")
+                fired = 0
+            total += fired
+            following = timers.earliest_due(self.services)
+            now = self.services.now()
+            if following is None:
+                return total
+            if following > now:
+                self.arm(following)
+                return total
+            if not fired:  # due but not ours to claim right now: look again shortly
+                self.arm(now + RETRY_DELAY)
+                return total
+
+    def _on_skipped(self, event) -> None:
+        """An armed run that APScheduler skipped (the previous one still running) must not
+        be forgotten: arm it again just after."""
+        if event.job_id == FIRE_JOB:
+            with self._lock:
+                self._armed_at = None
+            self.arm(self.services.now() + RETRY_DELAY)
 
     def send_mail(self) -> dict:
         """Deliver the outbox messages that are due (SMTP settings read each round)."""

@@ -165,14 +165,20 @@ def apply_fired(session: Session, instance_id: int, ticket: str, workflow: BpmnW
         if attached is None:
             continue
         fired.append((timer_due(task) or now, stage, task, attached))
-    applied = []
+    if not fired:
+        return []
     table = HumanTask.__table__
+    ids = {str(attached.id) for _due, _stage, _task, attached in fired}
+    rows = {r.id: r for r in session.execute(select(
+        table.c.id, table.c.name, table.c.title, table.c.role, table.c.assignee_id,
+        table.c.department_code, table.c.due_at).where(table.c.id.in_(ids)))}
+    marks: dict[str, dict] = {}
+    notices, applied = [], []
     for due, stage, task, attached in sorted(fired, key=lambda f: f[0]):
-        row = session.execute(select(HumanTask).where(HumanTask.id == str(attached.id))).scalar_one_or_none()
+        row = rows.get(str(attached.id))
         if row is None:
             continue
-        session.execute(update(table).where(table.c.id == row.id)
-                        .values({SLA_STAGES[stage]: now}))
+        marks.setdefault(row.id, {})[SLA_STAGES[stage]] = now
         role = task_property(task.task_spec, "notifyRole") or ""
         recipient = {"recipient_role": role, "recipient_user_id": None,
                      "recipient_department": None}
@@ -185,8 +191,12 @@ def apply_fired(session: Session, instance_id: int, ticket: str, workflow: BpmnW
         due_text = row.due_at.isoformat(timespec="minutes") if row.due_at else ""
         subject = f"{STAGE_TITLES[stage]}: {row.title} on {ticket}" + (
             f" (due {due_text})" if due_text else "")
-        session.execute(insert(Notification).values(
-            instance_id=instance_id, subject=subject[:255], body=subject, created_at=now,
-            kind=f"sla_{stage}", **recipient))
+        notices.append({"instance_id": instance_id, "subject": subject[:255], "body": subject,
+                        "created_at": now, "kind": f"sla_{stage}", **recipient})
         applied.append(f"{stage}:{row.name}")
+    connection = session.connection()
+    for task_id, values in marks.items():
+        connection.execute(update(table).where(table.c.id == task_id).values(**values))
+    if notices:
+        connection.execute(insert(Notification.__table__), notices)
     return applied

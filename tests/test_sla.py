@@ -86,6 +86,11 @@ def test_reminder_then_breach_then_leadership(desk, services, clock, step, hours
     assert desk.task(ticket, step).breached_at == marked.breached_at  # counted on the case
     fire(services)
     assert len(sla_notices(services, ticket)) == 3  # nothing fires twice
+    with services.db.read() as session:
+        others = session.execute(
+            select(Notification.subject).join(ProcessInstance).where(
+                ProcessInstance.ticket == ticket, Notification.kind.not_like("sla_%"))).scalars()
+        assert all(subject.startswith(f"Complaint {ticket}") for subject in others)
     assert desk.task(ticket, step).id == task.id  # the late task is still there to do
 
 
