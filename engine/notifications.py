@@ -31,12 +31,15 @@ def finished_task_ids(workflow: BpmnWorkflow) -> set:
     return {t.id for t in workflow.get_tasks(state=TaskState.COMPLETED)}
 
 
-def collect(workflow: BpmnWorkflow, done_before: set, script_engine) -> list[tuple[str, str]]:
-    """(role, subject) for each notifying task that finished since `done_before`."""
+def completed_since(workflow: BpmnWorkflow, done_before: set) -> list:
+    """The tasks a step finished (one walk of the task tree, shared by its consumers)."""
+    return [t for t in workflow.get_tasks(state=TaskState.COMPLETED) if t.id not in done_before]
+
+
+def collect(finished: list, script_engine) -> list[tuple[str, str]]:
+    """(role, subject) for each notifying task among those a step finished."""
     notices = []
-    for task in workflow.get_tasks(state=TaskState.COMPLETED):
-        if task.id in done_before:
-            continue
+    for task in finished:
         role = task_property(task.task_spec, "notifyRole")
         if not role or task_property(task.task_spec, "slaEvent"):
             continue  # SLA timers notify through their own ladder (engine.sla)

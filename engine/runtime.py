@@ -70,9 +70,9 @@ def _run_engine(workflow: BpmnWorkflow, action) -> None:
                            element=element) from exc
 
 
-def _notices(services: Services, workflow: BpmnWorkflow, done_before: set):
+def _notices(services: Services, finished: list):
     try:
-        return notifications.collect(workflow, done_before, services.script_engine)
+        return notifications.collect(finished, services.script_engine)
     except Exception as exc:  # a broken subject expression must not lose the step silently
         raise ProcessError(f"A notification in the diagram failed: {exc}") from exc
 
@@ -203,7 +203,7 @@ def _start(services: Services, session: Session, process_id: str, data: dict, ti
         task.data.update(data)
     with connectors.bound(session, None):
         _run_engine(workflow, workflow.do_engine_steps)
-    notices = _notices(services, workflow, set())
+    notices = _notices(services, notifications.completed_since(workflow, set()))
     instance = ProcessInstance(version_id=version.id, version=version, ticket=ticket,
                                status="open", state="", created_at=now, **columns)
     values, _data = _case_columns(instance, workflow, now)
@@ -340,7 +340,8 @@ def _complete(services, session, actor, task_id, data, permit=None,
     with connectors.bound(session, instance.id):
         _run_engine(workflow, task.run)
         _run_engine(workflow, workflow.do_engine_steps)
-    notices = _notices(services, workflow, done_before)
+    finished = notifications.completed_since(workflow, done_before)
+    notices = _notices(services, finished)
     if on_behalf is None:
         on_behalf = "customer" if row.lane == "customer" else None
     values, case_data = _case_columns(instance, workflow, now)
@@ -348,7 +349,7 @@ def _complete(services, session, actor, task_id, data, permit=None,
     tasks.sync(session, instance.id, workflow, now, completed=(row.id, actor.id, on_behalf))
     notifications.store(session, instance.id, notices, now)
     # A step reopened after its deadline (a loop) fires its SLA timers at once.
-    sla.apply_fired(session, instance.id, instance.ticket, workflow, done_before, now)
+    sla.apply_fired(session, instance.id, instance.ticket, finished, now)
     audit.record(session, "task_completed", actor.username, instance.id, task=row.name,
                  task_id=row.id, on_behalf_of=on_behalf, data=data)
     status = values.get("status", instance.status)

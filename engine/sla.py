@@ -150,16 +150,16 @@ def paused_seconds(book: CalendarBook, department: Optional[str], since: dt.date
     return book.for_team(department).elapsed(since, until).total_seconds()
 
 
-def apply_fired(session: Session, instance_id: int, ticket: str, workflow: BpmnWorkflow,
-                done_before: set, now: dt.datetime) -> list[str]:
+def apply_fired(session: Session, instance_id: int, ticket: str, finished: list,
+                now: dt.datetime) -> list[str]:
     """Mark the tasks whose SLA timers fired in this step and notify up the ladder.
 
     Returns the stages applied, in due order (for the audit trail).
     """
     fired = []
-    for task in workflow.get_tasks(state=TaskState.COMPLETED):
+    for task in finished:
         stage = task_property(task.task_spec, "slaEvent")
-        if task.id in done_before or stage not in SLA_STAGES:
+        if stage not in SLA_STAGES:
             continue
         attached = _attached_task(task)
         if attached is None:

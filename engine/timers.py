@@ -74,14 +74,14 @@ def fire(services: Services, instance_id: int, worker: str) -> list[str]:
             with connectors.bound(session, instance.id):
                 runtime._run_engine(workflow, workflow.refresh_timers)
                 runtime._run_engine(workflow, workflow.do_engine_steps)
-            notices = runtime._notices(services, workflow, done_before)
+            finished = notifications.completed_since(workflow, done_before)
+            notices = runtime._notices(services, finished)
             values, case_data = runtime._case_columns(instance, workflow, now)
             values.update(lease_owner=None, lease_until=None)
             runtime._save(session, instance, values)
             tasks.sync(session, instance.id, workflow, now)
             notifications.store(session, instance.id, notices, now)
-            fired = sla.apply_fired(session, instance.id, instance.ticket, workflow,
-                                    done_before, now)
+            fired = sla.apply_fired(session, instance.id, instance.ticket, finished, now)
             audit.record(session, "timers_fired", None, instance.id, fired=fired,
                          worker=worker)
             if values.get("status") == "closed":
