@@ -126,7 +126,7 @@ def complete(services: Services, token: str, task_id: str, data: Any) -> dict:
 
     try:
         with services.db.write() as session:
-            result = runtime._complete(services, session, CUSTOMER, task_id, data,
+            result = runtime.complete_in(services, session, CUSTOMER, task_id, data,
                                        permit=permit, on_behalf="self")
     except StaleDataError:
         raise AlreadyCompleted("This question has already been answered.") from None

@@ -61,7 +61,7 @@ def workflow_data(workflow: BpmnWorkflow) -> dict:
     return workflow.last_task.data if workflow.last_task else {}
 
 
-def _run_engine(workflow: BpmnWorkflow, action) -> None:
+def run_engine(workflow: BpmnWorkflow, action) -> None:
     try:
         action()
     except (WorkflowException, SpiffWorkflowException) as exc:
@@ -70,20 +70,20 @@ def _run_engine(workflow: BpmnWorkflow, action) -> None:
                            element=element) from exc
 
 
-def _notices(services: Services, finished: list):
+def collect_notices(services: Services, finished: list):
     try:
         return notifications.collect(finished, services.script_engine)
     except Exception as exc:  # a broken subject expression must not lose the step silently
         raise ProcessError(f"A notification in the diagram failed: {exc}") from exc
 
 
-def _load_workflow(services: Services, instance: ProcessInstance) -> BpmnWorkflow:
+def load_workflow(services: Services, instance: ProcessInstance) -> BpmnWorkflow:
     loaded = services.specs.get(object_session(instance), instance.version_id)
     return load_state(instance.state, loaded.spec, loaded.subprocess_specs,
                       services.script_engine)
 
 
-def _case_columns(instance: ProcessInstance, workflow: BpmnWorkflow,
+def case_columns(instance: ProcessInstance, workflow: BpmnWorkflow,
                   now: dt.datetime) -> tuple[dict, dict]:
     """The instance row's new column values after a step, and the case data they came from."""
     data = workflow_data(workflow)
@@ -101,7 +101,7 @@ def _case_columns(instance: ProcessInstance, workflow: BpmnWorkflow,
     return values, data
 
 
-def _save(session: Session, instance: ProcessInstance, values: dict) -> None:
+def save_step(session: Session, instance: ProcessInstance, values: dict) -> None:
     """Write a step's result; the revision check makes a concurrent step fail cleanly."""
     table = ProcessInstance.__table__
     result = session.connection().execute(
@@ -202,11 +202,11 @@ def _start(services: Services, session: Session, process_id: str, data: dict, ti
     for task in workflow.get_tasks(state=TaskState.READY):
         task.data.update(data)
     with connectors.bound(session, None):
-        _run_engine(workflow, workflow.do_engine_steps)
-    notices = _notices(services, notifications.completed_since(workflow, set()))
+        run_engine(workflow, workflow.do_engine_steps)
+    notices = collect_notices(services, notifications.completed_since(workflow, set()))
     instance = ProcessInstance(version_id=version.id, version=version, ticket=ticket,
                                status="open", state="", created_at=now, **columns)
-    values, _data = _case_columns(instance, workflow, now)
+    values, _data = case_columns(instance, workflow, now)
     for column, value in values.items():
         setattr(instance, column, value)
     session.add(instance)
@@ -290,14 +290,14 @@ def complete_task(services: Services, actor: Actor, task_id: str, data: Any) -> 
     """
     try:
         with services.db.write() as session:
-            result = _complete(services, session, actor, task_id, data)
+            result = complete_in(services, session, actor, task_id, data)
     except StaleDataError:
         raise AlreadyCompleted() from None
     services.due_changed(result.pop("next_due_at"))
     return result
 
 
-def _complete(services, session, actor, task_id, data, permit=None,
+def complete_in(services, session, actor, task_id, data, permit=None,
               on_behalf: Optional[str] = None) -> dict:
     """`permit(row)` raises when the actor may not work the row (default: the staff rules);
     `on_behalf` records who the actor acted for (default: the customer, on customer tasks)."""
@@ -312,7 +312,7 @@ def _complete(services, session, actor, task_id, data, permit=None,
         select(ProcessInstance).where(ProcessInstance.id == row.instance_id)
         .options(undefer(ProcessInstance.state)).with_for_update()
         .execution_options(populate_existing=True)).scalar_one()
-    workflow = _load_workflow(services, instance)
+    workflow = load_workflow(services, instance)
     task = workflow.get_task_from_id(UUID(task_id))
     if task is None or task.state != TaskState.READY:
         raise AlreadyCompleted()
@@ -338,14 +338,14 @@ def _complete(services, session, actor, task_id, data, permit=None,
         task.set_data(**{record_as: actor.username})
     done_before = notifications.finished_task_ids(workflow)
     with connectors.bound(session, instance.id):
-        _run_engine(workflow, task.run)
-        _run_engine(workflow, workflow.do_engine_steps)
+        run_engine(workflow, task.run)
+        run_engine(workflow, workflow.do_engine_steps)
     finished = notifications.completed_since(workflow, done_before)
-    notices = _notices(services, finished)
+    notices = collect_notices(services, finished)
     if on_behalf is None:
         on_behalf = "customer" if row.lane == "customer" else None
-    values, case_data = _case_columns(instance, workflow, now)
-    _save(session, instance, values)
+    values, case_data = case_columns(instance, workflow, now)
+    save_step(session, instance, values)
     tasks.sync(session, instance.id, workflow, now, completed=(row.id, actor.id, on_behalf))
     notifications.store(session, instance.id, notices, now)
     # A step reopened after its deadline (a loop) fires its SLA timers at once.
@@ -399,7 +399,7 @@ def cancel(services: Services, actor: Actor, ticket: str, reason: str) -> None:
 def stop(services: Services, session: Session, instance: ProcessInstance, actor: str,
          reason: str, outcome: str, now: dt.datetime) -> None:
     """End an open case early (cancelled by staff, withdrawn by the customer)."""
-    workflow = _load_workflow(services, instance)
+    workflow = load_workflow(services, instance)
     workflow.cancel()
     instance.state = dump_state(workflow)
     instance.status = "cancelled"
@@ -425,7 +425,7 @@ def task_prefill(services: Services, session: Session, row: HumanTask, ui: dict)
     """The values a task form starts with: same-named keys of the case data, except the
     fields marked `"ui:options": {"prefill": false}` (decisions must be made afresh in
     each round of a loop, not inherited from the last one)."""
-    workflow = _load_workflow(services, row.instance)
+    workflow = load_workflow(services, row.instance)
     task = workflow.get_task_from_id(UUID(row.id))
     values = dict(task.data) if task is not None else {}
     for field, hints in ui.items():
@@ -435,7 +435,7 @@ def task_prefill(services: Services, session: Session, row: HumanTask, ui: dict)
 
 
 def case_data(services: Services, instance: ProcessInstance) -> dict:
-    return workflow_data(_load_workflow(services, instance))
+    return workflow_data(load_workflow(services, instance))
 
 
 @dataclass
@@ -467,8 +467,8 @@ def restore_instance(services: Services, session: Session, version_id: int, tick
                                state=state, created_at=now, updated_at=now)
     session.add(instance)
     session.flush()
-    workflow = _load_workflow(services, instance)
-    values, data = _case_columns(instance, workflow, now)
+    workflow = load_workflow(services, instance)
+    values, data = case_columns(instance, workflow, now)
     for column, value in values.items():
         setattr(instance, column, value)
     instance.customer_name = data.get("customer_name")

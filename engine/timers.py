@@ -69,16 +69,16 @@ def fire(services: Services, instance_id: int, worker: str) -> list[str]:
             ).scalar_one_or_none()
             if instance is None:
                 return []  # the lease was taken over, or the timer is no longer due
-            workflow = runtime._load_workflow(services, instance)
+            workflow = runtime.load_workflow(services, instance)
             done_before = notifications.finished_task_ids(workflow)
             with connectors.bound(session, instance.id):
-                runtime._run_engine(workflow, workflow.refresh_timers)
-                runtime._run_engine(workflow, workflow.do_engine_steps)
+                runtime.run_engine(workflow, workflow.refresh_timers)
+                runtime.run_engine(workflow, workflow.do_engine_steps)
             finished = notifications.completed_since(workflow, done_before)
-            notices = runtime._notices(services, finished)
-            values, case_data = runtime._case_columns(instance, workflow, now)
+            notices = runtime.collect_notices(services, finished)
+            values, case_data = runtime.case_columns(instance, workflow, now)
             values.update(lease_owner=None, lease_until=None)
-            runtime._save(session, instance, values)
+            runtime.save_step(session, instance, values)
             tasks.sync(session, instance.id, workflow, now)
             notifications.store(session, instance.id, notices, now)
             fired = sla.apply_fired(session, instance.id, instance.ticket, finished, now)

@@ -124,7 +124,7 @@ def check_copy(services, instance_id: int) -> None:
     """A copy loads, and its waiting user tasks are exactly its own human-task rows."""
     with services.db.read() as session:
         instance = session.get(ProcessInstance, instance_id)
-        workflow = runtime._load_workflow(services, instance)
+        workflow = runtime.load_workflow(services, instance)
         rows = set(session.execute(select(HumanTask.id).where(
             HumanTask.instance_id == instance_id, HumanTask.state == "ready")).scalars())
         ticket = instance.ticket
