@@ -304,14 +304,14 @@ def complete_in(services, session, actor, task_id, data, permit=None,
     now = services.now()
     row = tasks.load_row(session, task_id, for_update=True)
     (permit or (lambda r: tasks.require_workable(actor, r)))(row)
-    schema, _ui = form_for(services, session, row)
-    data = forms.validate(schema, data)
     # Lock the case itself: parallel branches of one case (several departments at once)
     # then complete one after the other on the newest state instead of failing.
     instance = session.execute(
         select(ProcessInstance).where(ProcessInstance.id == row.instance_id)
         .options(undefer(ProcessInstance.state)).with_for_update()
         .execution_options(populate_existing=True)).scalar_one()
+    schema, _ui = form_for(services, session, row)
+    data = forms.validate(schema, data)
     workflow = load_workflow(services, instance)
     task = workflow.get_task_from_id(UUID(task_id))
     if task is None or task.state != TaskState.READY:

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from typing import Optional
 
 from sqlalchemy import and_, bindparam, func, insert, or_, select, update
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, lazyload
 from SpiffWorkflow.bpmn import BpmnWorkflow
 from SpiffWorkflow.util.task import TaskState
 
@@ -125,11 +125,9 @@ def worklist(session: Session, actor: Actor, limit: int = 1000) -> list[TaskView
 
 
 _ROW = select(HumanTask).where(HumanTask.id == bindparam("task_id"))
-# The worker needs the serialized state next: fetch it in the same round trip, and lock
-# the task row so that a concurrent completion waits and then sees it done.
 # Locking the task row makes a concurrent completion of the same task wait and then see
-# it done.
-_ROW_FOR_UPDATE = _ROW.with_for_update(of=HumanTask)
+# it done. The case row is not joined here: whoever changes it locks and loads it next.
+_ROW_FOR_UPDATE = _ROW.options(lazyload(HumanTask.instance)).with_for_update(of=HumanTask)
 
 
 def load_row(session: Session, task_id: str, for_update: bool = False) -> HumanTask:
