@@ -17,11 +17,12 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from sqlalchemy import insert, select  # noqa: E402
+from sqlalchemy import select  # noqa: E402
 
 from engine import bootstrap, migrate, runtime  # noqa: E402
 from engine.directory import actor_of, find_user  # noqa: E402
-from engine.models import ProcessInstance  # noqa: E402
+from engine.models import InstanceState, ProcessInstance  # noqa: E402
+from api_bench import store_rows  # noqa: E402
 from engine.services import Services  # noqa: E402
 from web import create_app  # noqa: E402
 
@@ -51,7 +52,8 @@ def main() -> None:
         "demand": "x"}, staff=agent).ticket
     with services.db.read() as session:
         state, version_id = session.execute(select(
-            ProcessInstance.state, ProcessInstance.version_id).where(
+            InstanceState.state, ProcessInstance.version_id).join(
+            InstanceState, InstanceState.instance_id == ProcessInstance.id).where(
             ProcessInstance.ticket == template)).one()
     rng = random.Random(7)
     start = dt.datetime(2025, 11, 1, tzinfo=dt.timezone.utc)
@@ -63,17 +65,17 @@ def main() -> None:
             batch.append(dict(
                 version_id=version_id, ticket=f"{created:%y%m}{n:06d}",
                 status=rng.choice(["open", "closed", "closed", "cancelled"]),
-                path=rng.choice(["general"] * 9 + ["major"]), state=state, revision=1,
+                path=rng.choice(["general"] * 9 + ["major"]), revision=1,
                 customer_name=f"{rng.choice(SURNAMES)} {rng.choice(SURNAMES)}{n % 97}",
                 customer_phone=f"13{rng.randrange(10**9):09d}",
                 complaint_type=rng.choice(TYPES), department_code=rng.choice(DEPTS),
                 created_at=created, updated_at=created, channel="web", received_at=created,
                 status_token_hash=f"{n:064x}"))
             if len(batch) == 5000:
-                session.execute(insert(ProcessInstance), batch)
+                store_rows(session, batch, state)
                 batch = []
         if batch:
-            session.execute(insert(ProcessInstance), batch)
+            store_rows(session, batch, state)
     print(f"stored {STORED:,} cases in {time.perf_counter() - started:.1f} s")
 
     app = create_app({"SERVICES": services, "DATABASE_URL": url, "SECRET_KEY": "bench",

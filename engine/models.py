@@ -1,7 +1,7 @@
 """SQLAlchemy models: the tables the services read and write.
 
 Worklists, search and reports read these rows; only the runtime deserializes the
-engine state (`ProcessInstance.state`).
+engine state (`InstanceState.state`).
 """
 from __future__ import annotations
 
@@ -150,9 +150,6 @@ class ProcessInstance(Base):
     status: Mapped[str] = mapped_column(String(16), default="open")  # open|closed|cancelled|error
     path: Mapped[Optional[str]] = mapped_column(String(16))  # general|major
     outcome: Mapped[Optional[str]] = mapped_column(String(64))
-    # The serialized workflow without its spec: TEXT, never JSONB (JSONB reorders keys and
-    # the deserializer loses task data); deferred so that lists of cases stay light.
-    state: Mapped[str] = mapped_column(Text, deferred=True)
     revision: Mapped[int] = mapped_column(Integer, default=1)
     next_due_at: Mapped[Optional[dt.datetime]] = mapped_column(UtcDateTime, index=True)
     # A timer worker's claim on the instance; expires so that a dead worker's claims return.
@@ -172,6 +169,17 @@ class ProcessInstance(Base):
     version: Mapped[ProcessVersion] = relationship(lazy="select")
 
     __mapper_args__ = {"version_id_col": revision}
+
+
+class InstanceState(Base):
+    """The serialized workflow of a case, without its spec, in a table of its own: case
+    rows stay small, so searching and listing cases never reads the large state. TEXT,
+    never JSONB (JSONB reorders keys and the deserializer loses task data)."""
+
+    __tablename__ = "instance_state"
+    instance_id: Mapped[int] = mapped_column(ForeignKey("process_instance.id"),
+                                             primary_key=True)
+    state: Mapped[str] = mapped_column(Text)
 
 
 class HumanTask(Base):

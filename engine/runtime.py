@@ -11,8 +11,8 @@ import secrets
 from dataclasses import dataclass
 from typing import Any, Optional
 
-from sqlalchemy import select, update
-from sqlalchemy.orm import Session, object_session, undefer
+from sqlalchemy import bindparam, insert, select, update
+from sqlalchemy.orm import Session, object_session
 from sqlalchemy.orm.exc import StaleDataError
 from SpiffWorkflow.bpmn import BpmnWorkflow
 from SpiffWorkflow.exceptions import SpiffWorkflowException, WorkflowException
@@ -23,7 +23,7 @@ from . import audit, connectors, forms, mailer, notifications, sla, specs, tasks
 from .directory import Actor, department_users, departments
 from .extensions import task_property
 from .errors import AlreadyCompleted, Forbidden, NotFound, ProcessError
-from .models import HumanTask, ProcessInstance
+from .models import HumanTask, InstanceState, ProcessInstance
 from .serialization import dump_state, load_state
 from .services import COMPLAINT_PROCESS, Services
 
@@ -77,10 +77,24 @@ def collect_notices(services: Services, finished: list):
         raise ProcessError(f"A notification in the diagram failed: {exc}") from exc
 
 
+_STATES = InstanceState.__table__
+_READ_STATE = select(_STATES.c.state).where(_STATES.c.instance_id == bindparam("instance_id"))
+
+
 def load_workflow(services: Services, instance: ProcessInstance) -> BpmnWorkflow:
-    loaded = services.specs.get(object_session(instance), instance.version_id)
-    return load_state(instance.state, loaded.spec, loaded.subprocess_specs,
-                      services.script_engine)
+    session = object_session(instance)
+    loaded = services.specs.get(session, instance.version_id)
+    state = session.connection().execute(_READ_STATE, {"instance_id": instance.id}).scalar_one()
+    return load_state(state, loaded.spec, loaded.subprocess_specs, services.script_engine)
+
+
+def write_state(session: Session, instance_id: int, state: str, new: bool = False) -> None:
+    connection = session.connection()
+    if new:
+        connection.execute(insert(_STATES).values(instance_id=instance_id, state=state))
+    else:
+        connection.execute(update(_STATES).where(_STATES.c.instance_id == instance_id)
+                           .values(state=state))
 
 
 def case_columns(instance: ProcessInstance, workflow: BpmnWorkflow,
@@ -103,6 +117,8 @@ def case_columns(instance: ProcessInstance, workflow: BpmnWorkflow,
 
 def save_step(session: Session, instance: ProcessInstance, values: dict) -> None:
     """Write a step's result; the revision check makes a concurrent step fail cleanly."""
+    values = dict(values)
+    state = values.pop("state")
     table = ProcessInstance.__table__
     result = session.connection().execute(
         update(table)
@@ -111,6 +127,7 @@ def save_step(session: Session, instance: ProcessInstance, values: dict) -> None
     )
     if result.rowcount != 1:
         raise AlreadyCompleted()
+    write_state(session, instance.id, state)
     _announce(session, values.get("next_due_at"))
 
 
@@ -205,12 +222,14 @@ def _start(services: Services, session: Session, process_id: str, data: dict, ti
         run_engine(workflow, workflow.do_engine_steps)
     notices = collect_notices(services, notifications.completed_since(workflow, set()))
     instance = ProcessInstance(version_id=version.id, version=version, ticket=ticket,
-                               status="open", state="", created_at=now, **columns)
+                               status="open", created_at=now, **columns)
     values, _data = case_columns(instance, workflow, now)
+    state = values.pop("state")
     for column, value in values.items():
         setattr(instance, column, value)
     session.add(instance)
     session.flush()
+    write_state(session, instance.id, state, new=True)
     tasks.sync(session, instance.id, workflow, now)
     notifications.store(session, instance.id, notices, now)
     _announce(session, instance.next_due_at)
@@ -308,7 +327,7 @@ def complete_in(services, session, actor, task_id, data, permit=None,
     # then complete one after the other on the newest state instead of failing.
     instance = session.execute(
         select(ProcessInstance).where(ProcessInstance.id == row.instance_id)
-        .options(undefer(ProcessInstance.state)).with_for_update()
+        .with_for_update()
         .execution_options(populate_existing=True)).scalar_one()
     schema, _ui = form_for(services, session, row)
     data = forms.validate(schema, data)
@@ -401,7 +420,7 @@ def stop(services: Services, session: Session, instance: ProcessInstance, actor:
     """End an open case early (cancelled by staff, withdrawn by the customer)."""
     workflow = load_workflow(services, instance)
     workflow.cancel()
-    instance.state = dump_state(workflow)
+    write_state(session, instance.id, dump_state(workflow))
     instance.status = "cancelled"
     instance.outcome = outcome
     instance.next_due_at = None
@@ -464,11 +483,13 @@ def restore_instance(services: Services, session: Session, version_id: int, tick
     and project its waiting tasks, so that it continues like any other case."""
     now = services.now()
     instance = ProcessInstance(version_id=version_id, ticket=ticket, status="open",
-                               state=state, created_at=now, updated_at=now)
+                               created_at=now, updated_at=now)
     session.add(instance)
     session.flush()
+    write_state(session, instance.id, state, new=True)
     workflow = load_workflow(services, instance)
     values, data = case_columns(instance, workflow, now)
+    write_state(session, instance.id, values.pop("state"))
     for column, value in values.items():
         setattr(instance, column, value)
     instance.customer_name = data.get("customer_name")

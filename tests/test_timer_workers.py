@@ -28,7 +28,7 @@ from sqlalchemy import func, insert, select
 from SpiffWorkflow.util.task import TaskState
 
 from engine import runtime
-from engine.models import AuditEvent, HumanTask, Notification, ProcessInstance
+from engine.models import AuditEvent, HumanTask, InstanceState, Notification, ProcessInstance
 
 pytestmark = [
     pytest.mark.slow,
@@ -82,8 +82,10 @@ def clone_instances(services, template_ids: list[int], copies: int,
             "lease_until"}
     with services.db.read() as session:
         connection = session.connection()
+        states = InstanceState.__table__
         templates = [dict(r._mapping) for r in connection.execute(
-            select(table).where(table.c.id.in_(template_ids)).order_by(table.c.id))]
+            select(table, states.c.state).join(states, states.c.instance_id == table.c.id)
+            .where(table.c.id.in_(template_ids)).order_by(table.c.id))]
         ready = {t["id"]: [dict(r._mapping) for r in connection.execute(
             select(task_table).where(task_table.c.instance_id == t["id"],
                                      task_table.c.state == "ready"))] for t in templates}
@@ -92,7 +94,7 @@ def clone_instances(services, template_ids: list[int], copies: int,
     with services.db.write() as session:
         connection = session.connection()
         for start in range(0, copies, chunk):
-            rows, tasks_of_row = [], []
+            rows, tasks_of_row, states_of_row = [], [], []
             for n in range(start, min(start + chunk, copies)):
                 template = templates[n % len(templates)]
                 ticket = f"{template['ticket'][:4]}{first_serial + n:06d}"
@@ -101,9 +103,10 @@ def clone_instances(services, template_ids: list[int], copies: int,
                                   template["state"])
                 state = state.replace(f'"{template["ticket"]}"', f'"{ticket}"')
                 row = {k: v for k, v in template.items() if k not in skip}
-                row.update(ticket=ticket, state=state, revision=1,
+                row.update(ticket=ticket, revision=1,
                            status_token_hash=hashlib.sha256(secrets.token_bytes(16)).hexdigest())
                 rows.append(row)
+                states_of_row.append(state)
                 copied_tasks = []
                 for task in ready[template["id"]]:
                     assert task["id"] in mapping, "a human task id missing from the state"
@@ -112,6 +115,8 @@ def clone_instances(services, template_ids: list[int], copies: int,
             ids = list(connection.execute(
                 insert(table).returning(table.c.id, sort_by_parameter_order=True), rows
             ).scalars())
+            connection.execute(insert(InstanceState.__table__), [
+                {"instance_id": i, "state": st} for i, st in zip(ids, states_of_row)])
             task_rows = [{**task, "instance_id": instance_id}
                          for instance_id, copied in zip(ids, tasks_of_row) for task in copied]
             if task_rows:
