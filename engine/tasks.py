@@ -305,15 +305,3 @@ def open_tasks(session: Session, instance_id: int) -> list[TaskView]:
         .order_by(HumanTask.created_at)
     ).scalars()
     return [view_of(row) for row in rows]
-
-
-def completed_tasks(session: Session, instance_id: int) -> list[HumanTask]:
-    return list(session.execute(
-        select(HumanTask)
-        .where(HumanTask.instance_id == instance_id, HumanTask.state == "completed")
-        .order_by(HumanTask.completed_at, HumanTask.created_at)
-    ).scalars())
-
-
-def is_known(session: Session, task_id: str) -> bool:
-    return session.get(HumanTask, task_id) is not None

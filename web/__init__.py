@@ -78,7 +78,3 @@ def create_app(config: dict | None = None) -> Flask:
         return response
 
     return app
-
-
-def services_of(app: Flask) -> Services:
-    return app.extensions["services"]
