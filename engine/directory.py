@@ -45,6 +45,8 @@ class Actor:
     display_name: str
     roles: frozenset[str]
     department: Optional[str]
+    locale: Optional[str] = None
+    timezone: Optional[str] = None
 
     def has(self, role: str) -> bool:
         return role in self.roles
@@ -57,7 +59,19 @@ def actor_of(user: User) -> Actor:
         display_name=user.display_name,
         roles=frozenset(user.role_names),
         department=user.department.code if user.department else None,
+        locale=user.locale,
+        timezone=user.timezone,
     )
+
+
+def set_preferences(session: Session, user_id: int, **changes: Optional[str]) -> None:
+    """Save a user's language and/or time zone (None clears: follow the browser)."""
+    user = session.get(User, user_id)
+    if user is None:
+        return
+    for name in ("locale", "timezone"):
+        if name in changes:
+            setattr(user, name, changes[name])
 
 
 def hash_password(password: str) -> str:

@@ -92,6 +92,9 @@ class User(Base):
     password_hash: Mapped[str] = mapped_column(String(255))
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     department_id: Mapped[Optional[int]] = mapped_column(ForeignKey("department.id"))
+    # The user's own setting; NULL: follow the browser (language) or the company (zone).
+    locale: Mapped[Optional[str]] = mapped_column(String(16))
+    timezone: Mapped[Optional[str]] = mapped_column(String(64))
     created_at: Mapped[dt.datetime] = mapped_column(UtcDateTime, default=utcnow)
     department: Mapped[Optional[Department]] = relationship(lazy="select")
     roles: Mapped[list["UserRole"]] = relationship(lazy="select", cascade="all, delete-orphan")
@@ -163,6 +166,9 @@ class ProcessInstance(Base):
     received_at: Mapped[Optional[dt.datetime]] = mapped_column(UtcDateTime)
     status_token_hash: Mapped[Optional[str]] = mapped_column(String(64), unique=True)
     parent_ticket: Mapped[Optional[str]] = mapped_column(String(16), index=True)
+    # The customer's language and zone, for their e-mails and status page.
+    customer_locale: Mapped[Optional[str]] = mapped_column(String(16))
+    customer_timezone: Mapped[Optional[str]] = mapped_column(String(64))
     created_at: Mapped[dt.datetime] = mapped_column(UtcDateTime, default=utcnow)
     updated_at: Mapped[dt.datetime] = mapped_column(UtcDateTime, default=utcnow)
     closed_at: Mapped[Optional[dt.datetime]] = mapped_column(UtcDateTime)
@@ -297,3 +303,38 @@ class OutboxMessage(Base):
     # when a sender holds the message (its claim; expires so a dead sender's claims return).
     next_attempt_at: Mapped[Optional[dt.datetime]] = mapped_column(UtcDateTime, index=True)
     claimed_until: Mapped[Optional[dt.datetime]] = mapped_column(UtcDateTime)
+
+
+class Attachment(Base):
+    """Evidence linked to a case. The bytes live outside the database, in a directory
+    keyed by their SHA-256 (the same file uploaded twice is stored once)."""
+
+    __tablename__ = "attachment"
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)  # random, not guessable
+    instance_id: Mapped[int] = mapped_column(ForeignKey("process_instance.id"), index=True)
+    sha256: Mapped[str] = mapped_column(String(64), index=True)
+    filename: Mapped[str] = mapped_column(String(255))
+    content_type: Mapped[str] = mapped_column(String(100))
+    size: Mapped[int] = mapped_column(Integer)
+    # customer | staff; staff uploads are internal unless shared with the customer
+    source: Mapped[str] = mapped_column(String(16))
+    visible_to_customer: Mapped[bool] = mapped_column(Boolean, default=True)
+    uploaded_by_id: Mapped[Optional[int]] = mapped_column(ForeignKey("app_user.id"))
+    created_at: Mapped[dt.datetime] = mapped_column(UtcDateTime, default=utcnow)
+    uploaded_by: Mapped[Optional[User]] = relationship(lazy="select")
+
+
+class CaseNote(Base):
+    """What people write about a case outside the task forms: the customer's messages,
+    staff replies to the customer, and internal comments the customer never sees."""
+
+    __tablename__ = "case_note"
+    __table_args__ = (Index("ix_note_instance_created", "instance_id", "created_at"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    instance_id: Mapped[int] = mapped_column(ForeignKey("process_instance.id"))
+    kind: Mapped[str] = mapped_column(String(16))  # customer_message | reply | comment
+    body: Mapped[str] = mapped_column(Text)
+    author_id: Mapped[Optional[int]] = mapped_column(ForeignKey("app_user.id"))  # NULL: customer
+    attachment_id: Mapped[Optional[str]] = mapped_column(ForeignKey("attachment.id"))
+    created_at: Mapped[dt.datetime] = mapped_column(UtcDateTime, default=utcnow)
+    author: Mapped[Optional[User]] = relationship(lazy="select")

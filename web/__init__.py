@@ -46,7 +46,9 @@ def create_app(config: dict | None = None) -> Flask:
     app.extensions["services"] = services
     csrf.init_app(app)
 
-    from . import admin, api, auth, cases, cli, inbox, intake, public
+    from . import admin, api, auth, cases, cli, i18n, inbox, intake, public
+
+    i18n.init_app(app)
 
     app.register_blueprint(auth.bp)
     app.register_blueprint(inbox.bp)

@@ -15,11 +15,20 @@ import re
 from typing import Any, Iterable, Mapping, Optional
 from zoneinfo import ZoneInfo
 
+from flask import has_request_context
 from markupsafe import Markup, escape
 from werkzeug.datastructures import MultiDict
 from engine.forms import field_types
 
 COMPANY_ZONE = ZoneInfo("Asia/Shanghai")
+
+
+def viewer_zone() -> ZoneInfo:
+    """The zone of the person looking (see web/i18n.py); the company's outside a request."""
+    if has_request_context():
+        from .i18n import current_zone
+        return current_zone()
+    return COMPANY_ZONE
 DATETIME_PLACEHOLDER = "2026-11-25 09:30"
 DATETIME_HINT = "Format 2026-11-25 09:30; Shanghai time unless you add an offset such as +01:00."
 EMPTY = "—"
@@ -117,7 +126,7 @@ def local_time(value: Any) -> str:
         return str(value)
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=dt.timezone.utc)
-    return moment.astimezone(COMPANY_ZONE).strftime("%Y-%m-%d %H:%M")
+    return moment.astimezone(viewer_zone()).strftime("%Y-%m-%d %H:%M")
 
 
 def relative_time(value: Any, now: dt.datetime) -> str:
@@ -191,7 +200,7 @@ def normalise_datetime(raw: str) -> str:
     except ValueError:
         return raw
     if offset is None:
-        return moment.replace(tzinfo=COMPANY_ZONE).isoformat()
+        return moment.replace(tzinfo=viewer_zone()).isoformat()
     offset = offset.upper()
     if offset != "Z" and ":" not in offset:
         offset = f"{offset[:3]}:{offset[3:]}"

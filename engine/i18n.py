@@ -1,0 +1,109 @@
+"""Two languages (Simplified Chinese and English) and the user's time zone.
+
+English strings are the message ids; the Chinese catalogs are the `.po` files under
+`engine/translations/zh/` (one per area, so that they stay readable). They are read with
+Babel at start-up and compiled in memory: there is no build step and no compiled file to
+forget, and a catalog edit shows after a restart.
+
+The engine renders e-mails with `translator(locale)`; the web layer picks the locale per
+request (web/i18n.py) and uses the same catalogs.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import functools
+import io
+from pathlib import Path
+from typing import Callable, Optional
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
+
+from babel.messages.catalog import Catalog
+from babel.messages.mofile import write_mo
+from babel.messages.pofile import read_po
+from babel.support import NullTranslations, Translations
+
+LOCALES = ("zh", "en")
+LOCALE_NAMES = {"zh": "中文", "en": "English"}
+DEFAULT_LOCALE = "en"
+COMPANY_ZONE_NAME = "Asia/Shanghai"
+COMPANY_ZONE = ZoneInfo(COMPANY_ZONE_NAME)
+CATALOG_DIR = Path(__file__).parent / "translations"
+
+
+def N_(message: str) -> str:
+    """Marks a string for the catalog where it is defined; it is translated where shown."""
+    return message
+
+
+def normalize_locale(value: Optional[str]) -> Optional[str]:
+    """'zh-CN', 'zh_Hans', 'ZH' -> 'zh'; 'en-GB' -> 'en'; anything else -> None."""
+    if not value:
+        return None
+    language = value.strip().replace("_", "-").split("-")[0].lower()
+    return language if language in LOCALES else None
+
+
+def zone_or_none(name: Optional[str]) -> Optional[ZoneInfo]:
+    if not name or name not in _zone_names():
+        return None
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        return None
+
+
+@functools.cache
+def _zone_names() -> frozenset[str]:
+    return frozenset(available_timezones())
+
+
+def zone_choices() -> list[str]:
+    return sorted(_zone_names())
+
+
+def load_catalog(locale: str) -> Catalog:
+    """All `.po` files of a locale merged into one catalog (fuzzy entries left out)."""
+    merged = Catalog(locale=locale)
+    for po_file in sorted((CATALOG_DIR / locale).glob("*.po")):
+        with po_file.open("rb") as handle:
+            catalog = read_po(handle, locale=locale)
+        for message in catalog:
+            if message.id and message.string and not message.fuzzy:
+                merged.add(message.id, message.string, context=message.context)
+    return merged
+
+
+@functools.cache
+def translations(locale: str) -> NullTranslations:
+    if locale not in LOCALES or not (CATALOG_DIR / locale).is_dir():
+        return NullTranslations()
+    buffer = io.BytesIO()
+    write_mo(buffer, load_catalog(locale))
+    buffer.seek(0)
+    return Translations(fp=buffer)
+
+
+def translator(locale: Optional[str]) -> Callable[..., str]:
+    """gettext for one locale, with %(name)s placeholders filled from keyword arguments."""
+    catalog = translations(normalize_locale(locale) or DEFAULT_LOCALE)
+
+    def translate(message: str, **values) -> str:
+        text = catalog.gettext(message)
+        return text % values if values else text
+    return translate
+
+
+def local_time(value: Optional[dt.datetime], zone: Optional[ZoneInfo] = None) -> str:
+    """YYYY-MM-DD HH:MM in the given zone (the company's by default); '' for nothing."""
+    if value is None:
+        return ""
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=dt.timezone.utc)
+    return value.astimezone(zone or COMPANY_ZONE).strftime("%Y-%m-%d %H:%M")
+
+
+def zone_label(zone: Optional[ZoneInfo], now: Optional[dt.datetime] = None) -> str:
+    """'Asia/Shanghai (UTC+08:00)' for page footers and e-mails."""
+    zone = zone or COMPANY_ZONE
+    offset = (now or dt.datetime.now(dt.timezone.utc)).astimezone(zone).strftime("%z")
+    return f"{zone.key} (UTC{offset[:3]}:{offset[3:]})"

@@ -1,0 +1,125 @@
+"""Per-request language and time zone, and the language switcher.
+
+Language: the signed-in user's setting, else the `lang` cookie set by the switcher, else
+the browser's Accept-Language, else English. Time zone: the user's setting, else the
+`tz` cookie (set from the browser's own zone by static/app.js), else the company's zone.
+"""
+from __future__ import annotations
+
+from typing import Optional
+from zoneinfo import ZoneInfo
+
+from flask import Blueprint, Flask, g, redirect, request, session
+from markupsafe import Markup
+
+from engine import i18n
+from engine.i18n import COMPANY_ZONE, LOCALE_NAMES, LOCALES, normalize_locale, zone_or_none
+
+bp = Blueprint("i18n", __name__)
+
+LANG_COOKIE = "lang"
+ZONE_COOKIE = "tz"
+COOKIE_MAX_AGE = 365 * 24 * 3600
+
+
+def current_locale() -> str:
+    if "locale" not in g:
+        g.locale = _choose_locale()
+    return g.locale
+
+
+def _choose_locale() -> str:
+    from .auth import current_actor  # auth imports this module's gettext
+    actor = current_actor()
+    return (normalize_locale(actor.locale if actor else None)
+            or normalize_locale(request.cookies.get(LANG_COOKIE))
+            or normalize_locale(request.accept_languages.best_match(
+                [*LOCALES, "zh-CN", "zh-Hans", "en-US", "en-GB"]))
+            or i18n.DEFAULT_LOCALE)
+
+
+def current_zone() -> ZoneInfo:
+    if "zone" not in g:
+        from .auth import current_actor
+        actor = current_actor()
+        g.zone = (zone_or_none(actor.timezone if actor else None)
+                  or zone_or_none(request.cookies.get(ZONE_COOKIE))
+                  or COMPANY_ZONE)
+    return g.zone
+
+
+def use_customer_preferences(locale: Optional[str], zone_name: Optional[str]) -> None:
+    """On a customer's status page the case's recorded language and zone apply, unless the
+    visitor chose a language with the switcher."""
+    if not request.cookies.get(LANG_COOKIE) and normalize_locale(locale):
+        g.locale = normalize_locale(locale)
+    if not request.cookies.get(ZONE_COOKIE) and zone_or_none(zone_name):
+        g.zone = zone_or_none(zone_name)
+
+
+def gettext(message: str, **values) -> str:
+    text = i18n.translations(current_locale()).gettext(message)
+    return text % values if values else text
+
+
+_ = gettext
+
+
+def ngettext(singular: str, plural: str, n: int, **values) -> str:
+    text = i18n.translations(current_locale()).ngettext(singular, plural, n)
+    values.setdefault("num", n)
+    return text % values
+
+
+@bp.post("/language")
+def switch_language():
+    """The switcher in the page header: a plain form, so it works without JavaScript."""
+    from engine.directory import set_preferences
+    from .auth import current_actor, services
+    chosen = normalize_locale(request.form.get("lang")) or i18n.DEFAULT_LOCALE
+    target = _same_site_referrer() or "/"
+    actor = current_actor()
+    if actor is not None:
+        with services().db.write() as db:
+            set_preferences(db, actor.id, locale=chosen)
+    response = redirect(target)
+    response.set_cookie(LANG_COOKIE, chosen, max_age=COOKIE_MAX_AGE, samesite="Lax",
+                        httponly=True, secure=request.is_secure)
+    return response
+
+
+def _same_site_referrer() -> Optional[str]:
+    """Back to the page the switcher was on. Taken from the Referer (sent for same-origin
+    requests under our Referrer-Policy) rather than a form field, so that no page, not even
+    a 404 for a guessed link, has to echo its own address."""
+    referrer = request.referrer or ""
+    origin = request.host_url.rstrip("/")
+    if not referrer.startswith(origin + "/"):
+        return None
+    path = referrer[len(origin):]
+    return None if path.startswith("//") else path
+
+
+def init_app(app: Flask) -> None:
+    app.register_blueprint(bp)
+    app.jinja_env.add_extension("jinja2.ext.i18n")
+    app.jinja_env.install_gettext_callables(gettext, ngettext, newstyle=True)
+
+    @app.context_processor
+    def language_helpers():
+        return {
+            "current_locale": current_locale,
+            "locale_names": LOCALE_NAMES,
+            "current_zone": current_zone,
+            "zone_label": i18n.zone_label,
+            "html_lang": lambda: "zh-CN" if current_locale() == "zh" else "en",
+        }
+
+    @app.after_request
+    def vary_on_language(response):
+        response.vary.add("Accept-Language")
+        response.vary.add("Cookie")
+        return response
+
+
+__all__ = ["_", "gettext", "ngettext", "current_locale", "current_zone", "Markup"]
