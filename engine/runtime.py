@@ -19,10 +19,14 @@ from SpiffWorkflow.exceptions import SpiffWorkflowException, WorkflowException
 from SpiffWorkflow.util.task import TaskState
 from uuid import UUID
 
-from . import audit, connectors, forms, mailer, notifications, sla, specs, tasks, tickets
+from . import announcements, audit, connectors, forms, mailer, notifications, sla, specs, tasks, tickets
 from .directory import Actor, department_users, departments
 from .extensions import task_property
 from .errors import AlreadyCompleted, Forbidden, NotFound, ProcessError
+from .i18n import (
+    COMPANY_ZONE, Message, N_, local_time, normalize_locale, translator, zone_label,
+    zone_or_none,
+)
 from .models import HumanTask, InstanceState, ProcessInstance
 from .serialization import dump_state, load_state
 from .services import COMPLAINT_PROCESS, Services
@@ -168,7 +172,7 @@ def normalise_record(services: Services, record: Any, now: dt.datetime,
                      staff: Optional[Actor]) -> dict:
     """Validate an intake record; the public channel cannot choose channel or time."""
     if not isinstance(record, dict):
-        raise forms.FormInvalid({"": "The complaint record must be a JSON object."})
+        raise forms.FormInvalid({"": Message(N_("The complaint record must be a JSON object."))})
     record = dict(record)
     if staff is None:
         record["channel"] = "web"
@@ -180,9 +184,9 @@ def normalise_record(services: Services, record: Any, now: dt.datetime,
     forms.validate(schema, record)
     received = dt.datetime.fromisoformat(record["received_at"].replace("Z", "+00:00"))
     if received.tzinfo is None:
-        raise forms.FormInvalid({"received_at": "Give the time with its time zone."})
+        raise forms.FormInvalid({"received_at": Message(N_("Give the time with its time zone."))})
     if received > now + dt.timedelta(minutes=5):
-        raise forms.FormInvalid({"received_at": "The receipt time lies in the future."})
+        raise forms.FormInvalid({"received_at": Message(N_("The receipt time lies in the future."))})
     full = {name: None for name in schema.get("properties", {})}
     full.update(record)
     return full
@@ -194,16 +198,24 @@ def file_complaint(
     staff: Optional[Actor] = None,
     parent_ticket: Optional[str] = None,
     session: Optional[Session] = None,
+    customer_locale: Optional[str] = None,
+    customer_timezone: Optional[str] = None,
 ) -> Filed:
-    """Register a complaint and run it to its first human task."""
+    """Register a complaint and run it to its first human task.
+
+    `customer_locale` and `customer_timezone` are the language and IANA zone the customer
+    reads in (their e-mails and status page); unknown values are not kept."""
     now = services.now()
     data = normalise_record(services, record, now, staff)
+    preferences = {"customer_locale": normalize_locale(customer_locale),
+                   "customer_timezone": customer_timezone
+                   if zone_or_none(customer_timezone) else None}
     if session is None:
         with services.db.write() as session:
-            filed = _file(services, session, data, staff, parent_ticket, now)
+            filed = _file(services, session, data, staff, parent_ticket, now, preferences)
         services.due_changed(filed.next_due_at)
         return filed
-    return _file(services, session, data, staff, parent_ticket, now)
+    return _file(services, session, data, staff, parent_ticket, now, preferences)
 
 
 def _start(services: Services, session: Session, process_id: str, data: dict, ticket: str,
@@ -230,13 +242,14 @@ def _start(services: Services, session: Session, process_id: str, data: dict, ti
     session.add(instance)
     session.flush()
     write_state(session, instance.id, state, new=True)
-    tasks.sync(session, instance.id, workflow, now)
+    created = tasks.sync(session, instance.id, workflow, now)
+    announcements.new_tasks(services, session, instance, workflow, created, now)
     notifications.store(session, instance.id, notices, now)
     _announce(session, instance.next_due_at)
     return instance, workflow
 
 
-def _file(services, session, data, staff, parent_ticket, now) -> Filed:
+def _file(services, session, data, staff, parent_ticket, now, preferences=None) -> Filed:
     ticket = tickets.next_ticket(session, now)
     data["ticket"] = ticket
     data["parent_ticket"] = parent_ticket
@@ -246,7 +259,8 @@ def _file(services, session, data, staff, parent_ticket, now) -> Filed:
         customer_name=data.get("customer_name"), customer_phone=data.get("customer_phone"),
         complaint_type=data.get("complaint_type"), channel=data.get("channel"),
         received_at=dt.datetime.fromisoformat(data["received_at"].replace("Z", "+00:00")),
-        status_token_hash=token_digest(status_token), parent_ticket=parent_ticket)
+        status_token_hash=token_digest(status_token), parent_ticket=parent_ticket,
+        **(preferences or {}))
     audit.record(session, "complaint_filed", staff.username if staff else None, instance.id,
                  ticket=ticket, channel=data.get("channel"), parent_ticket=parent_ticket)
     if data.get("customer_email"):
@@ -258,16 +272,25 @@ def _file(services, session, data, staff, parent_ticket, now) -> Filed:
 
 def _acknowledge(services: Services, session: Session, instance: ProcessInstance, data: dict,
                  status_token: str) -> None:
-    """The automatic receipt the procedure promises every complainant with an address."""
+    """The automatic receipt the procedure promises every complainant with an address,
+    in the customer's language, with the time of receipt in their zone."""
+    _ = translator(instance.customer_locale)
+    zone = zone_or_none(instance.customer_timezone) or COMPANY_ZONE
     link = f"{services.public_url}/status/{status_token}"
-    body = (f"Dear {data.get('customer_name') or 'customer'},\n\n"
-            f"we have received your complaint about {data.get('product') or 'our service'} "
-            f"and registered it as ticket {instance.ticket}.\n\n"
-            f"You can follow it, answer our questions and see what happens next here:\n"
-            f"{link}\n\nKeep this link to yourself: anyone who has it can see your "
-            f"complaint.\n\nCustomer service")
+    body = "\n\n".join([
+        _("Dear %(name)s,", name=data.get("customer_name") or _("customer")),
+        _("we have received your complaint about %(subject)s and registered it as ticket "
+          "%(ticket)s on %(time)s (%(zone)s).",
+          subject=data.get("product") or _("our service"), ticket=instance.ticket,
+          time=local_time(instance.created_at, zone), zone=zone_label(zone, instance.created_at)),
+        _("You can follow it, answer our questions and see what happens next here:")
+        + "\n" + link,
+        _("Keep this link to yourself: anyone who has it can see your complaint."),
+        _("Customer service"),
+    ])
     try:
-        mailer.queue(session, data["customer_email"], f"Complaint {instance.ticket} received",
+        mailer.queue(session, data["customer_email"],
+                     _("Complaint %(ticket)s received", ticket=instance.ticket),
                      body, instance_id=instance.id)
     except ValueError:
         audit.record(session, "acknowledgement_skipped", None, instance.id,
@@ -283,6 +306,7 @@ def after_close(services: Services, session: Session, instance: ProcessInstance,
                 actor: Optional[str], now: dt.datetime) -> Optional[str]:
     """A closed major case, or a general one its department flagged, starts a separate
     improvement process linked to it. Returns the improvement's ticket."""
+    announcements.case_closed(session, instance, data, now)
     if data.get("path") != "major" and not data.get("improvement_requested"):
         return None
     if specs.latest_version(session, IMPROVEMENT_PROCESS) is None:
@@ -365,7 +389,9 @@ def complete_in(services, session, actor, task_id, data, permit=None,
         on_behalf = "customer" if row.lane == "customer" else None
     values, case_data = case_columns(instance, workflow, now)
     save_step(session, instance, values)
-    tasks.sync(session, instance.id, workflow, now, completed=(row.id, actor.id, on_behalf))
+    created = tasks.sync(session, instance.id, workflow, now,
+                         completed=(row.id, actor.id, on_behalf))
+    announcements.new_tasks(services, session, instance, workflow, created, now)
     notifications.store(session, instance.id, notices, now)
     # A step reopened after its deadline (a loop) fires its SLA timers at once.
     sla.apply_fired(session, instance.id, instance.ticket, finished, now)
@@ -401,18 +427,19 @@ CANCEL_ROLES = {"cs_supervisor", "admin"}
 
 def cancel(services: Services, actor: Actor, ticket: str, reason: str) -> None:
     if not actor.roles & CANCEL_ROLES:
-        raise Forbidden("Only a customer-service supervisor can cancel a case.")
+        raise Forbidden(N_("Only a customer-service supervisor can cancel a case."))
     if not reason or not reason.strip():
-        raise forms.FormInvalid({"reason": "Say why the case is cancelled."})
+        raise forms.FormInvalid({"reason": Message(N_("Say why the case is cancelled."))})
     try:
         with services.db.write() as session:
             instance = _instance_by_ticket(session, ticket)
             if instance.status != "open":
-                raise AlreadyCompleted(f"The case is already {instance.status}.")
+                raise AlreadyCompleted(Message(N_("The case is already %(status)s."),
+                                               status=Message(instance.status)))
             now = services.now()
             stop(services, session, instance, actor.username, reason.strip(), "cancelled", now)
     except StaleDataError:
-        raise AlreadyCompleted("The case changed while cancelling; try again.") from None
+        raise AlreadyCompleted(N_("The case changed while cancelling; try again.")) from None
 
 
 def stop(services: Services, session: Session, instance: ProcessInstance, actor: str,
@@ -436,7 +463,7 @@ def _instance_by_ticket(session: Session, ticket: str) -> ProcessInstance:
         select(ProcessInstance).where(ProcessInstance.ticket == ticket)
     ).scalar_one_or_none()
     if instance is None:
-        raise NotFound("No such complaint.")
+        raise NotFound(N_("No such complaint."))
     return instance
 
 

@@ -17,7 +17,7 @@ from typing import Optional
 
 from sqlalchemy import case, func, or_, select, update
 
-from . import audit, connectors, notifications, runtime, sla, tasks
+from . import announcements, audit, connectors, notifications, runtime, sla, tasks
 from .errors import AlreadyCompleted, ProcessError
 from .models import ProcessInstance
 from .services import Services
@@ -79,7 +79,8 @@ def fire(services: Services, instance_id: int, worker: str) -> list[str]:
             values, case_data = runtime.case_columns(instance, workflow, now)
             values.update(lease_owner=None, lease_until=None)
             runtime.save_step(session, instance, values)
-            tasks.sync(session, instance.id, workflow, now)
+            created = tasks.sync(session, instance.id, workflow, now)
+            announcements.new_tasks(services, session, instance, workflow, created, now)
             notifications.store(session, instance.id, notices, now)
             fired = sla.apply_fired(session, instance.id, instance.ticket, finished, now)
             audit.record(session, "timers_fired", None, instance.id, fired=fired,
