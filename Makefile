@@ -24,11 +24,13 @@ run: venv
 	$(BIN)/python -m web.serve
 
 # PostgreSQL server binaries for the test run's own throwaway cluster, and Chromium for
-# the browser journeys (Playwright drives the Debian browser; it downloads none).
+# the browser journeys (Playwright drives the Debian browser; it downloads none), with a
+# Chinese font so that the Chinese pages render as text rather than empty boxes.
 system-test-deps:
 	@missing=""; \
 	ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || missing="$$missing postgresql"; \
 	command -v chromium >/dev/null 2>&1 || missing="$$missing chromium"; \
+	fc-list :lang=zh 2>/dev/null | grep -q . || missing="$$missing fonts-noto-cjk"; \
 	if [ -n "$$missing" ]; then \
 		echo "installing Debian packages:$$missing"; \
 		$(SUDO) apt-get update -qq && \
