@@ -32,6 +32,11 @@ class Services:
         "COMPLAINTS_PUBLIC_URL", "http://127.0.0.1:5000").rstrip("/"))
     # Told the new earliest due time after a commit (the scheduler re-arms on it).
     due_listener: Optional[Callable[[dt.datetime], None]] = None
+    # Evidence files (engine/attachments.py); the web app defaults it to its instance
+    # folder. Limits per uploaded file and per submission.
+    attachment_dir: Optional[Path] = None
+    attachment_max_bytes: int = 20 * 1024 * 1024
+    attachment_max_files: int = 5
 
     def __post_init__(self):
         if self.calendars is None:

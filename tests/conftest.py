@@ -107,9 +107,10 @@ def clock():
 
 
 @pytest.fixture
-def services(database_url, clock):
+def services(database_url, clock, tmp_path):
     services = Services.create(database_url)
     services.clock = clock
+    services.attachment_dir = tmp_path / "attachments"
     yield services
     services.db.dispose()
 

@@ -1,0 +1,555 @@
+"""Evidence attached to a case: photos, videos and PDF files.
+
+The bytes live outside the database, once per content, under their SHA-256; a row per
+attachment links them to a case. Every upload is checked before anything is kept: the
+extension must be one we accept AND the content's magic bytes must match it (a program
+or a web page renamed to .jpg is refused), each file has a size limit, and a submission a
+maximum number of files. Stored files are served back with the sniffed type only.
+
+Evidence is kept three years after a case closes (the procedure's retention); the purge
+removes the rows and every file no row refers to any more.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import io
+import os
+import re
+import tempfile
+import unicodedata
+import uuid
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import BinaryIO, Iterable, Iterator, Optional, Union
+
+import filetype
+from sqlalchemy import delete, select, update
+from sqlalchemy.orm import Session
+
+from . import audit, cases, customers, runtime
+from .directory import Actor
+from .errors import AlreadyCompleted, Forbidden, NotFound, ServiceError
+from .i18n import N_
+from .models import Attachment, CaseNote, ProcessInstance, User
+from .services import Services
+
+MiB = 1024 * 1024
+RETENTION_YEARS = 3
+# Roles that may look but never change a case: they see evidence, they do not add it.
+READ_ONLY_ROLES = frozenset({"compliance"})
+CUSTOMER_ACTOR = customers.CUSTOMER.username
+# An upload that found its content already stored refreshes the file's time; the purge
+# leaves files younger than this alone, so it cannot remove a file whose new row is
+# about to be committed.
+PURGE_GRACE = dt.timedelta(hours=1)
+SNIFF_BYTES = 8192
+CHUNK = 1024 * 1024
+MAX_NAME_LENGTH = 120
+
+
+@dataclass(frozen=True)
+class FileKind:
+    label: str          # the format's own name, the same in every language
+    category: str       # photo | video | pdf
+    types: frozenset    # content types the sniffer may find for this extension
+
+
+def _kind(label: str, category: str, *types: str) -> FileKind:
+    return FileKind(label, category, frozenset(types))
+
+
+KINDS = {
+    "jpg": _kind("JPEG", "photo", "image/jpeg"),
+    "jpeg": _kind("JPEG", "photo", "image/jpeg"),
+    "png": _kind("PNG", "photo", "image/png", "image/apng"),
+    "gif": _kind("GIF", "photo", "image/gif"),
+    "webp": _kind("WebP", "photo", "image/webp"),
+    "heic": _kind("HEIC", "photo", "image/heic"),
+    # MP4 and QuickTime share one container; phones write either under either name.
+    "mp4": _kind("MP4", "video", "video/mp4", "video/x-m4v", "video/quicktime"),
+    "mov": _kind("MOV", "video", "video/quicktime", "video/mp4", "video/x-m4v"),
+    "webm": _kind("WebM", "video", "video/webm"),
+    "pdf": _kind("PDF", "pdf", "application/pdf"),
+}
+# Browsers show these themselves (thumbnails); every other type is only downloaded.
+INLINE_TYPES = frozenset({"image/jpeg", "image/png", "image/apng", "image/gif", "image/webp"})
+ACCEPT = ",".join([*(f".{ext}" for ext in KINDS),
+                   *sorted({t for kind in KINDS.values() for t in kind.types})])
+CATEGORY_OF_TYPE = {t: kind.category for kind in KINDS.values() for t in kind.types}
+
+
+@dataclass(frozen=True)
+class UploadLimits:
+    max_file_bytes: int = 20 * MiB
+    max_files: int = 5
+
+
+def limits_of(services: Services) -> UploadLimits:
+    return UploadLimits(max_file_bytes=services.attachment_max_bytes,
+                        max_files=services.attachment_max_files)
+
+
+class UploadRefused(ServiceError):
+    """A file we do not keep, with the reason in words the uploader understands."""
+
+    status = 422
+
+    def __init__(self, message: str, **values):
+        self.msgid = message
+        self.values = values
+        super().__init__(message % values)
+
+    def localized(self, gettext) -> str:
+        """The message in the reader's language (`gettext(msgid, **values)`)."""
+        return gettext(self.msgid, **self.values)
+
+
+def human_size(size: int) -> str:
+    """25 MB, 800 KB, 312 bytes: units read the same in English and Chinese."""
+    if size >= MiB:
+        value, unit = size / MiB, "MB"
+    elif size >= 1024:
+        value, unit = size / 1024, "KB"
+    else:
+        return f"{size} B"
+    text = f"{value:.1f}".removesuffix(".0") if value < 10 else f"{value:.0f}"
+    return f"{text} {unit}"
+
+
+def display_name(raw: Optional[str]) -> str:
+    """The name a file is listed and downloaded under: no folders, no control or
+    direction-changing characters (they disguise "exe.jpg" as "gpj.exe"), bounded."""
+    name = (raw or "").replace("\\", "/").rsplit("/", 1)[-1]
+    name = "".join(ch for ch in unicodedata.normalize("NFC", name)
+                   if not unicodedata.category(ch).startswith("C"))
+    name = " ".join(name.split()).lstrip(". ")
+    if not name:
+        return "file"
+    if len(name) > MAX_NAME_LENGTH:
+        stem, dot, ext = name.rpartition(".")
+        if dot and 0 < len(ext) <= 10:
+            name = stem[:MAX_NAME_LENGTH - len(ext) - 1].rstrip() + "." + ext
+        else:
+            name = name[:MAX_NAME_LENGTH].rstrip()
+    return name
+
+
+def _extension(name: str) -> str:
+    stem, dot, ext = name.rpartition(".")
+    return ext.lower() if dot and stem else ""
+
+
+@dataclass
+class CheckedUpload:
+    """An upload that passed every check."""
+
+    filename: str
+    content_type: str
+    size: int
+    stream: BinaryIO
+    sha256: Optional[str] = None  # set once the file is in the store
+
+
+def _as_stream(data: Union[bytes, bytearray, BinaryIO]) -> BinaryIO:
+    return io.BytesIO(bytes(data)) if isinstance(data, (bytes, bytearray)) else data
+
+
+def _size_of(stream: BinaryIO) -> int:
+    stream.seek(0, os.SEEK_END)
+    size = stream.tell()
+    stream.seek(0)
+    return size
+
+
+def check_upload(filename: Optional[str], data: Union[bytes, bytearray, BinaryIO],
+                 limits: UploadLimits = UploadLimits()) -> CheckedUpload:
+    """Accept one file or raise UploadRefused naming the file and the reason.
+
+    `data` is the content or a seekable binary stream of it (an uploaded file is read in
+    chunks, never whole)."""
+    name = display_name(filename)
+    kind = KINDS.get(_extension(name))
+    if kind is None:
+        raise UploadRefused(N_("%(name)s: only photos, videos and PDF files can be "
+                               "attached."), name=name)
+    stream = _as_stream(data)
+    size = _size_of(stream)
+    if size == 0:
+        raise UploadRefused(N_("%(name)s is empty."), name=name)
+    if size > limits.max_file_bytes:
+        raise UploadRefused(N_("%(name)s is %(size)s; the limit is %(limit)s per file."),
+                            name=name, size=human_size(size),
+                            limit=human_size(limits.max_file_bytes))
+    head = stream.read(SNIFF_BYTES)
+    stream.seek(0)
+    found = filetype.guess(head)
+    if found is None or found.mime not in kind.types:
+        raise UploadRefused(N_("%(name)s: the content is not a %(kind)s file."),
+                            name=name, kind=kind.label)
+    return CheckedUpload(filename=name, content_type=found.mime, size=size, stream=stream)
+
+
+def check_uploads(files: Iterable[tuple[Optional[str], Union[bytes, BinaryIO]]],
+                  limits: UploadLimits = UploadLimits()) -> list[CheckedUpload]:
+    """All files of one submission, or UploadRefused for the first one we do not keep."""
+    files = list(files)
+    if len(files) > limits.max_files:
+        raise UploadRefused(N_("You chose %(count)s files; attach at most %(limit)s at a "
+                               "time."), count=len(files), limit=limits.max_files)
+    return [check_upload(name, data, limits) for name, data in files]
+
+
+# --------------------------------------------------------------------------- the store
+
+class AttachmentStore:
+    """Files named by their SHA-256 under `root/ab/cd/`. A file appears whole or not at
+    all (written aside, then renamed into place), and the same content is kept once."""
+
+    def __init__(self, root: Path):
+        self.root = Path(root)
+
+    def path_of(self, sha256: str) -> Path:
+        if not re.fullmatch(r"[0-9a-f]{64}", sha256 or ""):
+            raise ValueError("not a SHA-256 hex digest")
+        return self.root / sha256[:2] / sha256[2:4] / sha256
+
+    def put(self, stream: BinaryIO) -> str:
+        incoming = self.root / "incoming"
+        incoming.mkdir(parents=True, exist_ok=True)
+        digest = hashlib.sha256()
+        stream.seek(0)
+        handle = tempfile.NamedTemporaryFile(dir=incoming, delete=False)
+        try:
+            with handle:
+                while chunk := stream.read(CHUNK):
+                    digest.update(chunk)
+                    handle.write(chunk)
+                handle.flush()
+                os.fsync(handle.fileno())
+            target = self.path_of(digest.hexdigest())
+            if target.exists():
+                os.unlink(handle.name)
+                os.utime(target)  # see PURGE_GRACE
+            else:
+                target.parent.mkdir(parents=True, exist_ok=True)
+                os.chmod(handle.name, 0o640)
+                os.replace(handle.name, target)
+        except BaseException:
+            if os.path.exists(handle.name):
+                os.unlink(handle.name)
+            raise
+        return digest.hexdigest()
+
+    def exists(self, sha256: str) -> bool:
+        return self.path_of(sha256).is_file()
+
+    def delete(self, sha256: str) -> bool:
+        try:
+            self.path_of(sha256).unlink()
+        except FileNotFoundError:
+            return False
+        return True
+
+    def modified_at(self, sha256: str) -> Optional[dt.datetime]:
+        try:
+            stamp = self.path_of(sha256).stat().st_mtime
+        except FileNotFoundError:
+            return None
+        return dt.datetime.fromtimestamp(stamp, dt.timezone.utc)
+
+    def digests(self) -> Iterator[str]:
+        for path in self.root.glob("[0-9a-f][0-9a-f]/[0-9a-f][0-9a-f]/*"):
+            if re.fullmatch(r"[0-9a-f]{64}", path.name):
+                yield path.name
+
+
+def store_of(services: Services) -> AttachmentStore:
+    if services.attachment_dir is None:
+        raise RuntimeError("No directory for attachments is configured.")
+    return AttachmentStore(services.attachment_dir)
+
+
+# --------------------------------------------------------------------------- adding
+
+def keep_files(services: Services, uploads: Iterable[CheckedUpload]) -> None:
+    """Write the files to the store, outside any transaction (a large file must not hold
+    the database's write lock). Callers first make sure the upload is wanted at all, so
+    that nobody fills the disk with files for a case they cannot reach."""
+    store = store_of(services)
+    for upload in uploads:
+        if upload.sha256 is None:
+            upload.sha256 = store.put(upload.stream)
+
+
+def add(services: Services, session: Session, instance_id: int,
+        uploads: Iterable[CheckedUpload], actor: Optional[Actor],
+        visible_to_customer: bool = True) -> list[str]:
+    """Record checked uploads for a case in the caller's transaction; `actor` None is the
+    customer. The files are written first: a row never points at a missing file, and a
+    file whose transaction failed is an orphan the purge removes."""
+    uploads = list(uploads)
+    keep_files(services, uploads)
+    ids = []
+    for upload in uploads:
+        attachment = Attachment(
+            id=str(uuid.uuid4()), instance_id=instance_id, sha256=upload.sha256,
+            filename=upload.filename, content_type=upload.content_type, size=upload.size,
+            source="staff" if actor else "customer",
+            visible_to_customer=visible_to_customer,
+            uploaded_by_id=actor.id if actor else None, created_at=services.now())
+        session.add(attachment)
+        audit.record(session, "attachment_added",
+                     actor.username if actor else CUSTOMER_ACTOR, instance_id,
+                     attachment=attachment.id, name=upload.filename, size=upload.size,
+                     shared=visible_to_customer)
+        ids.append(attachment.id)
+    return ids
+
+
+def file_with_evidence(services: Services, record, staff: Optional[Actor],
+                       uploads: list[CheckedUpload], **preferences) -> runtime.Filed:
+    """Register a complaint and keep its evidence in one transaction. Evidence filed with
+    the complaint is the customer's, so the customer sees it even when staff register it.
+    `preferences`: the customer's language and zone (see runtime.file_complaint)."""
+    if uploads:
+        runtime.normalise_record(services, record, services.now(), staff)  # FormInvalid
+        keep_files(services, uploads)
+    with services.db.write() as session:
+        filed = runtime.file_complaint(services, record, staff=staff, session=session,
+                                       **preferences)
+        if uploads:
+            add(services, session, _instance(session, filed.ticket).id, uploads, staff)
+    services.due_changed(filed.next_due_at)
+    return filed
+
+
+def _open_case_of(session: Session, token: str) -> ProcessInstance:
+    instance = customers.instance_for_token(session, token)
+    if instance.status != "open":
+        raise AlreadyCompleted(N_("The complaint is closed; evidence can no longer be "
+                                  "added."))
+    return instance
+
+
+def add_for_customer(services: Services, token: str, uploads: list[CheckedUpload]) -> None:
+    with services.db.read() as session:
+        _open_case_of(session, token)
+    keep_files(services, uploads)
+    with services.db.write() as session:
+        add(services, session, _open_case_of(session, token).id, uploads, None)
+
+
+def _writable_instance(session: Session, actor: Actor, ticket: str) -> ProcessInstance:
+    instance = _visible_instance(session, actor, ticket)
+    if not can_add(actor, instance, session):
+        raise Forbidden(N_("You can look at this case but not add to it."))
+    return instance
+
+
+def add_for_staff(services: Services, actor: Actor, ticket: str,
+                  uploads: list[CheckedUpload], share: bool) -> None:
+    with services.db.read() as session:
+        _writable_instance(session, actor, ticket)
+    keep_files(services, uploads)
+    with services.db.write() as session:
+        add(services, session, _writable_instance(session, actor, ticket).id, uploads, actor,
+            visible_to_customer=share)
+
+
+def can_add(actor: Actor, instance: ProcessInstance, session: Session) -> bool:
+    """Everyone who sees the case through a role that may act on it."""
+    acting = replace(actor, roles=frozenset(actor.roles - READ_ONLY_ROLES))
+    return bool(acting.roles & cases.STAFF_ROLES) and cases.can_see(acting, instance, session)
+
+
+def _instance(session: Session, ticket: str) -> ProcessInstance:
+    instance = session.execute(select(ProcessInstance).where(
+        ProcessInstance.ticket == ticket)).scalar_one_or_none()
+    if instance is None:
+        raise NotFound(N_("No such complaint."))
+    return instance
+
+
+def _visible_instance(session: Session, actor: Actor, ticket: str) -> ProcessInstance:
+    instance = _instance(session, ticket)
+    if not cases.can_see(actor, instance, session):
+        raise NotFound(N_("No such complaint."))  # as for a ticket that does not exist
+    return instance
+
+
+# --------------------------------------------------------------------------- listing
+
+@dataclass(frozen=True)
+class AttachmentView:
+    id: str
+    filename: str
+    content_type: str
+    size: int
+    source: str                  # customer | staff
+    uploaded_by: Optional[str]   # the staff member's name; None for the customer
+    visible_to_customer: bool
+    created_at: dt.datetime
+
+    @property
+    def size_text(self) -> str:
+        return human_size(self.size)
+
+    @property
+    def category(self) -> str:
+        return CATEGORY_OF_TYPE.get(self.content_type, "file")
+
+    @property
+    def inline(self) -> bool:
+        return self.content_type in INLINE_TYPES
+
+
+@dataclass(frozen=True)
+class Listing:
+    items: list[AttachmentView]
+    can_add: bool
+
+
+def _views(session: Session, instance_id: int, customer_only: bool) -> list[AttachmentView]:
+    query = (select(Attachment, User.display_name)
+             .outerjoin(User, User.id == Attachment.uploaded_by_id)
+             .where(Attachment.instance_id == instance_id)
+             .order_by(Attachment.created_at, Attachment.id))
+    if customer_only:
+        query = query.where(Attachment.visible_to_customer.is_(True))
+    return [AttachmentView(id=a.id, filename=a.filename, content_type=a.content_type,
+                           size=a.size, source=a.source, uploaded_by=name,
+                           visible_to_customer=a.visible_to_customer, created_at=a.created_at)
+            for a, name in session.execute(query)]
+
+
+def staff_listing(session: Session, actor: Actor, ticket: str) -> Listing:
+    instance = _visible_instance(session, actor, ticket)
+    return Listing(items=_views(session, instance.id, customer_only=False),
+                   can_add=can_add(actor, instance, session))
+
+
+def customer_listing(services: Services, token: str) -> Listing:
+    with services.db.read() as session:
+        instance = customers.instance_for_token(session, token)
+        return Listing(items=_views(session, instance.id, customer_only=True),
+                       can_add=instance.status == "open")
+
+
+# --------------------------------------------------------------------------- downloading
+
+@dataclass(frozen=True)
+class Download:
+    path: Path
+    filename: str
+    content_type: str
+    size: int
+    sha256: str
+
+    @property
+    def inline(self) -> bool:
+        return self.content_type in INLINE_TYPES
+
+
+def _download(services: Services, attachment: Optional[Attachment]) -> Download:
+    if attachment is None:
+        raise NotFound(N_("No such file."))
+    path = store_of(services).path_of(attachment.sha256)
+    if not path.is_file():
+        raise NotFound(N_("No such file."))
+    return Download(path=path, filename=attachment.filename,
+                    content_type=attachment.content_type, size=attachment.size,
+                    sha256=attachment.sha256)
+
+
+def _attachment_of(session: Session, instance_id: int, attachment_id: str,
+                   customer_only: bool = False) -> Optional[Attachment]:
+    """By case AND id: the id of another case's file is as unknown as a made-up one."""
+    query = select(Attachment).where(Attachment.id == attachment_id[:36],
+                                     Attachment.instance_id == instance_id)
+    if customer_only:
+        query = query.where(Attachment.visible_to_customer.is_(True))
+    return session.execute(query).scalar_one_or_none()
+
+
+def open_for_staff(services: Services, actor: Actor, ticket: str,
+                   attachment_id: str) -> Download:
+    """A file of a case the actor may see; the look is audited like any view of the case."""
+    with services.db.write() as session:
+        instance = _visible_instance(session, actor, ticket)
+        attachment = _attachment_of(session, instance.id, attachment_id)
+        download = _download(services, attachment)
+        audit.record(session, "case_viewed", actor.username, instance.id,
+                     attachment=attachment.id)
+    return download
+
+
+def open_for_customer(services: Services, token: str, attachment_id: str) -> Download:
+    with services.db.read() as session:
+        instance = customers.instance_for_token(session, token)
+        return _download(services, _attachment_of(session, instance.id, attachment_id,
+                                                  customer_only=True))
+
+
+# --------------------------------------------------------------------------- retention
+
+@dataclass(frozen=True)
+class PurgeReport:
+    cases: int
+    attachments: int
+    files: int
+
+
+def retention_cutoff(now: dt.datetime, years: int = RETENTION_YEARS) -> dt.datetime:
+    try:
+        return now.replace(year=now.year - years)
+    except ValueError:  # 29 February
+        return now.replace(year=now.year - years, day=28)
+
+
+def purge_expired(services: Services) -> PurgeReport:
+    """Remove the evidence of cases closed more than three years ago, then every stored
+    file no attachment refers to (those of the purged rows, and orphans of uploads whose
+    transaction failed)."""
+    now = services.now()
+    cutoff = retention_cutoff(now)
+    with services.db.write() as session:
+        expired = select(ProcessInstance.id).where(
+            ProcessInstance.closed_at.is_not(None), ProcessInstance.closed_at < cutoff)
+        rows = session.execute(select(Attachment.id, Attachment.instance_id).where(
+            Attachment.instance_id.in_(expired))).all()
+        ids = [row.id for row in rows]
+        per_case: dict[int, int] = {}
+        for row in rows:
+            per_case[row.instance_id] = per_case.get(row.instance_id, 0) + 1
+        if ids:
+            # A note keeps its text; the file it pointed at is gone.
+            session.execute(update(CaseNote).where(CaseNote.attachment_id.in_(ids))
+                            .values(attachment_id=None))
+            session.execute(delete(Attachment).where(Attachment.id.in_(ids)))
+        for instance_id, count in per_case.items():
+            audit.record(session, "attachments_purged", "system", instance_id, count=count)
+    files = _delete_unreferenced(services, now)
+    return PurgeReport(cases=len(per_case), attachments=len(ids), files=files)
+
+
+def _delete_unreferenced(services: Services, now: dt.datetime) -> int:
+    store = store_of(services)
+    if not store.root.is_dir():
+        return 0
+    with services.db.read() as session:
+        referenced = set(session.execute(select(Attachment.sha256).distinct()).scalars())
+    deleted = 0
+    for leftover in (store.root / "incoming").glob("*"):
+        # Written by an upload that died before renaming it into place.
+        stamp = dt.datetime.fromtimestamp(leftover.stat().st_mtime, dt.timezone.utc)
+        if now - stamp >= PURGE_GRACE:
+            leftover.unlink(missing_ok=True)
+    for sha256 in list(store.digests()):
+        if sha256 in referenced:
+            continue
+        modified = store.modified_at(sha256)
+        if modified is not None and now - modified < PURGE_GRACE:
+            continue
+        deleted += store.delete(sha256)
+    return deleted
