@@ -114,6 +114,15 @@ def register(app: Flask) -> None:
             audit.record(session, "lookup_imported", "admin", kind=kind, rows=count)
         click.echo(f"{count} {kind} rows imported")
 
+    @app.cli.command("purge-attachments")
+    def purge_attachments_command():
+        """Delete the evidence of cases closed more than three years ago (the retention
+        period), and every stored file no attachment refers to any more."""
+        from engine import attachments
+        report = attachments.purge_expired(services)
+        click.echo(f"purged {report.attachments} attachments of {report.cases} cases, "
+                   f"deleted {report.files} files")
+
     @app.cli.command("verify-audit")
     def verify_audit_command():
         """Check every audit hash chain; exit 1 if one is broken."""
