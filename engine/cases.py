@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 from . import audit, runtime, tasks
 from .directory import Actor
 from .errors import Forbidden, NotFound
+from .i18n import N_
 from .models import AuditEvent, HumanTask, ProcessInstance
 from .services import Services
 
@@ -43,13 +44,13 @@ def masked_for(actor: Actor, values: dict) -> dict:
 
 
 HISTORY_KINDS = {
-    "complaint_filed": "Complaint registered",
+    "complaint_filed": N_("Complaint registered"),
     "task_completed": None,  # titled by the task
-    "task_claimed": "Task claimed",
-    "task_released": "Task released",
-    "task_reassigned": "Task reassigned",
-    "case_closed": "Case closed",
-    "case_cancelled": "Case cancelled",
+    "task_claimed": N_("Task claimed"),
+    "task_released": N_("Task released"),
+    "task_reassigned": N_("Task reassigned"),
+    "case_closed": N_("Case closed"),
+    "case_cancelled": N_("Case cancelled"),
 }
 
 
@@ -226,10 +227,10 @@ def load_case(services: Services, session: Session, actor: Actor, ticket: str) -
         select(ProcessInstance).where(ProcessInstance.ticket == ticket)
     ).scalar_one_or_none()
     if instance is None:
-        raise NotFound("No such complaint.")
+        raise NotFound(N_("No such complaint."))
     if not can_see(actor, instance, session):
         # Same answer as for a ticket that does not exist: nothing leaks.
-        raise NotFound("No such complaint.")
+        raise NotFound(N_("No such complaint."))
     data = masked_for(actor, runtime.case_data(services, instance))
     record_fields = runtime.intake_schema(services).get("properties", {})
     record = {k: data.get(k) for k in record_fields}
@@ -264,4 +265,4 @@ def record_view(services: Services, actor: Actor, ticket: str) -> None:
 
 def require_staff(actor: Actor) -> None:
     if not actor.roles & STAFF_ROLES:
-        raise Forbidden("Staff only.")
+        raise Forbidden(N_("Staff only."))

@@ -18,24 +18,27 @@ from sqlalchemy.orm.exc import StaleDataError
 from . import forms, runtime, tasks
 from .directory import Actor
 from .errors import AlreadyCompleted, NotFound
+from .i18n import Message, N_
 from .models import AuditEvent, HumanTask, ProcessInstance
 from .services import Services
 
-CUSTOMER = Actor(id=None, username="customer", display_name="Customer", roles=frozenset(),
+CUSTOMER = Actor(id=None, username="customer", display_name=N_("Customer"), roles=frozenset(),
                  department=None)
 CUSTOMER_LANE = "customer"
 # Events the customer may see on their page, in their words.
+# Texts are English catalog ids: the status page shows them in the customer's language.
 VISIBLE_EVENTS = {
-    "complaint_filed": "Complaint received",
-    "case_closed": "Complaint closed",
-    "case_cancelled": "Complaint closed by us",
-    "case_withdrawn": "You withdrew the complaint",
+    "complaint_filed": N_("Complaint received"),
+    "case_closed": N_("Complaint closed"),
+    "case_cancelled": N_("Complaint closed by us"),
+    "case_withdrawn": N_("You withdrew the complaint"),
 }
-VISIBLE_TASKS = {"supply_missing_facts": "You supplied more facts",
-                 "customer_decision": "You answered our proposed solution",
-                 "verify": "We checked the facts", "approve_solution": "A solution was approved",
-                 "execute_solution": "The solution was carried out",
-                 "follow_up": "Follow-up visit"}
+VISIBLE_TASKS = {"supply_missing_facts": N_("You supplied more facts"),
+                 "customer_decision": N_("You answered our proposed solution"),
+                 "verify": N_("We checked the facts"),
+                 "approve_solution": N_("A solution was approved"),
+                 "execute_solution": N_("The solution was carried out"),
+                 "follow_up": N_("Follow-up visit")}
 
 
 @dataclass
@@ -57,6 +60,8 @@ class CustomerStatus:
     filed_at: dt.datetime
     history: list[tuple[dt.datetime, str]] = field(default_factory=list)
     tasks: list[CustomerTask] = field(default_factory=list)
+    locale: Optional[str] = None  # the customer's language and zone, as recorded at intake
+    timezone: Optional[str] = None
 
 
 def _stages(services: Services) -> dict:
@@ -65,11 +70,11 @@ def _stages(services: Services) -> dict:
 
 def instance_for_token(session: Session, token: str) -> ProcessInstance:
     if not token or len(token) > 200:
-        raise NotFound("No complaint for this link.")
+        raise NotFound(N_("No complaint for this link."))
     instance = session.execute(select(ProcessInstance).where(
         ProcessInstance.status_token_hash == runtime.token_digest(token))).scalar_one_or_none()
     if instance is None:
-        raise NotFound("No complaint for this link.")
+        raise NotFound(N_("No complaint for this link."))
     return instance
 
 
@@ -81,9 +86,9 @@ def status(services: Services, token: str) -> CustomerStatus:
             .order_by(HumanTask.created_at)).scalars())
         stages = _stages(services)
         if instance.status != "open":
-            stage = ("Your complaint is closed" if instance.status == "closed"
-                     else "Your complaint was closed before the end")
-            next_step, due = "Nothing more is needed from you. Thank you.", None
+            stage = (N_("Your complaint is closed") if instance.status == "closed"
+                     else N_("Your complaint was closed before the end"))
+            next_step, due = N_("Nothing more is needed from you. Thank you."), None
         else:
             current = open_rows[0].name if open_rows else "_default"
             stage, next_step = stages.get(current, stages["_default"])
@@ -99,7 +104,15 @@ def status(services: Services, token: str) -> CustomerStatus:
         return CustomerStatus(ticket=instance.ticket, status=instance.status,
                               outcome=instance.outcome, stage=stage, next_step=next_step,
                               due_at=due, filed_at=instance.created_at, history=history,
-                              tasks=own)
+                              tasks=own, locale=instance.customer_locale,
+                              timezone=instance.customer_timezone)
+
+
+def preferences(services: Services, token: str) -> tuple[Optional[str], Optional[str]]:
+    """The customer's language and zone behind a status link (NotFound for a bad link)."""
+    with services.db.read() as session:
+        instance = instance_for_token(session, token)
+        return instance.customer_locale, instance.customer_timezone
 
 
 def _history(session: Session, instance_id: int) -> list[tuple[dt.datetime, str]]:
@@ -120,16 +133,16 @@ def complete(services: Services, token: str, task_id: str, data: Any) -> dict:
 
     def permit(row: HumanTask) -> None:
         if row.instance_id != instance_id or row.lane != CUSTOMER_LANE:
-            raise NotFound("No such task.")
+            raise NotFound(N_("No such task."))
         if row.state != "ready":
-            raise AlreadyCompleted("This question has already been answered.")
+            raise AlreadyCompleted(N_("This question has already been answered."))
 
     try:
         with services.db.write() as session:
             result = runtime.complete_in(services, session, CUSTOMER, task_id, data,
                                        permit=permit, on_behalf="self")
     except StaleDataError:
-        raise AlreadyCompleted("This question has already been answered.") from None
+        raise AlreadyCompleted(N_("This question has already been answered.")) from None
     services.due_changed(result.pop("next_due_at"))
     return result
 
@@ -137,10 +150,11 @@ def complete(services: Services, token: str, task_id: str, data: Any) -> dict:
 def withdraw(services: Services, token: str, reason: str) -> None:
     reason = (reason or "").strip()
     if not reason:
-        raise forms.FormInvalid({"reason": "Please tell us why you withdraw the complaint."})
+        raise forms.FormInvalid({"reason": Message(
+            N_("Please tell us why you withdraw the complaint."))})
     with services.db.write() as session:
         instance = instance_for_token(session, token)
         if instance.status != "open":
-            raise AlreadyCompleted("The complaint is already closed.")
+            raise AlreadyCompleted(N_("The complaint is already closed."))
         runtime.stop(services, session, instance, CUSTOMER.username, reason[:2000],
                      "withdrawn", services.now())

@@ -12,20 +12,21 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
+from .i18n import N_
 from .models import ApiToken, Department, User, UserRole, utcnow
 
 ROLES = {
-    "cs_agent": "Customer service agent",
-    "cs_supervisor": "Customer-service supervisor",
-    "cs_director": "Customer-service director",
-    "dept_handler": "Department handler",
-    "dept_head": "Department head",
-    "gm_office": "General manager's office",
-    "leadership": "Leadership group",
-    "supervisor": "Supervision department",
-    "process_owner": "Process owner",
-    "compliance": "Compliance",
-    "admin": "Administrator",
+    "cs_agent": N_("Customer service agent"),
+    "cs_supervisor": N_("Customer-service supervisor"),
+    "cs_director": N_("Customer-service director"),
+    "dept_handler": N_("Department handler"),
+    "dept_head": N_("Department head"),
+    "gm_office": N_("General manager's office"),
+    "leadership": N_("Leadership group"),
+    "supervisor": N_("Supervision department"),
+    "process_owner": N_("Process owner"),
+    "compliance": N_("Compliance"),
+    "admin": N_("Administrator"),
 }
 
 TOKEN_LIFETIME = dt.timedelta(hours=12)

@@ -1,4 +1,9 @@
-"""Errors the services raise; the web layer maps each to one HTTP status."""
+"""Errors the services raise; the web layer maps each to one HTTP status.
+
+Their messages are English catalog ids (or `engine.i18n.Message`s): pages show them in
+the reader's language, the API in English."""
+
+from .i18n import N_
 
 
 class ServiceError(Exception):
@@ -16,14 +21,16 @@ class Forbidden(ServiceError):
 class AlreadyCompleted(ServiceError):
     status = 409
 
-    def __init__(self, message: str = "This task has already been completed by someone else."):
+    def __init__(self, message: str = N_("This task has already been completed by someone "
+                                         "else.")):
         super().__init__(message)
 
 
 class AlreadyClaimed(ServiceError):
     status = 409
 
-    def __init__(self, message: str = "Someone else has claimed this task in the meantime."):
+    def __init__(self, message: str = N_("Someone else has claimed this task in the "
+                                         "meantime.")):
         super().__init__(message)
 
 

@@ -13,11 +13,13 @@ from typing import Any, Callable, Mapping, Optional
 
 from jsonschema import Draft202012Validator, FormatChecker
 
+from .i18n import Message, N_
+
 RESERVED_FIELDS = {"typename"}  # breaks SpiffWorkflow's deserializer
 
 
 class FormInvalid(ValueError):
-    def __init__(self, fields: dict[str, str], message: str = "Some fields need attention."):
+    def __init__(self, fields: dict[str, str], message: str = N_("Some fields need attention.")):
         super().__init__(message)
         self.fields = fields
 
@@ -77,7 +79,7 @@ def resolve_choices(schema: dict, ui: dict, choices: ChoiceSource) -> dict:
             prop.get("items"), dict) else prop
         target.pop("enum", None)
         target["oneOf"] = [{"const": value, "title": label} for value, label in options] or [
-            {"const": "", "title": "(no choices available)"}
+            {"const": "", "title": N_("(no choices available)")}
         ]
     return resolved or schema
 
@@ -92,39 +94,48 @@ def _field_of(error) -> str:
     return ".".join(str(p) for p in error.absolute_path)
 
 
+# Messages are `Message`s: English for the API, the reader's language on a page.
+TYPE_MESSAGES = {"number": N_("Enter a number."), "integer": N_("Enter a whole number."),
+                 "boolean": N_("Answer yes or no."), "string": N_("Enter text.")}
+FORMAT_MESSAGES = {"date": N_("Enter a date as YYYY-MM-DD."),
+                   "date-time": N_("Enter a date and time with its time zone."),
+                   "email": N_("Enter a valid e-mail address.")}
+
+
 def _message(error) -> str:
     validator = error.validator
+    limit = error.validator_value
     if validator == "required":
-        return "This field is required."
+        return Message(N_("This field is required."))
     if validator in ("enum", "const", "oneOf"):
-        return "Choose one of the offered values."
+        return Message(N_("Choose one of the offered values."))
     if validator == "type":
-        wanted = error.validator_value
+        wanted = limit
         if isinstance(wanted, list):  # ["number", "null"]: an optional number
             concrete = [w for w in wanted if w != "null"]
             wanted = concrete[0] if len(concrete) == 1 else " or ".join(wanted)
-        return {"number": "Enter a number.", "integer": "Enter a whole number.",
-                "boolean": "Answer yes or no.", "string": "Enter text."}.get(
-            wanted, f"Must be of type {wanted}.")
+        if wanted in TYPE_MESSAGES:
+            return Message(TYPE_MESSAGES[wanted])
+        return Message(N_("Must be of type %(type)s."), type=wanted)
     if validator == "maxLength":
-        return f"At most {error.validator_value} characters."
+        return Message(N_("At most %(count)s characters."), count=limit)
     if validator == "minLength":
-        return "This field is required." if error.validator_value == 1 else \
-            f"At least {error.validator_value} characters."
+        return Message(N_("This field is required.")) if limit == 1 else \
+            Message(N_("At least %(count)s characters."), count=limit)
     if validator == "format":
-        return {"date": "Enter a date as YYYY-MM-DD.",
-                "date-time": "Enter a date and time with its time zone.",
-                "email": "Enter a valid e-mail address."}.get(
-            error.validator_value, f"Not a valid {error.validator_value}.")
-    if validator in ("minimum", "exclusiveMinimum"):
-        return f"Must be at least {error.validator_value}." if validator == "minimum" else \
-            f"Must be more than {error.validator_value}."
+        if limit in FORMAT_MESSAGES:
+            return Message(FORMAT_MESSAGES[limit])
+        return Message(N_("Not a valid %(format)s."), format=limit)
+    if validator == "minimum":
+        return Message(N_("Must be at least %(limit)s."), limit=limit)
+    if validator == "exclusiveMinimum":
+        return Message(N_("Must be more than %(limit)s."), limit=limit)
     if validator in ("maximum", "exclusiveMaximum"):
-        return f"Must be at most {error.validator_value}."
+        return Message(N_("Must be at most %(limit)s."), limit=limit)
     if validator == "additionalProperties":
-        return "Unexpected field."
+        return Message(N_("Unexpected field."))
     if validator == "anyOf":
-        return "Give at least one of the alternatives."
+        return Message(N_("Give at least one of the alternatives."))
     return error.message
 
 
@@ -139,16 +150,19 @@ def _anyof_alternatives(schema: dict, error) -> tuple[str, str]:
     if not fields:
         return "", _message(error)
     titles = [schema.get("properties", {}).get(f, {}).get("title", f) for f in fields]
-    return fields[0], f"Give {' or '.join(titles)}."
+    if len(titles) == 2:
+        return fields[0], Message(N_("Give %(first)s or %(second)s."),
+                                  first=Message(titles[0]), second=Message(titles[1]))
+    return fields[0], Message(N_("Give one of: %(fields)s."), fields=", ".join(titles))
 
 
 def validate(schema: dict, data: Any) -> dict:
     """Return the data if valid, else raise FormInvalid with a message per field."""
     if not isinstance(data, dict):
-        raise FormInvalid({"": "The form data must be a JSON object."})
+        raise FormInvalid({"": Message(N_("The form data must be a JSON object."))})
     bad = RESERVED_FIELDS & set(data)
     if bad:
-        raise FormInvalid({name: "This field name is reserved." for name in bad})
+        raise FormInvalid({name: Message(N_("This field name is reserved.")) for name in bad})
     validator = Draft202012Validator(schema, format_checker=FormatChecker())
     fields: dict[str, str] = {}
     for error in sorted(validator.iter_errors(data), key=lambda e: e.path):

@@ -107,3 +107,42 @@ def zone_label(zone: Optional[ZoneInfo], now: Optional[dt.datetime] = None) -> s
     zone = zone or COMPANY_ZONE
     offset = (now or dt.datetime.now(dt.timezone.utc)).astimezone(zone).strftime("%z")
     return f"{zone.key} (UTC{offset[:3]}:{offset[3:]})"
+
+
+class Message(str):
+    """English text that keeps its catalog id and values.
+
+    Engine code raises and returns these where a person will read the text: the API and
+    the logs get the English string, a page shows the same message in the reader's
+    language (`localize`). Values that are themselves Messages are translated too.
+    """
+
+    msgid: str
+    values: dict
+
+    def __new__(cls, msgid: str, **values) -> "Message":
+        text = super().__new__(cls, msgid % values if values else msgid)
+        text.msgid = msgid
+        text.values = values
+        return text
+
+    def __reduce__(self):
+        return (_rebuild_message, (self.msgid, self.values))
+
+
+def _rebuild_message(msgid: str, values: dict) -> Message:
+    return Message(msgid, **values)
+
+
+def localize(text, gettext: Callable[[str], str]) -> str:
+    """A message (plain English or a `Message`) in the language of `gettext`."""
+    if isinstance(text, BaseException):  # a service error: its message, not its str()
+        text = text.args[0] if text.args else ""
+    if text is None:
+        return ""
+    if isinstance(text, Message):
+        values = {name: localize(value, gettext) if isinstance(value, Message) else value
+                  for name, value in text.values.items()}
+        translated = gettext(text.msgid)
+        return translated % values if values else translated
+    return gettext(str(text)) if text else ""

@@ -280,7 +280,7 @@ def _acknowledge(services: Services, session: Session, instance: ProcessInstance
     body = "\n\n".join([
         _("Dear %(name)s,", name=data.get("customer_name") or _("customer")),
         _("we have received your complaint about %(subject)s and registered it as ticket "
-          "%(ticket)s on %(time)s (%(zone)s).",
+          "%(ticket)s on %(time)s %(zone)s.",
           subject=data.get("product") or _("our service"), ticket=instance.ticket,
           time=local_time(instance.created_at, zone), zone=zone_label(zone, instance.created_at)),
         _("You can follow it, answer our questions and see what happens next here:")
@@ -423,6 +423,9 @@ def _file_linked(services, session, actor, data: dict) -> Filed:
 
 
 CANCEL_ROLES = {"cs_supervisor", "admin"}
+# A case's status as a word in a sentence ("The case is already closed.").
+STATUS_WORDS = {"open": N_("open"), "closed": N_("closed"), "cancelled": N_("cancelled"),
+                "error": N_("error")}
 
 
 def cancel(services: Services, actor: Actor, ticket: str, reason: str) -> None:
@@ -435,7 +438,8 @@ def cancel(services: Services, actor: Actor, ticket: str, reason: str) -> None:
             instance = _instance_by_ticket(session, ticket)
             if instance.status != "open":
                 raise AlreadyCompleted(Message(N_("The case is already %(status)s."),
-                                               status=Message(instance.status)))
+                                               status=Message(STATUS_WORDS.get(instance.status,
+                                                                  instance.status))))
             now = services.now()
             stop(services, session, instance, actor.username, reason.strip(), "cancelled", now)
     except StaleDataError:

@@ -15,22 +15,23 @@ from .directory import Actor, actor_of, find_user
 from .forms import FormInvalid
 from .extensions import task_property
 from .errors import AlreadyClaimed, AlreadyCompleted, Forbidden, NotFound
-from .models import HumanTask, ProcessInstance, User
+from .i18n import Message, N_
+from .models import HumanTask, ProcessInstance, User, UtcDateTime
 
 # Lanes whose tasks are scoped to the department the case was dispatched to.
 DEPARTMENT_ROLES = {"dept_handler", "dept_head"}
 # Until customers have their own pages, customer service acts for them.
 LANE_ROLE = {"customer": "cs_agent"}
 LANE_TITLES = {
-    "cs_agent": "Customer service",
-    "customer": "Customer",
-    "dept_handler": "Responsible department",
-    "dept_head": "Department head",
-    "cs_supervisor": "Customer-service supervisor",
-    "cs_director": "Customer-service director",
-    "gm_office": "General manager's office",
-    "leadership": "Leadership group",
-    "supervisor": "Supervision department",
+    "cs_agent": N_("Customer service"),
+    "customer": N_("Customer"),
+    "dept_handler": N_("Responsible department"),
+    "dept_head": N_("Department head"),
+    "cs_supervisor": N_("Customer-service supervisor"),
+    "cs_director": N_("Customer-service director"),
+    "gm_office": N_("General manager's office"),
+    "leadership": N_("Leadership group"),
+    "supervisor": N_("Supervision department"),
 }
 
 
@@ -134,7 +135,7 @@ def load_row(session: Session, task_id: str, for_update: bool = False) -> HumanT
     row = session.execute(_ROW_FOR_UPDATE if for_update else _ROW,
                           {"task_id": str(task_id)}).scalar_one_or_none()
     if row is None:
-        raise NotFound("No such task.")
+        raise NotFound(N_("No such task."))
     return row
 
 
@@ -145,15 +146,15 @@ def require_workable(actor: Actor, row: HumanTask) -> None:
         if in_queue_of(actor, row) or row.assignee_id == actor.id or \
                 row.completed_by_id == actor.id:
             raise AlreadyCompleted()
-        raise Forbidden("This task is not yours to work on.")
+        raise Forbidden(N_("This task is not yours to work on."))
     if can_work(actor, row):
         return
     if row.excluded_user_id == actor.id:
-        raise Forbidden("Separation of duties: you wrote what this task approves, so someone "
-                        "else must do it.")
+        raise Forbidden(N_("Separation of duties: you wrote what this task approves, so "
+                           "someone else must do it."))
     if row.assignee_id is not None and in_queue_of(actor, row):
         raise AlreadyClaimed()
-    raise Forbidden("This task is not yours to work on.")
+    raise Forbidden(N_("This task is not yours to work on."))
 
 
 def claim(session: Session, actor: Actor, task_id: str, now: dt.datetime) -> TaskView:
@@ -175,7 +176,7 @@ def release(session: Session, actor: Actor, task_id: str) -> TaskView:
         audit.record(session, "task_released", actor.username, row.instance_id,
                      task=row.name, task_id=row.id)
     else:
-        raise Forbidden("Only a task claimed from your queue can be released.")
+        raise Forbidden(N_("Only a task claimed from your queue can be released."))
     session.flush()
     return view_of(row)
 
@@ -195,13 +196,14 @@ def reassign(session: Session, actor: Actor, task_id: str, to_username: str, rea
     head_role = REASSIGNING_ROLE.get(row.role)
     if head_role is None or head_role not in actor.roles or (
             row.department_code and row.department_code != actor.department):
-        raise Forbidden("Only the head of this team can reassign its tasks.")
+        raise Forbidden(N_("Only the head of this team can reassign its tasks."))
     if not (reason or "").strip():
-        raise FormInvalid({"reason": "Say why the task is reassigned."})
+        raise FormInvalid({"reason": Message(N_("Say why the task is reassigned."))})
     target = find_user(session, (to_username or "").strip())
     if target is None or not target.active or not in_queue_of(actor_of(target), row) or \
             row.excluded_user_id == target.id:
-        raise FormInvalid({"assignee": "Choose someone of this team who may do the task."})
+        raise FormInvalid({"assignee": Message(
+            N_("Choose someone of this team who may do the task."))})
     previous = row.assignee.username if row.assignee else None
     row.assignee_id = target.id
     session.flush()

@@ -46,7 +46,7 @@ def create_app(config: dict | None = None) -> Flask:
     app.extensions["services"] = services
     csrf.init_app(app)
 
-    from . import admin, api, auth, cases, cli, i18n, inbox, intake, public
+    from . import admin, api, auth, cases, cli, i18n, inbox, intake, public, settings
 
     i18n.init_app(app)
 
@@ -56,6 +56,7 @@ def create_app(config: dict | None = None) -> Flask:
     app.register_blueprint(intake.bp)
     app.register_blueprint(public.bp)
     app.register_blueprint(admin.bp)
+    app.register_blueprint(settings.bp)
     app.register_blueprint(api.bp)
     csrf.exempt(api.bp)
     cli.register(app)

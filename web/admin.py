@@ -12,6 +12,7 @@ from sqlalchemy.orm import undefer
 
 from engine import audit
 from engine.errors import Forbidden, NotFound
+from engine.i18n import N_
 from engine.mailer import MailSettings
 from engine.models import OutboxMessage, ProcessInstance
 
@@ -22,10 +23,10 @@ bp = Blueprint("admin", __name__, url_prefix="/admin")
 PAGE_SIZE = 100
 # Status -> (badge class from the shared style sheet, label).
 STATUS_BADGES = {
-    "queued": ("open", "Queued"),
-    "sent": ("closed", "Sent"),
-    "failed": ("error", "Failed"),
-    "kept": ("muted", "Kept (development)"),
+    "queued": ("open", N_("Queued")),
+    "sent": ("closed", N_("Sent")),
+    "failed": ("error", N_("Failed")),
+    "kept": ("muted", N_("Kept (development)")),
 }
 _SIMPLE_TYPE = re.compile(r"^[a-z0-9][a-z0-9!#$&^_.+-]*/[a-z0-9][a-z0-9!#$&^_.+-]*$")
 
@@ -39,7 +40,7 @@ def admin_page(view):
     @functools.wraps(view)
     def wrapped(*args, **kwargs):
         if not current_actor().has("admin"):
-            raise Forbidden("Administrators only.")
+            raise Forbidden(N_("Administrators only."))
         return view(*args, **kwargs)
     return login_required(wrapped)
 
@@ -63,7 +64,7 @@ def outbox():
 def _message(raw_id: str, with_attachment: bool = False):
     # Parsed here rather than by a URL converter: sign-in and role are checked first.
     if not raw_id.isdigit() or len(raw_id) > 18:
-        raise NotFound("No such message.")
+        raise NotFound(N_("No such message."))
     message_id = int(raw_id)
     query = (select(OutboxMessage, ProcessInstance.ticket)
              .outerjoin(ProcessInstance, OutboxMessage.instance_id == ProcessInstance.id)
@@ -73,7 +74,7 @@ def _message(raw_id: str, with_attachment: bool = False):
     with services().db.write() as db:
         found = db.execute(query).first()
         if found is None:
-            raise NotFound("No such message.")
+            raise NotFound(N_("No such message."))
         # Mails carry customers' data: reading one is audited like reading the case.
         audit.record(db, "outbox_message_viewed" if not with_attachment
                      else "outbox_attachment_downloaded",
@@ -94,7 +95,7 @@ def message(message_id: str):
 def attachment(message_id: str):
     row, _ticket = _message(message_id, with_attachment=True)
     if row.attachment is None:
-        raise NotFound("This message has no attachment.")
+        raise NotFound(N_("This message has no attachment."))
     content_type = (row.attachment_type or "").split(";")[0].strip().lower()
     if not _SIMPLE_TYPE.match(content_type):
         content_type = "application/octet-stream"

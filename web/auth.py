@@ -13,6 +13,8 @@ from flask import (
 from engine import audit
 from engine.directory import Actor, actor_of, authenticate, get_user
 
+from .i18n import _
+
 bp = Blueprint("auth", __name__)
 
 _attempts: dict[str, deque] = defaultdict(deque)
@@ -68,11 +70,11 @@ def login():
         username = request.form.get("username", "").strip()
         password = request.form.get("password", "")
         if too_many_attempts(f"{request.remote_addr}:{username}"):
-            error = "Too many attempts. Wait a minute and try again."
+            error = _("Too many attempts. Wait a minute and try again.")
         else:
             actor = check_credentials(username, password)
             if actor is None:
-                error = "Unknown user name or wrong password."
+                error = _("Unknown user name or wrong password.")
             else:
                 session.clear()
                 session["user_id"] = actor.id
@@ -88,7 +90,7 @@ def login():
 @bp.post("/logout")
 def logout():
     session.clear()
-    flash("You are signed out.")
+    flash(_("You are signed out."))
     return redirect(url_for("auth.login"))
 
 

@@ -10,15 +10,29 @@ from engine import runtime, tasks
 from engine.directory import departments
 from engine.errors import AlreadyCompleted
 from engine.forms import FormInvalid
+from engine.i18n import N_
 
 from . import formrender
 from .auth import current_actor
+from .i18n import _, translate
 from .inbox import CANCEL_ROLES, require_any_role, services, staff_page
 
 bp = Blueprint("cases", __name__, url_prefix="/cases")
 
 RECENT = 50
 
+# How a case ended and for whom a task was done, as the history says it.
+OUTCOME_NAMES = {
+    "resolved": N_("Resolved"),
+    "resolved_major": N_("Resolved (major complaint)"),
+    "not_true": N_("Not upheld"),
+    "refused_missing_facts": N_("Ended: the customer refused to supply facts"),
+    "closed_after_escalation": N_("Closed after escalation"),
+    "improvement_completed": N_("Improvement completed"),
+    "cancelled": N_("Cancelled"),
+    "withdrawn": N_("Withdrawn by the customer"),
+}
+ON_BEHALF_NAMES = {"customer": N_("Customer"), "self": N_("The customer themself")}
 
 def _query_from(args) -> case_service.CaseQuery:
     def day(name):
@@ -95,21 +109,24 @@ def history_rows(case, intake_schema: dict, dept_names: dict[str, str]) -> list[
         data = detail.pop("data", None) if entry.kind == "task_completed" else None
         facts = []
         if entry.kind == "task_completed" and detail.get("on_behalf_of"):
-            facts.append(("On behalf of", formrender.humanize(str(detail["on_behalf_of"]))))
+            facts.append((_("On behalf of"), translate(
+                ON_BEHALF_NAMES.get(detail["on_behalf_of"],
+                                    formrender.humanize(str(detail["on_behalf_of"]))))))
         elif entry.kind == "complaint_filed":
             if detail.get("channel"):
-                facts.append(("Channel", formrender.display_value(
+                facts.append((_("Channel"), formrender.display_value(
                     props.get("channel"), detail["channel"])))
             if detail.get("parent_ticket"):
-                facts.append(("Raised at the follow-up of", detail["parent_ticket"]))
+                facts.append((_("Raised at the follow-up of"), detail["parent_ticket"]))
         elif entry.kind == "case_cancelled" and detail.get("reason"):
-            facts.append(("Reason", detail["reason"]))
+            facts.append((_("Reason"), detail["reason"]))
         elif entry.kind == "case_closed" and detail.get("outcome"):
-            facts.append(("Outcome", formrender.humanize(str(detail["outcome"]))))
+            facts.append((_("Outcome"), translate(OUTCOME_NAMES.get(
+                detail["outcome"], formrender.humanize(str(detail["outcome"]))))))
         submitted = []
         for name, value in (data or {}).items():
             prop = props.get(name) or {}
-            submitted.append((prop.get("title") or formrender.humanize(name),
+            submitted.append((translate(prop.get("title") or formrender.humanize(name)),
                               formrender.display_value(prop, value)))
         rows.append({"at": entry.at, "actor": entry.actor, "title": entry.title,
                      "kind": entry.kind, "facts": facts, "data": submitted})
@@ -132,6 +149,7 @@ def _case_page(ticket: str, cancel_error: str | None = None, reason: str = "", s
         department=dept_names.get(case.department, case.department),
         can_cancel=case.status == "open" and bool(actor.roles & CANCEL_ROLES),
         cancel_error=cancel_error, reason=reason,
+        status_words=runtime.STATUS_WORDS, outcome_names=OUTCOME_NAMES,
     ), status
 
 
@@ -146,7 +164,7 @@ def view(ticket: str):
 @bp.post("/<ticket>/cancel")
 @staff_page
 def cancel(ticket: str):
-    require_any_role(CANCEL_ROLES, "Only a customer-service supervisor can cancel a case.")
+    require_any_role(CANCEL_ROLES, N_("Only a customer-service supervisor can cancel a case."))
     reason = request.form.get("reason", "")
     try:
         runtime.cancel(services(), current_actor(), ticket, reason)
@@ -156,5 +174,5 @@ def cancel(ticket: str):
     except AlreadyCompleted as exc:
         flash(str(exc), "warning")
         return redirect(url_for("cases.view", ticket=ticket))
-    flash(f"Case {ticket} was cancelled.", "success")
+    flash(_("Case %(ticket)s was cancelled.", ticket=ticket), "success")
     return redirect(url_for("cases.view", ticket=ticket))

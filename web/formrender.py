@@ -4,8 +4,11 @@ The schema files in `forms/` (JSON Schema 2020-12 plus react-jsonschema-form sty
 hints) are turned into plain HTML here, so task forms work without JavaScript. Every
 piece of text that comes from a schema, a value or an error message is escaped.
 
-Also here: the display helpers the pages share (times in the company's zone, values
+Also here: the display helpers the pages share (times in the viewer's zone, values
 shown with their choice titles).
+
+Schema texts (titles, descriptions, choice titles, placeholders) and the validator's
+messages are English catalog ids, shown in the reader's language.
 """
 from __future__ import annotations
 
@@ -19,6 +22,9 @@ from flask import has_request_context
 from markupsafe import Markup, escape
 from werkzeug.datastructures import MultiDict
 from engine.forms import field_types
+from engine.i18n import N_
+
+from .i18n import _, translate
 
 COMPANY_ZONE = ZoneInfo("Asia/Shanghai")
 
@@ -29,9 +35,17 @@ def viewer_zone() -> ZoneInfo:
         from .i18n import current_zone
         return current_zone()
     return COMPANY_ZONE
+
+
 DATETIME_PLACEHOLDER = "2026-11-25 09:30"
-DATETIME_HINT = "Format 2026-11-25 09:30; Shanghai time unless you add an offset such as +01:00."
+DATETIME_HINT = N_("Format %(example)s, in %(zone)s time unless you add an offset such as "
+                   "+01:00.")
 EMPTY = "—"
+
+
+def datetime_hint() -> str:
+    """How to type a date and time: bare times are read in the viewer's zone."""
+    return _(DATETIME_HINT, example=DATETIME_PLACEHOLDER, zone=viewer_zone().key)
 
 
 # --------------------------------------------------------------------------- schema reading
@@ -62,17 +76,18 @@ def choices(prop: dict, hints: Optional[dict] = None) -> Optional[list[tuple[Any
     for key in ("oneOf", "anyOf"):
         options = prop.get(key)
         if options and all(isinstance(o, dict) and "const" in o for o in options):
-            return [(o["const"], str(o.get("title", o["const"]))) for o in options]
+            return [(o["const"], translate(str(o.get("title", o["const"]))))
+                    for o in options]
     if "enum" in prop:
         names = (hints or {}).get("ui:enumNames") or []
-        return [(v, str(names[i]) if i < len(names) else _enum_label(v))
+        return [(v, translate(str(names[i])) if i < len(names) else _enum_label(v))
                 for i, v in enumerate(prop["enum"]) if v is not None]
     return None
 
 
 def _enum_label(value: Any) -> str:
     if isinstance(value, bool):
-        return "Yes" if value else "No"
+        return _("Yes") if value else _("No")
     return str(value)
 
 
@@ -83,7 +98,8 @@ def humanize(name: str) -> str:
 
 def label_of(schema: dict, ui: Optional[dict], name: str) -> str:
     prop = (schema.get("properties") or {}).get(name) or {}
-    return str(_hints(ui, name).get("ui:title") or prop.get("title") or humanize(name))
+    return translate(str(_hints(ui, name).get("ui:title") or prop.get("title")
+                         or humanize(name)))
 
 
 def is_datetime(prop: dict, hints: dict) -> bool:
@@ -140,16 +156,20 @@ def relative_time(value: Any, now: dt.datetime) -> str:
     future = seconds < 0
     seconds = abs(seconds)
     if seconds < 60:
-        return "just now" if not future else "in under a minute"
+        return _("just now") if not future else _("in under a minute")
     if seconds < 3600:
-        text = f"{int(seconds // 60)} min"
-    elif seconds < 48 * 3600:
-        text = f"{int(seconds // 3600)} h"
-    elif seconds < 14 * 86400:
-        text = f"{int(seconds // 86400)} days"
-    else:
-        return local_time(moment)
-    return f"in {text}" if future else f"{text} ago"
+        count = int(seconds // 60)
+        return _("in %(count)s min", count=count) if future else \
+            _("%(count)s min ago", count=count)
+    if seconds < 48 * 3600:
+        count = int(seconds // 3600)
+        return _("in %(count)s h", count=count) if future else \
+            _("%(count)s h ago", count=count)
+    if seconds < 14 * 86400:
+        count = int(seconds // 86400)
+        return _("in %(count)s days", count=count) if future else \
+            _("%(count)s days ago", count=count)
+    return local_time(moment)
 
 
 def display_value(prop: Optional[dict], value: Any, hints: Optional[dict] = None) -> str:
@@ -168,7 +188,7 @@ def display_value(prop: Optional[dict], value: Any, hints: Optional[dict] = None
             if option_value == value and type(option_value) is type(value):
                 return label
     if isinstance(value, bool):
-        return "Yes" if value else "No"
+        return _("Yes") if value else _("No")
     if prop.get("format") == "date-time" or (not prop and parse_time(value) is not None):
         return local_time(value)
     if isinstance(value, float) and value.is_integer():
@@ -250,8 +270,8 @@ def field_id(name: str) -> str:
 def _label_html(label: str, required: bool) -> Markup:
     marker = Markup(
         ' <span class="req" aria-hidden="true">*</span>'
-        '<span class="visually-hidden"> (required)</span>'
-    ) if required else Markup("")
+        '<span class="visually-hidden"> {}</span>'
+    ).format(_("(required)")) if required else Markup("")
     return escape(label) + marker
 
 
@@ -273,21 +293,24 @@ def render_field(
     required: bool,
 ) -> Markup:
     fid = field_id(name)
-    label = str(hints.get("ui:title") or prop.get("title") or humanize(name))
-    help_parts = [p for p in (hints.get("ui:description") or prop.get("description"),
-                              hints.get("ui:help")) if p]
+    label = translate(str(hints.get("ui:title") or prop.get("title") or humanize(name)))
+    help_parts = [translate(p) for p in (hints.get("ui:description") or prop.get("description"),
+                                         hints.get("ui:help")) if p]
     widget = hints.get("ui:widget")
     types = field_types(prop)
     datetime_field = is_datetime(prop, hints)
     if datetime_field:
-        help_parts.append(DATETIME_HINT)
+        help_parts.append(datetime_hint())
+    error = translate(error) if error else error
+    placeholder = translate(hints["ui:placeholder"]) if hints.get("ui:placeholder") else None
     help_id = f"{fid}-help" if help_parts else None
     error_id = f"{fid}-error" if error else None
     described = " ".join(i for i in (help_id, error_id) if i) or None
     help_html = Markup('<p class="help" id="{}">{}</p>').format(
         help_id, Markup("<br>").join(str(p) for p in help_parts)) if help_parts else Markup("")
-    error_html = Markup('<p class="field-error" id="{}"><span class="visually-hidden">Error: '
-                        '</span>{}</p>').format(error_id, error) if error else Markup("")
+    error_html = Markup('<p class="field-error" id="{}"><span class="visually-hidden">{} '
+                        '</span>{}</p>').format(error_id, _("Error:"), error) \
+        if error else Markup("")
     text = as_text(value)
     readonly = bool(prop.get("readOnly") or hints.get("ui:readonly") or hints.get("ui:disabled"))
     css = "field" + (" field--error" if error else "")
@@ -308,7 +331,7 @@ def render_field(
 
     options = choices(prop, hints)
     if "boolean" in types and options is None:
-        options = [(True, "Yes"), (False, "No")]
+        options = [(True, _("Yes")), (False, _("No"))]
         widget = widget or "radio"
 
     if options is not None and (widget == "radio" or "boolean" in types):
@@ -337,7 +360,8 @@ def render_field(
                   autofocus=bool(hints.get("ui:autofocus")))
     if options is not None:
         has_null = any(option_value is None for option_value, _ in options)
-        opts = [] if has_null else [Markup('<option value="">— Choose —</option>')]
+        opts = [] if has_null else [
+            Markup('<option value="">{}</option>').format(_("— Choose —"))]
         for option_value, option_label in options:
             opts.append(Markup("<option{}>{}</option>").format(
                 _attrs(value=as_text(option_value), selected=_selected(value, option_value)),
@@ -347,21 +371,21 @@ def render_field(
         rows = (hints.get("ui:options") or {}).get("rows") or 4
         control = Markup("<textarea{}>{}</textarea>").format(
             _attrs(rows=rows, maxlength=prop.get("maxLength"),
-                   placeholder=hints.get("ui:placeholder"), **common), text)
+                   placeholder=placeholder, **common), text)
     elif "integer" in types or "number" in types:
         minimum = prop.get("minimum", prop.get("exclusiveMinimum"))
         maximum = prop.get("maximum", prop.get("exclusiveMaximum"))
         control = Markup("<input{}>").format(_attrs(
             type="number", step="1" if "number" not in types else "any", min=minimum,
             max=maximum, value=text, inputmode="decimal",
-            placeholder=hints.get("ui:placeholder"), **common))
+            placeholder=placeholder, **common))
     elif prop.get("format") == "date" or widget == "date":
         control = Markup("<input{}>").format(_attrs(
             type="date", value=text[:10] if parse_time(text) else text, **common))
     elif datetime_field:
         control = Markup("<input{}>").format(_attrs(
             type="text", value=text, autocomplete="off", spellcheck="false",
-            placeholder=hints.get("ui:placeholder") or DATETIME_PLACEHOLDER,
+            placeholder=placeholder or DATETIME_PLACEHOLDER,
             class_="input-datetime", **common))
     elif "array" in types and choices(prop.get("items") or {}) is not None:
         chosen = {as_text(v) for v in (value if isinstance(value, (list, tuple)) else
@@ -385,7 +409,7 @@ def render_field(
         input_type = (hints.get("ui:options") or {}).get("inputType") or input_type
         control = Markup("<input{}>").format(_attrs(
             type=input_type, value=text, maxlength=prop.get("maxLength"),
-            placeholder=hints.get("ui:placeholder"),
+            placeholder=placeholder,
             autocomplete=hints.get("ui:autocomplete"),
             class_="input-wide" if (prop.get("maxLength") or 0) > 60 else None, **common))
     return Markup('<div class="{}">{}{}{}{}</div>').format(
@@ -416,8 +440,8 @@ def render_fields(
         parts.append(render_field(name, prop, _hints(ui, name), value,
                                   errors.get(name), name in required))
     if not parts:
-        parts.append(Markup('<p class="muted">This step has no form fields; '
-                            'complete it when the work is done.</p>'))
+        parts.append(Markup('<p class="muted">{}</p>').format(
+            _("This step has no form fields; complete it when the work is done.")))
     return Markup("\n").join(parts)
 
 
@@ -430,7 +454,7 @@ def render_error_summary(schema: dict, ui: Optional[dict], errors: Optional[Mapp
     ordered = field_order(schema, ui)
     keys = sorted(errors, key=lambda k: ordered.index(k) if k in ordered else -1)
     for key in keys:
-        message = errors[key]
+        message = translate(errors[key])
         if key in properties:
             items.append(Markup('<li><a href="#{}">{}: {}</a></li>').format(
                 field_id(key), label_of(schema, ui, key), message))
@@ -440,8 +464,8 @@ def render_error_summary(schema: dict, ui: Optional[dict], errors: Optional[Mapp
             items.append(Markup("<li>{}</li>").format(message))
     return Markup(
         '<div class="error-summary" role="alert" tabindex="-1">'
-        '<h2>There is a problem</h2><ul>{}</ul></div>'
-    ).format(Markup("").join(items))
+        '<h2>{}</h2><ul>{}</ul></div>'
+    ).format(_("There is a problem"), Markup("").join(items))
 
 
 def record_rows(schema: dict, ui: Optional[dict], record: Mapping[str, Any],

@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import Optional
 from zoneinfo import ZoneInfo
 
-from flask import Blueprint, Flask, g, redirect, request, session
+from flask import Blueprint, Flask, g, has_request_context, redirect, request, session
 from markupsafe import Markup
 
 from engine import i18n
@@ -23,6 +23,8 @@ COOKIE_MAX_AGE = 365 * 24 * 3600
 
 
 def current_locale() -> str:
+    if not has_request_context():
+        return i18n.DEFAULT_LOCALE  # CLI commands and background jobs
     if "locale" not in g:
         g.locale = _choose_locale()
     return g.locale
@@ -65,6 +67,13 @@ def gettext(message: str, **values) -> str:
 _ = gettext
 
 
+def translate(text) -> str:
+    """Text that is not written in this code but known to the catalogs (task titles from
+    the diagrams, form labels, stage texts, the engine's messages) in the reader's
+    language. Returns a plain string, so a template still escapes it."""
+    return i18n.localize(text, i18n.translations(current_locale()).gettext)
+
+
 def ngettext(singular: str, plural: str, n: int, **values) -> str:
     text = i18n.translations(current_locale()).ngettext(singular, plural, n)
     values.setdefault("num", n)
@@ -100,10 +109,22 @@ def _same_site_referrer() -> Optional[str]:
     return None if path.startswith("//") else path
 
 
+def time_tag(value) -> Markup:
+    """A moment as `<time>` in the viewer's zone, to place inside a translated sentence."""
+    from .formrender import local_time  # formrender builds on this module
+    return Markup('<time datetime="{}">{}</time>').format(value.isoformat(), local_time(value))
+
+
+def ticket_tag(ticket: str) -> Markup:
+    return Markup('<span class="ticket">{}</span>').format(ticket)
+
+
 def init_app(app: Flask) -> None:
     app.register_blueprint(bp)
     app.jinja_env.add_extension("jinja2.ext.i18n")
     app.jinja_env.install_gettext_callables(gettext, ngettext, newstyle=True)
+    # `_()` marks the template's own (trusted) text; data goes through `|translate`.
+    app.jinja_env.filters["translate"] = translate
 
     @app.context_processor
     def language_helpers():
@@ -113,6 +134,8 @@ def init_app(app: Flask) -> None:
             "current_zone": current_zone,
             "zone_label": i18n.zone_label,
             "html_lang": lambda: "zh-CN" if current_locale() == "zh" else "en",
+            "time_tag": time_tag,
+            "ticket_tag": ticket_tag,
         }
 
     @app.after_request
@@ -122,4 +145,5 @@ def init_app(app: Flask) -> None:
         return response
 
 
-__all__ = ["_", "gettext", "ngettext", "current_locale", "current_zone", "Markup"]
+__all__ = ["_", "gettext", "ngettext", "translate", "current_locale", "current_zone",
+           "Markup"]

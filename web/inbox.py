@@ -24,6 +24,7 @@ from . import formrender
 from .auth import current_actor, login_required
 
 bp = Blueprint("inbox", __name__)
+from .i18n import _, translate
 
 REGISTER_ROLES = {"cs_agent", "cs_supervisor", "admin"}
 CANCEL_ROLES = runtime.CANCEL_ROLES
@@ -201,8 +202,8 @@ def forbidden(_exc):
 def not_allowed(_exc):
     if _wants_json():
         return _json_error(405, "Method not allowed.")
-    return render_template("error.html", status=405, heading="Not possible here",
-                           message="This page does not accept that kind of request."), 405
+    return render_template("error.html", status=405, heading=_("Not possible here"),
+                           message=_("This page does not accept that kind of request.")), 405
 
 
 @bp.app_errorhandler(413)
@@ -218,9 +219,9 @@ def csrf_failed(_exc):
     if _wants_json():
         return _json_error(400, "The CSRF token is missing or invalid.")
     return render_template(
-        "error.html", status=400, heading="The form has expired",
-        message="Your session changed since the page was loaded. Go back, reload the page "
-                "and send the form again."), 400
+        "error.html", status=400, heading=_("The form has expired"),
+        message=_("Your session changed since the page was loaded. Go back, reload the page "
+                  "and send the form again.")), 400
 
 
 @bp.app_errorhandler(ServiceError)
@@ -228,34 +229,35 @@ def service_error(exc: ServiceError):
     if _wants_json():
         return _json_error(exc.status, str(exc))
     if isinstance(exc, NotFound):
-        return render_template("404.html", message=str(exc)), 404
+        return render_template("404.html", message=translate(exc)), 404
     if isinstance(exc, Forbidden):
-        return render_template("403.html", message=str(exc)), 403
+        return render_template("403.html", message=translate(exc)), 403
     if isinstance(exc, AlreadyCompleted):
-        return render_template("error.html", status=409, heading="Already done",
-                               message=str(exc)), 409
+        return render_template("error.html", status=409, heading=_("Already done"),
+                               message=translate(exc)), 409
     current_app.logger.error("service error on %s: %s", request.path, exc)
     return render_template(
-        "error.html", status=exc.status, heading="The process could not continue",
-        message=f"{exc} Nothing was changed; tell the process owner."), exc.status
+        "error.html", status=exc.status, heading=_("The process could not continue"),
+        message=_("%(problem)s Nothing was changed; tell the process owner.",
+                  problem=translate(exc))), exc.status
 
 
 @bp.app_errorhandler(FormInvalid)
 def form_invalid(exc: FormInvalid):
     if _wants_json():
         return jsonify(error=str(exc), fields=exc.fields), 422
-    details = "; ".join(f"{formrender.humanize(k) + ': ' if k else ''}{v}"
+    details = "; ".join(f"{formrender.humanize(k) + ': ' if k else ''}{translate(v)}"
                         for k, v in exc.fields.items())
-    return render_template("error.html", status=422, heading="Some input needs attention",
-                           message=f"{exc} {details}"), 422
+    return render_template("error.html", status=422, heading=_("Some input needs attention"),
+                           message=f"{translate(exc)} {details}"), 422
 
 
 @bp.app_errorhandler(500)
 def server_error(_exc):
     if _wants_json():
         return _json_error(500, "Internal server error.")
-    return render_template("error.html", status=500, heading="Something went wrong",
-                           message="The error was logged. Try again in a moment."), 500
+    return render_template("error.html", status=500, heading=_("Something went wrong"),
+                           message=_("The error was logged. Try again in a moment.")), 500
 
 
 @bp.app_context_processor

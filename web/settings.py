@@ -1,0 +1,55 @@
+"""A staff member's own settings: the language of the pages and e-mails, and the time zone
+times are shown in."""
+from __future__ import annotations
+
+from flask import Blueprint, flash, g, redirect, render_template, request, url_for
+
+from engine.directory import set_preferences
+from engine.i18n import (
+    COMPANY_ZONE_NAME, LOCALE_NAMES, N_, Message, normalize_locale, zone_choices, zone_or_none,
+)
+
+from .auth import current_actor, login_required, services
+from .i18n import LANG_COOKIE, _
+
+bp = Blueprint("settings", __name__)
+
+
+def _page(locale: str, zone: str, errors: dict | None = None, status: int = 200):
+    return render_template("settings.html", chosen_locale=locale, chosen_zone=zone,
+                           locale_names=LOCALE_NAMES, zones=zone_choices(),
+                           company_zone=COMPANY_ZONE_NAME, errors=errors or {}), status
+
+
+@bp.get("/settings")
+@login_required
+def edit():
+    actor = current_actor()
+    return _page(actor.locale or "", actor.timezone or "")
+
+
+@bp.post("/settings")
+@login_required
+def save():
+    raw_locale = request.form.get("locale", "")
+    raw_zone = request.form.get("timezone", "").strip()
+    errors = {}
+    if raw_locale and not normalize_locale(raw_locale):
+        errors["locale"] = Message(N_("Choose one of the offered languages."))
+    if raw_zone and zone_or_none(raw_zone) is None:
+        errors["timezone"] = Message(N_("Choose a time zone from the list."))
+    if errors:
+        return _page(raw_locale, raw_zone, errors, status=422)
+    actor = current_actor()
+    with services().db.write() as db:
+        set_preferences(db, actor.id, locale=normalize_locale(raw_locale),
+                        timezone=raw_zone or None)
+    # The confirmation already speaks the language just chosen.
+    for name in ("actor", "locale", "zone"):
+        g.pop(name, None)
+    flash(_("Your settings are saved."), "success")
+    response = redirect(url_for("settings.edit"))
+    if not raw_locale:
+        # "Follow my browser": a language picked earlier with the switcher no longer applies.
+        response.delete_cookie(LANG_COOKIE)
+    return response
