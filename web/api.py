@@ -129,8 +129,9 @@ def get_complaint(ticket: str):
 @bp.get("/tasks")
 @token_required
 def list_tasks():
+    filters = tasks.WorklistFilter.from_params(request.args)
     with services().db.read() as db:
-        views = tasks.worklist(db, g.api_actor)
+        views = tasks.worklist(db, g.api_actor, filters=filters, now=services().now())
     return jsonify(tasks=[v.as_dict() for v in views])
 
 
