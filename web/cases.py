@@ -6,13 +6,13 @@ import datetime as dt
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 
 from engine import cases as case_service
-from engine import runtime, tasks
+from engine import notes, reply_templates, runtime, tasks
 from engine.directory import departments
 from engine.errors import AlreadyCompleted
 from engine.forms import FormInvalid
 from engine.i18n import N_
 
-from . import formrender
+from . import conversation, formrender
 from .auth import current_actor
 from .i18n import _, translate
 from .inbox import CANCEL_ROLES, require_any_role, services, staff_page
@@ -133,10 +133,13 @@ def history_rows(case, intake_schema: dict, dept_names: dict[str, str]) -> list[
     return rows
 
 
-def _case_page(ticket: str, cancel_error: str | None = None, reason: str = "", status=200):
+def _case_page(ticket: str, cancel_error: str | None = None, reason: str = "", status=200,
+               notes_state: dict | None = None):
     actor = current_actor()
     with services().db.read() as db:
         case = case_service.load_case(services(), db, actor, ticket)
+        notes_panel = conversation.staff_panel(services(), db, actor, ticket,
+                                               **(notes_state or {}))
         schema, ui = runtime.intake_form(services(), db)
         workable = {v.id for v in tasks.worklist(db, actor)}
         reassignable = {t.id: tasks.reassign_candidates(db, t) for t in case.open_tasks
@@ -148,7 +151,7 @@ def _case_page(ticket: str, cancel_error: str | None = None, reason: str = "", s
         history=history_rows(case, schema, dept_names), now=services().now(),
         department=dept_names.get(case.department, case.department),
         can_cancel=case.status == "open" and bool(actor.roles & CANCEL_ROLES),
-        cancel_error=cancel_error, reason=reason,
+        cancel_error=cancel_error, reason=reason, notes=notes_panel,
         status_words=runtime.STATUS_WORDS, outcome_names=OUTCOME_NAMES,
     ), status
 
@@ -176,3 +179,53 @@ def cancel(ticket: str):
         return redirect(url_for("cases.view", ticket=ticket))
     flash(_("Case %(ticket)s was cancelled.", ticket=ticket), "success")
     return redirect(url_for("cases.view", ticket=ticket))
+
+
+# --------------------------------------------------------------------------- notes
+
+@bp.get("/<ticket>/notes")
+@staff_page
+def reply_template(ticket: str):
+    """A reply template filled in for this case: the reply box alone for htmx, otherwise
+    the case page with the box filled in (so the picker works without JavaScript)."""
+    template_id = request.args.get("reply_template", "")
+    if not template_id:
+        if conversation.is_htmx():
+            return "", 204  # nothing chosen: leave the box as it is
+        return redirect(url_for("cases.view", ticket=ticket))
+    with services().db.read() as db:
+        text = reply_templates.prefill(services(), db, current_actor(), ticket, template_id)
+    if conversation.is_htmx():
+        return conversation.partial("_reply_body.html", text=text, error=None)
+    page, status = _case_page(ticket, notes_state={"reply_text": text,
+                                                   "chosen_template": template_id})
+    case_service.record_view(services(), current_actor(), ticket)
+    return page, status, {"Vary": "HX-Request"}
+
+
+@bp.post("/<ticket>/notes")
+@staff_page
+def add_note(ticket: str):
+    """A reply to the customer or an internal comment (the form's `kind`)."""
+    actor = current_actor()
+    kind, body = request.form.get("kind", ""), request.form.get("body", "")
+    try:
+        notes.add_staff_note(services(), actor, ticket, kind, body)
+    except FormInvalid as exc:
+        state = {"errors": {kind: conversation.error_text(exc)}, f"{kind}_text": body}
+        if conversation.is_htmx():
+            return _notes_section(ticket, state, status=422)
+        return _case_page(ticket, notes_state=state, status=422)
+    notice = (_("Reply sent. The customer sees it on their status page, and by e-mail if "
+                "we have their address.") if kind == notes.REPLY
+              else _("Internal comment added."))
+    if conversation.is_htmx():
+        return _notes_section(ticket, {"notice": notice})
+    flash(notice, "success")
+    return redirect(url_for("cases.view", ticket=ticket, _anchor="case-notes"))
+
+
+def _notes_section(ticket: str, state: dict, status: int = 200):
+    with services().db.read() as db:
+        panel = conversation.staff_panel(services(), db, current_actor(), ticket, **state)
+    return conversation.partial("_case_notes.html", status, notes=panel)

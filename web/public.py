@@ -9,12 +9,13 @@ from flask import (
     url_for,
 )
 
-from engine import customers, forms, runtime
+from engine import customers, forms, notes, runtime
 from engine.errors import AlreadyCompleted, NotFound
 from engine.forms import FormInvalid
 
-from . import formrender
+from . import conversation, formrender
 from .auth import too_many_attempts
+from .i18n import _, use_customer_preferences
 
 bp = Blueprint("public", __name__)
 
@@ -81,13 +82,15 @@ def filed():
     return render_template("public_filed.html", ticket=receipt["ticket"], link=link)
 
 
-def _status_page(token, errors=None, values=None, status=200):
+def _status_page(token, errors=None, values=None, status=200, conversation_state=None):
     try:
         view = customers.status(services(), token)
+        messages = conversation.customer_panel(services(), token, **(conversation_state or {}))
     except NotFound:
         abort(404)
     return render_template("status.html", view=view, token=token, errors=errors or {},
-                           values=values or {}, now=services().now()), status
+                           values=values or {}, now=services().now(),
+                           conversation=messages), status
 
 
 @bp.get("/status/<token>")
@@ -134,3 +137,42 @@ def withdraw(token: str):
         return redirect(url_for("public.status", token=token))
     flash("Your complaint is withdrawn. Thank you for letting us know.", "success")
     return redirect(url_for("public.status", token=token))
+
+
+@bp.post("/status/<token>/messages")
+def send_message(token: str):
+    """The customer writes to us; also after the case closed, to react to the closing."""
+    body = request.form.get("body", "")
+    try:
+        thread = notes.customer_thread(services(), token)
+    except NotFound:
+        abort(404)
+    # Answers in the language the status page is shown in.
+    use_customer_preferences(thread.locale, thread.timezone)
+    if too_many_attempts(f"message:{request.remote_addr}"):
+        return _messages_answer(token, {"body": body, "error": _(
+            "Too many messages from your address in a short time. Please wait a minute.")},
+            status=429)
+    try:
+        notes.send_customer_message(services(), token, body)
+    except NotFound:
+        abort(404)
+    except FormInvalid as exc:
+        return _messages_answer(token, {"body": body, "error": conversation.error_text(exc)},
+                                status=422)
+    notice = _("Thank you, we have your message. We will answer here.")
+    if conversation.is_htmx():
+        return _messages_answer(token, {"notice": notice})
+    flash(notice, "success")
+    return redirect(url_for("public.status", token=token, _anchor="customer-messages"))
+
+
+def _messages_answer(token: str, state: dict, status: int = 200):
+    """The messages section alone for htmx, the whole status page otherwise."""
+    if not conversation.is_htmx():
+        return _status_page(token, status=status, conversation_state=state)
+    try:
+        panel = conversation.customer_panel(services(), token, **state)
+    except NotFound:
+        abort(404)
+    return conversation.partial("_customer_messages.html", status, conversation=panel)

@@ -1,0 +1,223 @@
+"""What people write about a case outside the task forms.
+
+Three kinds of note:
+- the customer's messages, sent from the status page (also after the case closed, so a
+  customer can react to the closing); the customer-service team is notified;
+- staff replies to the customer (customer service only), shown on the status page and
+  e-mailed to the customer in their language;
+- internal comments between staff, never shown to the customer. Anyone who may see the
+  case writes them, except compliance, which reads cases but does not act on them.
+"""
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+from dataclasses import dataclass
+from typing import Optional
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from . import audit, cases, customers, mailer, notifications, runtime
+from .directory import Actor
+from .errors import Forbidden, NotFound, ServiceError
+from .forms import FormInvalid
+from .i18n import N_, translator
+from .models import CaseNote, ProcessInstance, User
+from .services import Services
+
+CUSTOMER_MESSAGE = "customer_message"
+REPLY = "reply"
+COMMENT = "comment"
+STAFF_KINDS = (REPLY, COMMENT)
+CUSTOMER_KINDS = (CUSTOMER_MESSAGE, REPLY)
+
+MAX_BODY = 5000
+REPLY_ROLES = frozenset({"cs_agent", "cs_supervisor", "cs_director"})
+# Roles that read cases without acting on them.
+READ_ONLY_ROLES = frozenset({"compliance"})
+# Who hears about a new message from the customer.
+CS_TEAM_ROLE = "cs_agent"
+
+EMPTY_BODY = N_("Write something before sending.")
+LONG_BODY = N_("Keep it under 5000 characters.")
+
+
+@dataclass(frozen=True)
+class NoteView:
+    id: int
+    kind: str
+    body: str
+    author: Optional[str]  # the staff member's name; None for the customer
+    created_at: dt.datetime
+
+    @property
+    def internal(self) -> bool:
+        return self.kind == COMMENT
+
+
+@dataclass(frozen=True)
+class StaffThread:
+    """A case's notes as staff see them, and what the viewer may add."""
+
+    ticket: str
+    notes: list[NoteView]
+    can_reply: bool
+    can_comment: bool
+    has_customer: bool  # improvement cases have no customer to reply to
+    customer_locale: Optional[str]
+
+
+def clean_body(body: Optional[str]) -> str:
+    text = (body or "").strip()
+    if not text:
+        raise FormInvalid({"body": EMPTY_BODY})
+    if len(text) > MAX_BODY:
+        raise FormInvalid({"body": LONG_BODY})
+    return text
+
+
+def may_reply(actor: Actor) -> bool:
+    return bool(actor.roles & REPLY_ROLES)
+
+
+def may_comment(session: Session, actor: Actor, instance: ProcessInstance) -> bool:
+    # Judged on the roles that may act: compliance alone lets a person see every case,
+    # but not write on one.
+    acting = dataclasses.replace(actor, roles=actor.roles - READ_ONLY_ROLES)
+    return bool(acting.roles & cases.STAFF_ROLES) and cases.can_see(acting, instance, session)
+
+
+def visible_instance(session: Session, actor: Actor, ticket: str) -> ProcessInstance:
+    instance = session.execute(
+        select(ProcessInstance).where(ProcessInstance.ticket == ticket)).scalar_one_or_none()
+    if instance is None or not cases.can_see(actor, instance, session):
+        # The same answer for a case that exists but is not theirs: nothing leaks.
+        raise NotFound(N_("No such complaint."))
+    return instance
+
+
+def _views(session: Session, instance_id: int, kinds: tuple[str, ...]) -> list[NoteView]:
+    rows = session.execute(
+        select(CaseNote.id, CaseNote.kind, CaseNote.body, User.display_name,
+               CaseNote.created_at)
+        .outerjoin(User, User.id == CaseNote.author_id)
+        .where(CaseNote.instance_id == instance_id, CaseNote.kind.in_(kinds))
+        .order_by(CaseNote.created_at, CaseNote.id))
+    return [NoteView(id=i, kind=k, body=b, author=a, created_at=c) for i, k, b, a, c in rows]
+
+
+def staff_thread(session: Session, actor: Actor, ticket: str) -> StaffThread:
+    instance = visible_instance(session, actor, ticket)
+    has_customer = instance.status_token_hash is not None
+    return StaffThread(
+        ticket=instance.ticket,
+        notes=_views(session, instance.id, (CUSTOMER_MESSAGE, REPLY, COMMENT)),
+        can_reply=has_customer and may_reply(actor),
+        can_comment=may_comment(session, actor, instance),
+        has_customer=has_customer, customer_locale=instance.customer_locale)
+
+
+@dataclass(frozen=True)
+class CustomerThread:
+    """The customer's messages and our replies (internal comments never), with the
+    customer's language and zone to show them in."""
+
+    notes: list[NoteView]
+    locale: Optional[str]
+    timezone: Optional[str]
+
+
+def customer_thread(services: Services, token: str) -> CustomerThread:
+    with services.db.read() as session:
+        instance = customers.instance_for_token(session, token)
+        return CustomerThread(notes=_views(session, instance.id, CUSTOMER_KINDS),
+                              locale=instance.customer_locale,
+                              timezone=instance.customer_timezone)
+
+
+def _add(session: Session, instance_id: int, kind: str, body: str,
+         author: Optional[Actor], now: dt.datetime) -> NoteView:
+    note = CaseNote(instance_id=instance_id, kind=kind, body=body,
+                    author_id=author.id if author else None, created_at=now)
+    session.add(note)
+    session.flush()
+    return NoteView(id=note.id, kind=kind, body=body,
+                    author=author.display_name if author else None, created_at=now)
+
+
+def send_customer_message(services: Services, token: str, body: Optional[str]) -> NoteView:
+    text = clean_body(body)
+    now = services.now()
+    with services.db.write() as session:
+        instance = customers.instance_for_token(session, token)
+        view = _add(session, instance.id, CUSTOMER_MESSAGE, text, None, now)
+        notifications.store(session, instance.id, [(
+            CS_TEAM_ROLE, f"Complaint {instance.ticket}: a new message from the customer")],
+            now)
+        audit.record(session, "customer_message", customers.CUSTOMER.username, instance.id,
+                     note=view.id, body=text)
+    return view
+
+
+def add_staff_note(services: Services, actor: Actor, ticket: str, kind: str,
+                   body: Optional[str]) -> NoteView:
+    if kind == REPLY:
+        return reply(services, actor, ticket, body)
+    if kind == COMMENT:
+        return comment(services, actor, ticket, body)
+    raise ServiceError(N_("Choose a reply or a comment."))
+
+
+def reply(services: Services, actor: Actor, ticket: str, body: Optional[str]) -> NoteView:
+    """A reply to the customer: on their status page, and by e-mail if we have an address."""
+    if not may_reply(actor):
+        raise Forbidden(N_("Only customer service replies to the customer."))
+    now = services.now()
+    with services.db.write() as session:
+        instance = visible_instance(session, actor, ticket)
+        if instance.status_token_hash is None:
+            raise Forbidden(N_("This case has no customer to reply to."))
+        text = clean_body(body)
+        view = _add(session, instance.id, REPLY, text, actor, now)
+        mailed = _mail_reply(services, session, instance, text, now)
+        audit.record(session, "customer_replied", actor.username, instance.id,
+                     note=view.id, body=text, mailed=mailed)
+    return view
+
+
+def _mail_reply(services: Services, session: Session, instance: ProcessInstance, text: str,
+                now: dt.datetime) -> bool:
+    data = runtime.case_data(services, instance)
+    address = data.get("customer_email")
+    if not address:
+        return False
+    _ = translator(instance.customer_locale)
+    # The reply goes out as written (greeting and signature are part of it, as on the
+    # status page). Only the hash of the status link is kept, so the mail cannot carry
+    # the link itself.
+    body = "\n\n".join([
+        text, "--",
+        _("You can read all our messages and write back to us on your status page. "
+          "The link is in our first e-mail."),
+    ])
+    subject = _("Our reply about your complaint %(ticket)s", ticket=instance.ticket)
+    try:
+        mailer.queue(session, address, subject, body, instance_id=instance.id, now=now)
+    except ValueError:
+        return False  # an unusable address on file must not lose the reply itself
+    return True
+
+
+def comment(services: Services, actor: Actor, ticket: str, body: Optional[str]) -> NoteView:
+    """An internal comment: staff only, never shown to the customer."""
+    now = services.now()
+    with services.db.write() as session:
+        instance = visible_instance(session, actor, ticket)
+        if not may_comment(session, actor, instance):
+            raise Forbidden(N_("Compliance reads cases but does not write on them."))
+        text = clean_body(body)
+        view = _add(session, instance.id, COMMENT, text, actor, now)
+        audit.record(session, "comment_added", actor.username, instance.id,
+                     note=view.id, body=text)
+    return view

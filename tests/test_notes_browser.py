@@ -1,0 +1,84 @@
+"""In real Chromium: the customer and an agent write to each other, and htmx swaps only the
+conversation (no page reload) under our Content-Security-Policy."""
+from __future__ import annotations
+
+import pytest
+
+from engine import runtime
+from support.desk import RECORD
+from test_browser import browser, desk_for, server, shot, sign_in  # noqa: F401 (fixtures)
+
+pytestmark = [pytest.mark.sqlite_only, pytest.mark.browser]
+
+
+def watch_for_trouble(page) -> list[str]:
+    """Script errors and CSP refusals (console errors), and failed requests, collected
+    while the page is used. The browser's own favicon probe does not count."""
+    problems: list[str] = []
+
+    def on_console(message):
+        if message.type == "error" and not message.text.startswith("Failed to load resource"):
+            problems.append(message.text)
+
+    def on_response(response):
+        if response.status >= 400 and not response.url.endswith("/favicon.ico"):
+            problems.append(f"{response.status} {response.url}")
+
+    page.on("console", on_console)
+    page.on("pageerror", lambda error: problems.append(str(error)))
+    page.on("response", on_response)
+    return problems
+
+
+def mark_page(page) -> None:
+    page.evaluate("window.notReloaded = true")
+
+
+def still_same_page(page) -> bool:
+    return page.evaluate("window.notReloaded === true")
+
+
+def test_customer_and_agent_write_to_each_other_without_page_reloads(
+        browser, server, tmp_path):  # noqa: F811
+    services, _desk = desk_for(server, tmp_path)
+    try:
+        filed = runtime.file_complaint(services, {**RECORD, "channel": "hotline"},
+                                       staff=_desk.actors["agent"])
+    finally:
+        services.db.dispose()
+    ticket = filed.ticket
+
+    customer = browser.new_context(viewport={"width": 1280, "height": 900}).new_page()
+    customer_problems = watch_for_trouble(customer)
+    customer.goto(f"{server.url}/status/{filed.status_token}")
+    mark_page(customer)
+    customer.fill("#message-body", "Is there any news?")
+    customer.click("#customer-messages button[type=submit]")
+    customer.wait_for_selector("#customer-messages .note--customer_message")
+    assert "we have your message" in customer.inner_text("#customer-messages")
+    assert still_same_page(customer)
+
+    agent = sign_in(browser, server, "agent")
+    agent_problems = watch_for_trouble(agent)
+    agent.goto(f"{server.url}/cases/{ticket}")
+    mark_page(agent)
+    assert "Is there any news?" in agent.inner_text("#case-notes")
+    agent.select_option("#reply-template", "solution_in_progress")
+    agent.wait_for_function(
+        "document.querySelector('#reply-body').value.startsWith('Dear Wang Lei,')")
+    assert ticket in agent.input_value("#reply-body")
+    agent.click("#case-notes form:has(input[value=reply]) button[type=submit]")
+    agent.wait_for_selector("#case-notes .note--reply")
+    agent.fill("#comment-body", "Customer asked twice; keep an eye on it.")
+    agent.click("#case-notes form:has(input[value=comment]) button[type=submit]")
+    agent.wait_for_selector("#case-notes .note--comment")
+    assert "Internal comment added." in agent.inner_text("#case-notes")
+    assert still_same_page(agent)
+    shot(agent, "case-notes")
+
+    customer.reload()
+    conversation = customer.inner_text("#customer-messages")
+    assert "the department responsible is now preparing a solution" in conversation
+    assert "keep an eye on it" not in customer.content()
+    shot(customer, "status-messages")
+    assert customer_problems == [] and agent_problems == []
