@@ -254,6 +254,42 @@ def load_case(services: Services, session: Session, actor: Actor, ticket: str) -
     )
 
 
+@dataclass(frozen=True)
+class RelatedCase:
+    ticket: str
+    status: str
+    created_at: dt.datetime
+
+
+def same_customer(session: Session, actor: Actor, ticket: str,
+                  limit: int = 20) -> list[RelatedCase]:
+    """Other complaints of the same customer (the same phone number), newest first, among
+    the cases the actor may see. Cases already linked by a follow-up are left out: the
+    page lists them on their own.
+
+    E-mail address and order number live only in the case data, which has no index; they
+    would need columns of their own on the instance table to be matched as cheaply."""
+    instance = session.execute(
+        select(ProcessInstance).where(ProcessInstance.ticket == ticket)).scalar_one_or_none()
+    if instance is None or not can_see(actor, instance, session):
+        raise NotFound(N_("No such complaint."))
+    if not instance.customer_phone:
+        return []
+    conditions = [
+        ProcessInstance.customer_phone == instance.customer_phone,  # indexed
+        ProcessInstance.id != instance.id,
+        or_(ProcessInstance.parent_ticket.is_(None), ProcessInstance.parent_ticket != ticket),
+        _visible_to(actor),
+    ]
+    if instance.parent_ticket:
+        conditions.append(ProcessInstance.ticket != instance.parent_ticket)
+    rows = session.execute(
+        select(ProcessInstance.ticket, ProcessInstance.status, ProcessInstance.created_at)
+        .where(*conditions)
+        .order_by(ProcessInstance.created_at.desc(), ProcessInstance.id.desc()).limit(limit))
+    return [RelatedCase(ticket=t, status=s, created_at=c) for t, s, c in rows]
+
+
 def record_view(services: Services, actor: Actor, ticket: str) -> None:
     """Every look at a case record by staff leaves a trace (who, when, which case)."""
     with services.db.write() as session:

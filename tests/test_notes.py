@@ -292,3 +292,21 @@ def test_pages_load_htmx_from_our_own_server(visitor, desk, app):
     policy = script.headers["Content-Security-Policy"]
     assert "default-src 'self'" in policy and "unsafe" not in policy
 
+
+def test_linked_complaints_list_the_same_customers_cases_the_viewer_may_see(visitor, desk):
+    quality_case = desk.file()
+    desk.run_until(quality_case, "confirm_receipt")  # dispatched to quality
+    logistics_case = desk.file(description="The box arrived crushed.")
+    desk.run_until(logistics_case, "dispatch")
+    desk.do(logistics_case, "dispatch", department="logistics")
+    stranger = desk.file(customer_phone="13911112222", customer_name="Zhao Li")
+
+    page = visitor("agent").get(f"/cases/{quality_case}").get_data(as_text=True)
+    assert "Same customer" in page
+    assert f">{logistics_case}</a>" in page and f">{stranger}</a>" not in page
+
+    handler_page = visitor("handler").get(f"/cases/{quality_case}").get_data(as_text=True)
+    assert f">{logistics_case}</a>" not in handler_page
+    assert "Same customer" not in handler_page
+    other_side = visitor("handler2").get(f"/cases/{logistics_case}").get_data(as_text=True)
+    assert f">{quality_case}</a>" not in other_side

@@ -140,6 +140,7 @@ def _case_page(ticket: str, cancel_error: str | None = None, reason: str = "", s
         case = case_service.load_case(services(), db, actor, ticket)
         notes_panel = conversation.staff_panel(services(), db, actor, ticket,
                                                **(notes_state or {}))
+        same_customer = case_service.same_customer(db, actor, ticket)
         schema, ui = runtime.intake_form(services(), db)
         workable = {v.id for v in tasks.worklist(db, actor)}
         reassignable = {t.id: tasks.reassign_candidates(db, t) for t in case.open_tasks
@@ -151,7 +152,7 @@ def _case_page(ticket: str, cancel_error: str | None = None, reason: str = "", s
         history=history_rows(case, schema, dept_names), now=services().now(),
         department=dept_names.get(case.department, case.department),
         can_cancel=case.status == "open" and bool(actor.roles & CANCEL_ROLES),
-        cancel_error=cancel_error, reason=reason, notes=notes_panel,
+        cancel_error=cancel_error, reason=reason, notes=notes_panel, same_customer=same_customer,
         status_words=runtime.STATUS_WORDS, outcome_names=OUTCOME_NAMES,
     ), status
 
