@@ -18,7 +18,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from . import mailer
-from .models import LookupRecord, utcnow
+from .i18n import N_, translator
+from .models import LookupRecord, ProcessInstance, utcnow
 
 _session: contextvars.ContextVar[Session] = contextvars.ContextVar("connector_session")
 _instance: contextvars.ContextVar[int | None] = contextvars.ContextVar("connector_instance",
@@ -54,15 +55,25 @@ def track_shipment(order_number=None) -> dict:
             "events": (shipment or {}).get("events", []), "carrier": (shipment or {}).get("carrier")}
 
 
+REPORT_SUBJECT = N_("Complaint %(ticket)s: complaint handling report")
+
+
 def email_report(to=None, subject="Your complaint", html="", **_ignored) -> dict:
-    """Queue an e-mail with the report attached as an HTML file."""
+    """Queue an e-mail with the report attached as an HTML file, in the customer's language
+    when the running case is known."""
     if not to:
         return {"queued": False, "reason": "no e-mail address"}
+    session, instance_id = _session.get(), _instance.get()
+    case = session.get(ProcessInstance, instance_id) if instance_id is not None else None
+    _ = translator(case.customer_locale if case is not None else None)
+    # The shipped diagram writes this subject in English; the customer reads it in theirs.
+    if case is not None and subject == REPORT_SUBJECT % {"ticket": case.ticket}:
+        subject = _(REPORT_SUBJECT, ticket=case.ticket)
     document = (f"<!doctype html><meta charset=utf-8><title>{escape(str(subject))}</title>"
                 f"{html or ''}")
-    message = mailer.queue(_session.get(), str(to), str(subject),
-                           "Please find the report on your complaint attached.",
-                           instance_id=_instance.get(),
+    message = mailer.queue(session, str(to), str(subject),
+                           _("Please find the report on your complaint attached."),
+                           instance_id=instance_id,
                            attachment=("complaint-report.html", "text/html", document))
     return {"queued": True, "outbox_id": message.id}
 

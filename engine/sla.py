@@ -16,12 +16,35 @@ from SpiffWorkflow.bpmn.specs.mixins.events.intermediate_event import BoundaryEv
 from SpiffWorkflow.util.task import TaskState
 
 from .calendars import DEFAULT_CALENDAR, BusinessCalendar, get_calendar
-from .models import ClosedDay, Department, HumanTask, Notification
+from .i18n import COMPANY_ZONE, N_, local_time, translator, zone_or_none
+from .models import ClosedDay, Department, HumanTask, Notification, User
 from .extensions import task_property
 
 CUSTOMER_SERVICE = "customer_service"
 SLA_STAGES = {"reminder": "reminded_at", "breach": "breached_at", "escalation": "escalated_at"}
-STAGE_TITLES = {"reminder": "Reminder", "breach": "Overdue", "escalation": "Escalated"}
+NOTICE_SUBJECTS = {
+    "reminder": (N_("Reminder: %(task)s on %(ticket)s"),
+                 N_("Reminder: %(task)s on %(ticket)s (due %(due)s)")),
+    "breach": (N_("Overdue: %(task)s on %(ticket)s"),
+               N_("Overdue: %(task)s on %(ticket)s (due %(due)s)")),
+    "escalation": (N_("Escalated: %(task)s on %(ticket)s"),
+                   N_("Escalated: %(task)s on %(ticket)s (due %(due)s)")),
+}
+
+
+def notice_subject(session: Session, stage: str, row, ticket: str,
+                   user_id: Optional[int]) -> str:
+    """A notice to one person is in their language and zone; one to a team in the
+    company's (its members may read different languages)."""
+    user = session.get(User, user_id) if user_id is not None else None
+    _ = translator(user.locale if user is not None else None)
+    zone = zone_or_none(user.timezone if user is not None else None) or COMPANY_ZONE
+    bare, with_due = NOTICE_SUBJECTS[stage]
+    title = " ".join(row.title.split())  # as the catalog has it: one line
+    task = _(title)
+    if row.due_at is None:
+        return _(bare, task=task, ticket=ticket)
+    return _(with_due, task=task, ticket=ticket, due=f"{local_time(row.due_at, zone)} {zone.key}")
 
 
 class CalendarBook:
@@ -188,9 +211,7 @@ def apply_fired(session: Session, instance_id: int, ticket: str, finished: list,
                              recipient_department=None if row.assignee_id else row.department_code)
         elif role in ("dept_head", "dept_handler"):
             recipient["recipient_department"] = row.department_code
-        due_text = row.due_at.isoformat(timespec="minutes") if row.due_at else ""
-        subject = f"{STAGE_TITLES[stage]}: {row.title} on {ticket}" + (
-            f" (due {due_text})" if due_text else "")
+        subject = notice_subject(session, stage, row, ticket, recipient["recipient_user_id"])
         notices.append({"instance_id": instance_id, "subject": subject[:255], "body": subject,
                         "created_at": now, "kind": f"sla_{stage}", **recipient})
         applied.append(f"{stage}:{row.name}")
