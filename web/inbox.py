@@ -8,10 +8,12 @@ from __future__ import annotations
 import functools
 
 from flask import (
-    Blueprint, current_app, flash, jsonify, redirect, render_template, request, url_for,
+    Blueprint, current_app, flash, jsonify, make_response, redirect, render_template, request,
+    url_for,
 )
 from flask_wtf.csrf import CSRFError
 
+from engine import attachments
 from engine import cases as case_service
 from engine import forms, notifications, runtime, tasks
 from engine.directory import ROLES, departments
@@ -22,9 +24,9 @@ from engine.forms import FormInvalid
 
 from . import formrender
 from .auth import current_actor, login_required
+from .i18n import _, translate
 
 bp = Blueprint("inbox", __name__)
-from .i18n import _, translate
 
 REGISTER_ROLES = {"cs_agent", "cs_supervisor", "admin"}
 CANCEL_ROLES = runtime.CANCEL_ROLES
@@ -50,17 +52,97 @@ def require_any_role(roles: set[str], message: str) -> None:
 
 # --------------------------------------------------------------------------- inbox
 
+# The parts of the inbox that htmx asks for by their element id; any other request gets
+# the whole page, so everything works without JavaScript.
+PARTIALS = {"inbox-content": "_inbox_content.html", "inbox-results": "_inbox_results.html"}
+
+
+def _htmx_region():
+    """The id of the inbox part to answer with, or None for the whole page."""
+    headers = request.headers
+    if headers.get("HX-Request") != "true" or headers.get("HX-Boosted") or \
+            headers.get("HX-History-Restore-Request") == "true":
+        return None
+    target = headers.get("HX-Target")
+    return target if target in PARTIALS else "inbox-content"
+
+
+def queue_label(queue: tasks.Queue, department_names: dict[str, str]) -> str:
+    """"Department handler · Quality", "Customer service agent"."""
+    role = translate(ROLES.get(queue.role, queue.role))
+    if not queue.department:
+        return role
+    return f"{role} · {translate(department_names.get(queue.department, queue.department))}"
+
+
+def no_match_text(filters: tasks.WorklistFilter, queue_name: str) -> str:
+    """Why a filtered list is empty, in the filters' own words."""
+    if filters.queue and filters.overdue:
+        text = _("No overdue tasks in the queue %(queue)s.", queue=queue_name)
+    elif filters.queue:
+        text = _("No open tasks in the queue %(queue)s.", queue=queue_name)
+    elif filters.overdue:
+        text = _("No overdue tasks.")
+    else:
+        text = _("No open tasks match.")
+    narrowed = []
+    if filters.title:
+        narrowed.append(_("task type “%(task)s”", task=translate(filters.title)))
+    if filters.text:
+        narrowed.append(_("ticket or customer “%(text)s”", text=filters.text))
+    if narrowed:
+        text += " " + _("Filtered by %(filters)s.", filters=_(", ").join(narrowed))
+    return text
+
+
+def _inbox(filters: tasks.WorklistFilter):
+    """The inbox (or the part htmx asked for) with the given filters."""
+    actor = current_actor()
+    now = services().now()
+    region = _htmx_region()
+    with services().db.read() as db:
+        views = tasks.worklist(db, actor, filters=filters, now=now)
+        summary = tasks.worklist_summary(db, actor, now)
+        department_names = {d.code: d.name for d in departments(db)}
+        notices = notifications.for_actor(db, actor) if region is None else []
+    labels = {item.queue.key: queue_label(item.queue, department_names)
+              for item in summary.queues}
+    if filters.queue and filters.queue.key not in labels:
+        labels[filters.queue.key] = queue_label(filters.queue, department_names)
+    titles = sorted({*summary.titles, *([filters.title] if filters.title else [])},
+                    key=translate)
+    response = make_response(render_template(
+        PARTIALS.get(region, "inbox.html"),
+        mine=[v for v in views if v.assignee == actor.username],
+        queue=[v for v in views if v.assignee != actor.username],
+        summary=summary, filters=filters, filter_args=filters.params(), queue_labels=labels,
+        task_titles=titles, notices=notices, now=now, region=region,
+        no_match=no_match_text(filters, labels.get(filters.queue.key, "") if filters.queue
+                               else "") if filters.active else None))
+    response.vary.update(("HX-Request", "HX-Target"))
+    if region and request.method == "GET":
+        # The address bar shows the filters without empty parameters.
+        response.headers["HX-Push-Url"] = url_for("inbox.index", **filters.params())
+    return response
+
+
+def _back_to_inbox():
+    """After claim/release: the inbox part for htmx, else a redirect to the inbox with the
+    filters the person was using (carried in the form's address)."""
+    filters = tasks.WorklistFilter.from_params(request.args)
+    if _htmx_region() is not None:
+        return _inbox(filters)
+    return redirect(url_for("inbox.index", **filters.params()))
+
+
+def _message(exc: Exception) -> str:
+    return translate(exc.args[0] if exc.args else str(exc))
+
+
 @bp.get("/")
 @staff_page
 def index():
-    actor = current_actor()
-    with services().db.read() as db:
-        views = tasks.worklist(db, actor)
-        notices = notifications.for_actor(db, actor)
-    mine = [v for v in views if v.assignee == actor.username]
-    queue = [v for v in views if v.assignee != actor.username]
-    return render_template("inbox.html", mine=mine, queue=queue, notices=notices,
-                           now=services().now())
+    return _inbox(tasks.WorklistFilter.from_params(request.args))
 
 
 @bp.post("/tasks/<task_id>/claim")
@@ -70,12 +152,13 @@ def claim(task_id: str):
         with services().db.write() as db:
             view = tasks.claim(db, current_actor(), task_id, services().now())
     except (AlreadyCompleted, AlreadyClaimed) as exc:
-        flash(str(exc), "warning")
-        return redirect(url_for("inbox.index"))
-    flash(f"Claimed: {view.title} ({view.ticket})", "success")
+        flash(_message(exc), "warning")
+        return _back_to_inbox()
+    flash(_("Claimed: %(task)s (%(ticket)s)", task=translate(view.title), ticket=view.ticket),
+          "success")
     if request.form.get("then") == "open":
         return redirect(url_for("inbox.task", task_id=task_id))
-    return redirect(url_for("inbox.index"))
+    return _back_to_inbox()
 
 
 @bp.post("/tasks/<task_id>/release")
@@ -85,10 +168,11 @@ def release(task_id: str):
         with services().db.write() as db:
             view = tasks.release(db, current_actor(), task_id)
     except (AlreadyCompleted, AlreadyClaimed) as exc:
-        flash(str(exc), "warning")
-        return redirect(url_for("inbox.index"))
-    flash(f"Released to the team queue: {view.title} ({view.ticket})", "success")
-    return redirect(url_for("inbox.index"))
+        flash(_message(exc), "warning")
+        return _back_to_inbox()
+    flash(_("Released to the team queue: %(task)s (%(ticket)s)", task=translate(view.title),
+            ticket=view.ticket), "success")
+    return _back_to_inbox()
 
 
 @bp.post("/tasks/<task_id>/reassign")
@@ -100,12 +184,14 @@ def reassign(task_id: str):
             view = tasks.reassign(db, current_actor(), task_id, request.form.get("assignee", ""),
                                   request.form.get("reason", ""), services().now())
     except FormInvalid as exc:
-        flash("Not reassigned: " + " ".join(exc.fields.values()), "warning")
+        flash(_("Not reassigned: %(reasons)s",
+                reasons=" ".join(translate(v) for v in exc.fields.values())), "warning")
         return redirect(url_for("cases.view", ticket=ticket) if ticket else url_for("inbox.index"))
     except AlreadyCompleted as exc:
-        flash(str(exc), "warning")
+        flash(_message(exc), "warning")
         return redirect(url_for("inbox.index"))
-    flash(f"Reassigned to {view.assignee}: {view.title} ({view.ticket})", "success")
+    flash(_("Reassigned to %(person)s: %(task)s (%(ticket)s)", person=view.assignee,
+            task=translate(view.title), ticket=view.ticket), "success")
     return redirect(url_for("cases.view", ticket=view.ticket))
 
 
@@ -141,7 +227,7 @@ def task(task_id: str):
     try:
         detail = runtime.task_detail(services(), current_actor(), task_id)
     except (AlreadyCompleted, AlreadyClaimed) as exc:
-        flash(str(exc), "warning")
+        flash(_message(exc), "warning")
         return redirect(url_for("inbox.index"))
     return _task_page(detail, detail.values)
 
@@ -156,7 +242,7 @@ def complete(task_id: str):
             detail.schema, formrender.posted(detail.schema, detail.ui, request.form))
         result = runtime.complete_task(services(), actor, task_id, data)
     except (AlreadyCompleted, AlreadyClaimed) as exc:
-        flash(str(exc), "warning")
+        flash(_message(exc), "warning")
         return redirect(url_for("inbox.index"))
     except FormInvalid as exc:
         return _task_page(detail, request.form, exc.fields or {"": str(exc)}, status=422)
@@ -164,13 +250,15 @@ def complete(task_id: str):
         # Nothing was changed: keep the input and say what failed.
         current_app.logger.error("task %s failed: %s", task_id, exc)
         return _task_page(detail, request.form, {
-            "": f"The process could not continue: {exc} Nothing was saved; "
-                "tell the process owner."}, status=exc.status)
-    flash(f"Done: {detail.task.title} ({result['ticket']})", "success")
+            "": _("The process could not continue: %(problem)s Nothing was saved; tell the "
+                  "process owner.", problem=translate(exc))}, status=exc.status)
+    flash(_("Done: %(task)s (%(ticket)s)", task=translate(detail.task.title),
+            ticket=result["ticket"]), "success")
     if result.get("linked_ticket"):
-        flash(f"A linked complaint was registered: {result['linked_ticket']}", "info")
+        flash(_("A linked complaint was registered: %(ticket)s", ticket=result["linked_ticket"]),
+              "info")
     if result.get("status") == "closed":
-        flash(f"Case {result['ticket']} is closed.", "info")
+        flash(_("Case %(ticket)s is closed.", ticket=result["ticket"]), "info")
     return redirect(url_for("inbox.index"))
 
 
@@ -210,8 +298,12 @@ def not_allowed(_exc):
 def too_large(_exc):
     if _wants_json():
         return _json_error(413, "The request body is too large.")
-    return render_template("error.html", status=413, heading="Too large",
-                           message="What you sent is larger than the 2 MiB limit."), 413
+    limits = attachments.limits_of(services())
+    return render_template("error.html", status=413, heading=_("Too large"), message=_(
+        "What you sent is larger than %(total)s in all. Attach at most %(count)s files of up "
+        "to %(size)s each: go back, choose fewer or smaller files and send the form again.",
+        total=attachments.human_size(current_app.config["MAX_CONTENT_LENGTH"]),
+        count=limits.max_files, size=attachments.human_size(limits.max_file_bytes))), 413
 
 
 @bp.app_errorhandler(CSRFError)
