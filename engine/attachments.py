@@ -414,7 +414,7 @@ def _views(session: Session, instance_id: int, customer_only: bool) -> list[Atta
     query = (select(Attachment, User.display_name)
              .outerjoin(User, User.id == Attachment.uploaded_by_id)
              .where(Attachment.instance_id == instance_id)
-             .order_by(Attachment.created_at, Attachment.id))
+             .order_by(Attachment.created_at, Attachment.filename))
     if customer_only:
         query = query.where(Attachment.visible_to_customer.is_(True))
     return [AttachmentView(id=a.id, filename=a.filename, content_type=a.content_type,

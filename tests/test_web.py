@@ -187,7 +187,8 @@ def test_only_a_supervisor_cancels(browser, desk):
 
 PUBLIC = {"/login", "/healthz", "/api/v1/openapi.json", "/api/v1/token", "/api/v1/complaints",
           "/static/<path:filename>", "/complaint", "/complaint/filed", "/status/<token>",
-          "/status/<token>/tasks/<task_id>", "/status/<token>/withdraw"}
+          "/status/<token>/tasks/<task_id>", "/status/<token>/withdraw",
+          "/status/<token>/attachments", "/status/<token>/attachments/<attachment_id>"}
 
 
 def test_every_route_refuses_anonymous_visitors(app, browser, desk):

@@ -32,7 +32,8 @@ def create_app(config: dict | None = None) -> Flask:
         SESSION_COOKIE_HTTPONLY=True,
         SESSION_COOKIE_SAMESITE="Lax",
         SESSION_COOKIE_SECURE=os.environ.get("COMPLAINTS_SECURE_COOKIES") == "1",
-        MAX_CONTENT_LENGTH=2 * 1024 * 1024,
+        # Room for a submission of evidence files (5 of 20 MiB) and the form around them.
+        MAX_CONTENT_LENGTH=110 * 1024 * 1024,
         WTF_CSRF_TIME_LIMIT=None,
         LOGIN_ATTEMPTS_PER_MINUTE=10,
     )
@@ -44,9 +45,12 @@ def create_app(config: dict | None = None) -> Flask:
     app.json.sort_keys = False  # keep the documented field order, and skip a sort per response
     services = app.config.get("SERVICES") or Services.create(app.config["DATABASE_URL"])
     app.extensions["services"] = services
+    if services.attachment_dir is None:
+        services.attachment_dir = Path(os.environ.get("COMPLAINTS_ATTACHMENT_DIR")
+                                       or instance / "attachments")
     csrf.init_app(app)
 
-    from . import admin, api, auth, cases, cli, i18n, inbox, intake, public, settings
+    from . import admin, api, attachments, auth, cases, cli, i18n, inbox, intake, public, settings
 
     i18n.init_app(app)
 
@@ -55,6 +59,7 @@ def create_app(config: dict | None = None) -> Flask:
     app.register_blueprint(cases.bp)
     app.register_blueprint(intake.bp)
     app.register_blueprint(public.bp)
+    app.register_blueprint(attachments.bp)
     app.register_blueprint(admin.bp)
     app.register_blueprint(settings.bp)
     app.register_blueprint(api.bp)

@@ -7,12 +7,14 @@ from flask import Blueprint, flash, redirect, render_template, request, url_for
 
 from engine import cases as case_service
 from engine import notes, reply_templates, runtime, tasks
+from engine.customers import CUSTOMER
 from engine.directory import departments
 from engine.errors import AlreadyCompleted
 from engine.forms import FormInvalid
 from engine.i18n import N_
 
 from . import conversation, formrender
+from . import attachments as evidence
 from .auth import current_actor
 from .i18n import _, translate
 from .inbox import CANCEL_ROLES, require_any_role, services, staff_page
@@ -20,7 +22,6 @@ from .inbox import CANCEL_ROLES, require_any_role, services, staff_page
 bp = Blueprint("cases", __name__, url_prefix="/cases")
 
 RECENT = 50
-
 # How a case ended and for whom a task was done, as the history says it.
 OUTCOME_NAMES = {
     "resolved": N_("Resolved"),
@@ -33,6 +34,7 @@ OUTCOME_NAMES = {
     "withdrawn": N_("Withdrawn by the customer"),
 }
 ON_BEHALF_NAMES = {"customer": N_("Customer"), "self": N_("The customer themself")}
+
 
 def _query_from(args) -> case_service.CaseQuery:
     def day(name):
@@ -128,19 +130,21 @@ def history_rows(case, intake_schema: dict, dept_names: dict[str, str]) -> list[
             prop = props.get(name) or {}
             submitted.append((translate(prop.get("title") or formrender.humanize(name)),
                               formrender.display_value(prop, value)))
-        rows.append({"at": entry.at, "actor": entry.actor, "title": entry.title,
+        actor = _("customer") if entry.actor == CUSTOMER.username else entry.actor
+        rows.append({"at": entry.at, "actor": actor, "title": entry.title,
                      "kind": entry.kind, "facts": facts, "data": submitted})
     return rows
 
 
 def _case_page(ticket: str, cancel_error: str | None = None, reason: str = "", status=200,
-               notes_state: dict | None = None):
+               notes_state: dict | None = None, evidence_form: dict | None = None):
     actor = current_actor()
     with services().db.read() as db:
         case = case_service.load_case(services(), db, actor, ticket)
         notes_panel = conversation.staff_panel(services(), db, actor, ticket,
                                                **(notes_state or {}))
         same_customer = case_service.same_customer(db, actor, ticket)
+        files = evidence.staff_listing(db, actor, ticket)
         schema, ui = runtime.intake_form(services(), db)
         workable = {v.id for v in tasks.worklist(db, actor)}
         reassignable = {t.id: tasks.reassign_candidates(db, t) for t in case.open_tasks
@@ -154,6 +158,7 @@ def _case_page(ticket: str, cancel_error: str | None = None, reason: str = "", s
         can_cancel=case.status == "open" and bool(actor.roles & CANCEL_ROLES),
         cancel_error=cancel_error, reason=reason, notes=notes_panel, same_customer=same_customer,
         status_words=runtime.STATUS_WORDS, outcome_names=OUTCOME_NAMES,
+        evidence=files, evidence_form=evidence_form or {},
     ), status
 
 

@@ -4,9 +4,11 @@ from __future__ import annotations
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 
 from engine import forms, runtime
+from engine.attachments import UploadRefused
 from engine.forms import FormInvalid
 
 from . import formrender
+from . import attachments as evidence
 from .auth import current_actor
 from .inbox import REGISTER_ROLES, require_any_role, services, staff_page
 
@@ -20,11 +22,11 @@ def _defaults() -> dict:
     return {"channel": DEFAULT_CHANNEL, "received_at": now.isoformat()}
 
 
-def _form_page(values, errors=None, status=200):
+def _form_page(values, errors=None, status=200, evidence_problem=None):
     with services().db.read() as db:
         schema, ui = runtime.intake_form(services(), db)
     return render_template("register.html", schema=schema, ui=ui, values=values,
-                           errors=errors or {}), status
+                           errors=errors or {}, evidence_problem=evidence_problem), status
 
 
 @bp.get("")
@@ -42,8 +44,12 @@ def submit():
         schema, ui = runtime.intake_form(services(), db)
     data = forms.coerce_submission(schema, formrender.posted(schema, ui, request.form))
     try:
-        filed = runtime.file_complaint(services(), data, staff=current_actor())
+        filed = evidence.file_complaint(data, staff=current_actor())
+    except UploadRefused as exc:
+        return _form_page(request.form, evidence.intake_problems(data, current_actor()),
+                          status=422, evidence_problem=evidence.refusal(exc, filing=True))
     except FormInvalid as exc:
-        return _form_page(request.form, exc.fields or {"": str(exc)}, status=422)
+        return _form_page(request.form, exc.fields or {"": str(exc)}, status=422,
+                          evidence_problem=evidence.files_to_choose_again())
     flash(f"Complaint registered as ticket {filed.ticket}.", "success")
     return redirect(url_for("cases.view", ticket=filed.ticket))

@@ -11,9 +11,11 @@ from flask import (
 
 from engine import customers, forms, notes, runtime
 from engine.errors import AlreadyCompleted, NotFound
+from engine.attachments import UploadRefused
 from engine.forms import FormInvalid
 
 from . import conversation, formrender
+from . import attachments as evidence
 from .auth import too_many_attempts
 from .i18n import _, use_customer_preferences
 
@@ -43,10 +45,11 @@ def public_form() -> tuple[dict, dict]:
     return schema, ui
 
 
-def _intake_page(values, errors=None, status=200):
+def _intake_page(values, errors=None, status=200, evidence_problem=None):
     schema, ui = public_form()
     return render_template("public_intake.html", schema=schema, ui=ui, values=values,
-                           errors=errors or {}, honeypot=HONEYPOT), status
+                           errors=errors or {}, honeypot=HONEYPOT,
+                           evidence_problem=evidence_problem), status
 
 
 @bp.get("/complaint")
@@ -65,9 +68,13 @@ def file():
     schema, ui = public_form()
     data = forms.coerce_submission(schema, formrender.posted(schema, ui, request.form))
     try:
-        filed = runtime.file_complaint(services(), data, staff=None)
+        filed = evidence.file_complaint(data, staff=None)
+    except UploadRefused as exc:
+        return _intake_page(request.form, evidence.intake_problems(data, None), status=422,
+                            evidence_problem=evidence.refusal(exc, filing=True))
     except FormInvalid as exc:
-        return _intake_page(request.form, exc.fields or {"": str(exc)}, status=422)
+        return _intake_page(request.form, exc.fields or {"": str(exc)}, status=422,
+                            evidence_problem=evidence.files_to_choose_again())
     # Shown once on the next page; the link is the customer's key to their complaint.
     session["filed"] = {"ticket": filed.ticket, "token": filed.status_token}
     return redirect(url_for("public.filed"))
@@ -86,11 +93,12 @@ def _status_page(token, errors=None, values=None, status=200, conversation_state
     try:
         view = customers.status(services(), token)
         messages = conversation.customer_panel(services(), token, **(conversation_state or {}))
+        files = evidence.customer_listing(token)
     except NotFound:
         abort(404)
     return render_template("status.html", view=view, token=token, errors=errors or {},
                            values=values or {}, now=services().now(),
-                           conversation=messages), status
+                           conversation=messages, evidence=files), status
 
 
 @bp.get("/status/<token>")
