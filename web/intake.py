@@ -6,15 +6,19 @@ from flask import Blueprint, flash, redirect, render_template, request, url_for
 from engine import forms, runtime
 from engine.attachments import UploadRefused
 from engine.forms import FormInvalid
+from engine.i18n import N_, normalize_locale
 
 from . import formrender
 from . import attachments as evidence
 from .auth import current_actor
+from .i18n import _
 from .inbox import REGISTER_ROLES, require_any_role, services, staff_page
 
 bp = Blueprint("intake", __name__, url_prefix="/register")
 
 DEFAULT_CHANNEL = runtime.STAFF_CHANNELS_DEFAULT
+# Customers who phone or come to the counter are mostly Chinese-speaking.
+DEFAULT_CUSTOMER_LOCALE = "zh"
 
 
 def _defaults() -> dict:
@@ -32,24 +36,27 @@ def _form_page(values, errors=None, status=200, evidence_problem=None):
 @bp.get("")
 @staff_page
 def form():
-    require_any_role(REGISTER_ROLES, "Only customer service registers complaints.")
+    require_any_role(REGISTER_ROLES, N_("Only customer service registers complaints."))
     return _form_page(_defaults())
 
 
 @bp.post("")
 @staff_page
 def submit():
-    require_any_role(REGISTER_ROLES, "Only customer service registers complaints.")
+    require_any_role(REGISTER_ROLES, N_("Only customer service registers complaints."))
     with services().db.read() as db:
         schema, ui = runtime.intake_form(services(), db)
     data = forms.coerce_submission(schema, formrender.posted(schema, ui, request.form))
     try:
-        filed = evidence.file_complaint(data, staff=current_actor())
+        filed = evidence.file_complaint(
+            data, staff=current_actor(),
+            customer_locale=normalize_locale(request.form.get("customer_language"))
+            or DEFAULT_CUSTOMER_LOCALE)
     except UploadRefused as exc:
         return _form_page(request.form, evidence.intake_problems(data, current_actor()),
                           status=422, evidence_problem=evidence.refusal(exc, filing=True))
     except FormInvalid as exc:
         return _form_page(request.form, exc.fields or {"": str(exc)}, status=422,
                           evidence_problem=evidence.files_to_choose_again())
-    flash(f"Complaint registered as ticket {filed.ticket}.", "success")
+    flash(_("Complaint registered as ticket %(ticket)s.", ticket=filed.ticket), "success")
     return redirect(url_for("cases.view", ticket=filed.ticket))

@@ -13,11 +13,12 @@ from engine import customers, forms, notes, runtime
 from engine.errors import AlreadyCompleted, NotFound
 from engine.attachments import UploadRefused
 from engine.forms import FormInvalid
+from engine.i18n import zone_or_none
 
 from . import conversation, formrender
 from . import attachments as evidence
 from .auth import too_many_attempts
-from .i18n import _, use_customer_preferences
+from .i18n import _, current_locale, translate, use_customer_preferences
 
 bp = Blueprint("public", __name__)
 
@@ -60,15 +61,20 @@ def intake():
 @bp.post("/complaint")
 def file():
     if request.form.get(HONEYPOT):
-        return _intake_page(request.form, {"": "Your complaint could not be sent. Please "
-                                                "try again."}, status=400)
+        return _intake_page(request.form, {"": _("Your complaint could not be sent. Please "
+                                                  "try again.")}, status=400)
     if too_many_attempts(f"intake:{request.remote_addr}"):
-        return _intake_page(request.form, {"": "Too many complaints from your address in a "
-                                                "short time. Please wait a minute."}, status=429)
+        return _intake_page(request.form, {"": _("Too many complaints from your address in a "
+                                                  "short time. Please wait a minute.")},
+                            status=429)
     schema, ui = public_form()
     data = forms.coerce_submission(schema, formrender.posted(schema, ui, request.form))
     try:
-        filed = evidence.file_complaint(data, staff=None)
+        # The customer reads in the language of this page and in their browser's zone.
+        filed = evidence.file_complaint(
+            data, staff=None, customer_locale=current_locale(),
+            customer_timezone=request.form.get("tz") if zone_or_none(request.form.get("tz"))
+            else None)
     except UploadRefused as exc:
         return _intake_page(request.form, evidence.intake_problems(data, None), status=422,
                             evidence_problem=evidence.refusal(exc, filing=True))
@@ -96,6 +102,7 @@ def _status_page(token, errors=None, values=None, status=200, conversation_state
         files = evidence.customer_listing(token)
     except NotFound:
         abort(404)
+    use_customer_preferences(view.locale, view.timezone)
     return render_template("status.html", view=view, token=token, errors=errors or {},
                            values=values or {}, now=services().now(),
                            conversation=messages, evidence=files), status
@@ -112,6 +119,7 @@ def answer(token: str, task_id: str):
         view = customers.status(services(), token)
     except NotFound:
         abort(404)
+    use_customer_preferences(view.locale, view.timezone)
     own = {t.task.id: t for t in view.tasks}
     if task_id not in own:
         abort(404)
@@ -124,26 +132,27 @@ def answer(token: str, task_id: str):
         return _status_page(token, {task_id: exc.fields or {"": str(exc)}},
                             {task_id: request.form}, status=422)
     except AlreadyCompleted as exc:
-        flash(str(exc), "warning")
+        flash(translate(exc), "warning")
         return redirect(url_for("public.status", token=token))
     except NotFound:
         abort(404)
-    flash("Thank you, we have your answer.", "success")
+    flash(_("Thank you, we have your answer."), "success")
     return redirect(url_for("public.status", token=token))
 
 
 @bp.post("/status/<token>/withdraw")
 def withdraw(token: str):
     try:
+        use_customer_preferences(*customers.preferences(services(), token))
         customers.withdraw(services(), token, request.form.get("reason", ""))
     except NotFound:
         abort(404)
     except FormInvalid as exc:
         return _status_page(token, {"withdraw": exc.fields}, status=422)
     except AlreadyCompleted as exc:
-        flash(str(exc), "warning")
+        flash(translate(exc), "warning")
         return redirect(url_for("public.status", token=token))
-    flash("Your complaint is withdrawn. Thank you for letting us know.", "success")
+    flash(_("Your complaint is withdrawn. Thank you for letting us know."), "success")
     return redirect(url_for("public.status", token=token))
 
 
