@@ -22,6 +22,11 @@ from .models import Department, HumanTask, ProcessInstance, User, UserRole
 CUSTOMER_LANE = "customer"
 
 
+def one_line(text: str) -> str:
+    """A task title as the catalog has it (diagram names may wrap)."""
+    return " ".join(text.split())
+
+
 def _queue_mail(session: Session, to: Optional[str], subject: str, body: str,
                 instance_id: int, now: dt.datetime) -> None:
     if not to:
@@ -51,7 +56,7 @@ def _staff_mail(services, session: Session, row: HumanTask, instance: ProcessIns
     for user in _recipients(session, row):
         _ = translator(user.locale)
         zone = zone_or_none(user.timezone) or COMPANY_ZONE
-        title = _(" ".join(row.title.split()))
+        title = _(one_line(row.title))
         who = (_("It is assigned to you.") if row.assignee_id == user.id
                else _("It is waiting in your team's queue; claim it to make it yours."))
         due = (_("Due: %(when)s", when=f"{local_time(row.due_at, zone)} ({zone.key})")
@@ -84,7 +89,7 @@ def _customer_mail(session: Session, row: HumanTask, instance: ProcessInstance,
     else:
         subject = _("We need your answer on complaint %(ticket)s", ticket=instance.ticket)
         lines = [_("to continue with your complaint %(ticket)s we need your answer: %(title)s.",
-                   ticket=instance.ticket, title=_(" ".join(row.title.split()))),
+                   ticket=instance.ticket, title=_(one_line(row.title))),
                  _("Please answer on your status page. The link is in our first e-mail.")]
     body = "\n\n".join([_("Dear %(name)s,", name=name), *lines, _("Customer service")])
     _queue_mail(session, data.get("customer_email"), subject, body, instance.id, now)
