@@ -81,7 +81,10 @@ def login():
                 with services().db.write() as db:
                     audit.record(db, "login", actor.username)
                 target = request.args.get("next") or ""
-                if not target.startswith("/") or target.startswith("//"):
+                # Browsers drop tabs and line breaks from an address and read "\" as "/":
+                # judge the target as they will follow it ("/\t/host" leaves the site).
+                followed = "".join(c for c in target if c >= " ").replace("\\", "/")
+                if not followed.startswith("/") or followed.startswith("//"):
                     target = url_for("inbox.index")
                 return redirect(target)
     return render_template("login.html", error=error, username=username), (401 if error else 200)
