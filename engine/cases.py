@@ -263,20 +263,22 @@ class RelatedCase:
 
 def same_customer(session: Session, actor: Actor, ticket: str,
                   limit: int = 20) -> list[RelatedCase]:
-    """Other complaints of the same customer (the same phone number), newest first, among
-    the cases the actor may see. Cases already linked by a follow-up are left out: the
-    page lists them on their own.
-
-    E-mail address and order number live only in the case data, which has no index; they
-    would need columns of their own on the instance table to be matched as cheaply."""
+    """Other complaints of the same customer (the same phone number, e-mail address or
+    order number; each an indexed column), newest first, among the cases the actor may
+    see. Cases already linked by a follow-up are left out: the page lists them on their
+    own."""
     instance = session.execute(
         select(ProcessInstance).where(ProcessInstance.ticket == ticket)).scalar_one_or_none()
     if instance is None or not can_see(actor, instance, session):
         raise NotFound(N_("No such complaint."))
-    if not instance.customer_phone:
+    same_customer = [column == value for column, value in (
+        (ProcessInstance.customer_phone, instance.customer_phone),
+        (ProcessInstance.customer_email, instance.customer_email),
+        (ProcessInstance.order_number, instance.order_number)) if value]
+    if not same_customer:
         return []
     conditions = [
-        ProcessInstance.customer_phone == instance.customer_phone,  # indexed
+        or_(*same_customer),
         ProcessInstance.id != instance.id,
         or_(ProcessInstance.parent_ticket.is_(None), ProcessInstance.parent_ticket != ticket),
         _visible_to(actor),

@@ -160,6 +160,9 @@ class ProcessInstance(Base):
     lease_until: Mapped[Optional[dt.datetime]] = mapped_column(UtcDateTime)
     customer_name: Mapped[Optional[str]] = mapped_column(String(200))
     customer_phone: Mapped[Optional[str]] = mapped_column(String(64), index=True)
+    # Copied from the record so that a customer's other complaints are found by index.
+    customer_email: Mapped[Optional[str]] = mapped_column(String(254), index=True)
+    order_number: Mapped[Optional[str]] = mapped_column(String(128), index=True)
     complaint_type: Mapped[Optional[str]] = mapped_column(String(64))
     department_code: Mapped[Optional[str]] = mapped_column(String(64), index=True)
     channel: Mapped[Optional[str]] = mapped_column(String(32))

@@ -249,6 +249,12 @@ def _start(services: Services, session: Session, process_id: str, data: dict, ti
     return instance, workflow
 
 
+def _match_key(value) -> Optional[str]:
+    """E-mail addresses and order numbers as compared across cases: trimmed, lower case."""
+    text = str(value or "").strip().lower()
+    return text[:128] or None
+
+
 def _file(services, session, data, staff, parent_ticket, now, preferences=None) -> Filed:
     ticket = tickets.next_ticket(session, now)
     data["ticket"] = ticket
@@ -257,6 +263,8 @@ def _file(services, session, data, staff, parent_ticket, now, preferences=None) 
     instance, _workflow = _start(
         services, session, COMPLAINT_PROCESS, data, ticket, now,
         customer_name=data.get("customer_name"), customer_phone=data.get("customer_phone"),
+        customer_email=_match_key(data.get("customer_email")),
+        order_number=_match_key(data.get("order_number")),
         complaint_type=data.get("complaint_type"), channel=data.get("channel"),
         received_at=dt.datetime.fromisoformat(data["received_at"].replace("Z", "+00:00")),
         status_token_hash=token_digest(status_token), parent_ticket=parent_ticket,
@@ -525,6 +533,8 @@ def restore_instance(services: Services, session: Session, version_id: int, tick
         setattr(instance, column, value)
     instance.customer_name = data.get("customer_name")
     instance.customer_phone = data.get("customer_phone")
+    instance.customer_email = _match_key(data.get("customer_email"))
+    instance.order_number = _match_key(data.get("order_number"))
     session.flush()
     tasks.sync(session, instance.id, workflow, now)
     audit.record(session, "instance_restored", None, instance.id, ticket=ticket)

@@ -299,11 +299,17 @@ def test_linked_complaints_list_the_same_customers_cases_the_viewer_may_see(visi
     logistics_case = desk.file(description="The box arrived crushed.")
     desk.run_until(logistics_case, "dispatch")
     desk.do(logistics_case, "dispatch", department="logistics")
-    stranger = desk.file(customer_phone="13911112222", customer_name="Zhao Li")
+    stranger = desk.file(customer_phone="13911112222", customer_name="Zhao Li",
+                         customer_email="zhao.li@example.com", order_number="SO-2611-0999")
+    # The same customer writing from another phone, or only quoting the order number.
+    by_email = desk.file(customer_phone="13700000001", order_number="SO-1",
+                         customer_email=" Wang.Lei@Example.com ")
+    by_order = desk.file(customer_phone="13700000002", customer_email="other@example.com")
 
     page = visitor("agent").get(f"/cases/{quality_case}").get_data(as_text=True)
     assert "Same customer" in page
     assert f">{logistics_case}</a>" in page and f">{stranger}</a>" not in page
+    assert f">{by_email}</a>" in page and f">{by_order}</a>" in page
 
     handler_page = visitor("handler").get(f"/cases/{quality_case}").get_data(as_text=True)
     assert f">{logistics_case}</a>" not in handler_page
