@@ -362,7 +362,7 @@ def complete_in(services, session, actor, task_id, data, permit=None,
         .with_for_update()
         .execution_options(populate_existing=True)).scalar_one()
     schema, _ui = form_for(services, session, row)
-    data = forms.validate(schema, data)
+    data = forms.validate(schema, without_read_only(schema, data))
     workflow = load_workflow(services, instance)
     task = workflow.get_task_from_id(UUID(task_id))
     if task is None or task.state != TaskState.READY:
@@ -477,6 +477,16 @@ def _instance_by_ticket(session: Session, ticket: str) -> ProcessInstance:
     if instance is None:
         raise NotFound(N_("No such complaint."))
     return instance
+
+
+def without_read_only(schema: dict, data: Any) -> Any:
+    """Fields a form only shows (the proposal a customer answers, the plan under approval)
+    come back from the browser as hidden inputs; what the case holds stays authoritative."""
+    if not isinstance(data, dict):
+        return data
+    shown_only = {name for name, prop in (schema.get("properties") or {}).items()
+                  if isinstance(prop, dict) and prop.get("readOnly")}
+    return {k: v for k, v in data.items() if k not in shown_only}
 
 
 def task_prefill(services: Services, session: Session, row: HumanTask, ui: dict) -> dict:

@@ -97,15 +97,21 @@ def test_the_customer_rejects_a_solution_with_a_reason(client, desk):
     ticket, token = file_online(client)
     desk.run_until(ticket, "customer_decision")
     task = desk.task(ticket, "customer_decision")
+    page = client.get(f"/status/{token}").get_data(as_text=True)
+    assert "Our proposed solution" in page and "Replace the unit and refund shipping." in page
+    assert "urgent: 6 hours" not in page  # the staff's instructions stay with the staff
     missing = post(client, f"/status/{token}/tasks/{task.id}",
                    {"customer_response": "reject"}, f"/status/{token}")
     assert missing.status_code == 422 and "This field is required." in missing.get_data(as_text=True)
     done = post(client, f"/status/{token}/tasks/{task.id}",
-                {"customer_response": "reject", "customer_comment": "I want a refund"},
+                {"customer_response": "reject", "customer_comment": "I want a refund",
+                 "measures": "A free car"},  # a shown-only field sent back altered
                 f"/status/{token}")
     assert done.status_code == 302
     assert desk.open_task_names(ticket) == ["propose_solution"]
-    assert desk.case(ticket).data["customer_comment"] == "I want a refund"
+    data = desk.case(ticket).data
+    assert data["customer_comment"] == "I want a refund"
+    assert data["measures"] == "Replace the unit and refund shipping."
 
 
 def test_the_customer_withdraws(client, desk):
