@@ -164,11 +164,11 @@ def test_case_page_and_task_form_in_chinese(visitor, desk):
     agent = visitor(CHINESE).sign_in("agent")
     case = text_of(agent.get(f"/cases/{ticket}"))
     assert "投诉记录" in case and "处理经过" in case and "投诉已登记" in case
-    assert "核对记录是否完整" in case  # the open step, named in the diagram
+    assert "检查记录是否完整" in case  # the open step, named in the diagram
     assert "客服部" in case or "客户服务部" in case  # its lane
     task = desk.task(ticket, "check_record")
     form = text_of(agent.get(f"/tasks/{task.id}"))
-    assert "核对记录是否完整" in form and "记录是否完整？" in form  # title and label
+    assert "检查记录是否完整" in form and "记录是否完整？" in form  # title and label
     assert "是，记录完整" in form and "完成任务" in form
     refused = agent.post(f"/tasks/{task.id}", {}, f"/tasks/{task.id}")
     assert refused.status_code == 422
