@@ -129,7 +129,7 @@ def test_an_overseas_customer_sees_times_in_their_own_zone(visitor, services):
     token = customer.file_complaint(zone="America/New_York")
     assert customer_of(services, token) == ("en", "America/New_York")
     status = text_of(visitor().get(f"/status/{token}"))
-    assert f"Received <time" in status and NEW_YORK_START in status
+    assert "Received <time" in status and NEW_YORK_START in status
     assert "America/New_York" in status and SHANGHAI_START not in status
     mail = acknowledgement(services)
     assert mail.subject.endswith("received") and NEW_YORK_START in mail.body_text
