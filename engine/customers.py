@@ -15,6 +15,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
 
+from . import customer_follow_up as follow_up
 from . import forms, runtime, tasks
 from .directory import Actor
 from .errors import AlreadyCompleted, NotFound
@@ -78,6 +79,18 @@ def instance_for_token(session: Session, token: str) -> ProcessInstance:
     return instance
 
 
+def answerable_by_customer(row: HumanTask) -> bool:
+    """The customer's own tasks, and the follow-up visit they may answer online."""
+    return row.lane == CUSTOMER_LANE or row.name == follow_up.FOLLOW_UP_TASK
+
+
+def customer_form(services: Services, session: Session, row: HumanTask) -> tuple[dict, dict]:
+    if row.name == follow_up.FOLLOW_UP_TASK:
+        return (services.forms.schema(follow_up.CUSTOMER_FORM),
+                services.forms.ui_schema(follow_up.CUSTOMER_UI))
+    return runtime.form_for(services, session, row)
+
+
 def status(services: Services, token: str) -> CustomerStatus:
     with services.db.read() as session:
         instance = instance_for_token(session, token)
@@ -95,9 +108,9 @@ def status(services: Services, token: str) -> CustomerStatus:
             due = min((r.due_at for r in open_rows if r.due_at), default=None)
         own = []
         for row in open_rows:
-            if row.lane != CUSTOMER_LANE:
+            if not answerable_by_customer(row):
                 continue
-            schema, ui = runtime.form_for(services, session, row)
+            schema, ui = customer_form(services, session, row)
             own.append(CustomerTask(task=tasks.view_of(row), schema=schema, ui=ui,
                                     values=runtime.task_prefill(services, session, row, ui)))
         history = _history(session, instance.id)
@@ -130,9 +143,15 @@ def complete(services: Services, token: str, task_id: str, data: Any) -> dict:
     """The customer answers one of their own tasks."""
     with services.db.read() as session:
         instance_id = instance_for_token(session, token).id
+        row = session.get(HumanTask, task_id)
+        if row is not None and row.instance_id == instance_id \
+                and row.name == follow_up.FOLLOW_UP_TASK:
+            # The customer's short form, checked on its own terms, then recorded as the visit.
+            answer = forms.validate(services.forms.schema(follow_up.CUSTOMER_FORM), data)
+            data = follow_up.visit_record(answer)
 
     def permit(row: HumanTask) -> None:
-        if row.instance_id != instance_id or row.lane != CUSTOMER_LANE:
+        if row.instance_id != instance_id or not answerable_by_customer(row):
             raise NotFound(N_("No such task."))
         if row.state != "ready":
             raise AlreadyCompleted(N_("This question has already been answered."))

@@ -136,3 +136,39 @@ def test_an_acknowledgement_with_the_private_link_is_mailed(client, desk, servic
     assert mail.subject == f"Complaint {ticket} received"
     assert f"/status/{token}" in mail.body_text
     assert client.get(mail.body_text.split("http://127.0.0.1:5000", 1)[1].split()[0]).status_code == 200
+
+
+def test_the_customer_answers_the_follow_up_visit_online(client, desk):
+    ticket, token = file_online(client)
+    desk.run_until(ticket, "follow_up")
+    page = client.get(f"/status/{token}").get_data(as_text=True)
+    assert "How satisfied are you with how we handled your complaint?" in page
+    task = desk.task(ticket, "follow_up")
+    unclear = post(client, f"/status/{token}/tasks/{task.id}",
+                   {"satisfaction_score": "2", "problem_solved": "false"}, f"/status/{token}")
+    assert unclear.status_code == 422  # not solved: say what is still wrong
+    assert "This field is required." in unclear.get_data(as_text=True)
+    done = post(client, f"/status/{token}/tasks/{task.id}",
+                {"satisfaction_score": "2", "problem_solved": "false",
+                 "follow_up_comment": "The new unit rattles too."}, f"/status/{token}")
+    assert done.status_code == 302
+    case = desk.case(ticket)
+    assert case.status == "closed"
+    assert case.data["satisfaction"] == "not_satisfied" and case.data["satisfaction_score"] == 2
+    assert case.data["follow_up_channel"] == "web"
+    linked = case.data["linked_ticket"]  # the unsolved problem is a new complaint
+    assert desk.case(linked).data["description"] == "The new unit rattles too."
+    completed = [h for h in case.history if h.kind == "task_completed"]
+    assert completed[-1].actor == "customer"
+
+
+def test_a_satisfied_customer_closes_the_case_online(client, desk):
+    ticket, token = file_online(client)
+    desk.run_until(ticket, "follow_up")
+    task = desk.task(ticket, "follow_up")
+    done = post(client, f"/status/{token}/tasks/{task.id}",
+                {"satisfaction_score": "5", "problem_solved": "true"}, f"/status/{token}")
+    assert done.status_code == 302
+    case = desk.case(ticket)
+    assert case.status == "closed" and case.data["satisfaction"] == "satisfied"
+    assert "linked_ticket" not in case.data or not case.data["linked_ticket"]
