@@ -9,15 +9,16 @@ language and time zone, so a rolled-back step never announces anything.
 from __future__ import annotations
 
 import datetime as dt
-from typing import Iterable, Optional
+from types import SimpleNamespace
+from typing import Optional
 from uuid import UUID
 
-from sqlalchemy import select
+from sqlalchemy import String, bindparam, or_, select
 from sqlalchemy.orm import Session
 
 from . import mailer
 from .i18n import COMPANY_ZONE, local_time, translator, zone_or_none
-from .models import Department, HumanTask, ProcessInstance, User, UserRole
+from .models import Department, ProcessInstance, User, UserRole
 
 CUSTOMER_LANE = "customer"
 
@@ -27,32 +28,40 @@ def one_line(text: str) -> str:
     return " ".join(text.split())
 
 
-def _queue_mail(session: Session, to: Optional[str], subject: str, body: str,
-                instance_id: int, now: dt.datetime) -> None:
+def _mail(mails: list[dict], to: Optional[str], subject: str, body: str, instance_id: int,
+          now: dt.datetime) -> None:
+    """Add a mail to the step's batch; an unusable address on file must not stop the case."""
     if not to:
         return
     try:
-        mailer.queue(session, to, subject, body, instance_id=instance_id, now=now)
+        mails.append(mailer.plain_mail(mailer.checked_address(to), subject, body,
+                                       instance_id, now))
     except ValueError:
-        pass  # an unusable address on file must not stop the case
+        pass
 
 
-def _recipients(session: Session, row: HumanTask) -> list[User]:
+# Built once: they run on every step that opens a task.
+_PEOPLE = select(User.id, User.email, User.display_name, User.locale, User.timezone) \
+    .where(User.active.is_(True), User.email.is_not(None))
+_ASSIGNEE = _PEOPLE.where(User.id == bindparam("user_id"))
+_QUEUE = (_PEOPLE.join(UserRole, UserRole.user_id == User.id)
+          .outerjoin(Department, Department.id == User.department_id)
+          .where(UserRole.role == bindparam("role"),
+                 or_(bindparam("department", type_=String) .is_(None),
+                     Department.code == bindparam("department", type_=String))))
+
+
+def _recipients(session: Session, row) -> list:
     """The assignee, or else every active member of the task's queue."""
+    connection = session.connection()
     if row.assignee_id is not None:
-        user = session.get(User, row.assignee_id)
-        return [user] if user is not None and user.active else []
-    query = (select(User).join(UserRole, UserRole.user_id == User.id)
-             .where(UserRole.role == row.role, User.active.is_(True)))
-    if row.department_code:
-        query = query.join(Department, Department.id == User.department_id) \
-            .where(Department.code == row.department_code)
-    return [u for u in session.execute(query).scalars().unique()
-            if u.id != row.excluded_user_id]
+        return connection.execute(_ASSIGNEE, {"user_id": row.assignee_id}).all()
+    people = connection.execute(_QUEUE, {"role": row.role, "department": row.department_code})
+    return [u for u in people if u.id != row.excluded_user_id]
 
 
-def _staff_mail(services, session: Session, row: HumanTask, instance: ProcessInstance,
-                now: dt.datetime) -> None:
+def _staff_mail(services, session: Session, mails: list[dict], row,
+                instance: ProcessInstance, now: dt.datetime) -> None:
     for user in _recipients(session, row):
         _ = translator(user.locale)
         zone = zone_or_none(user.timezone) or COMPANY_ZONE
@@ -69,13 +78,13 @@ def _staff_mail(services, session: Session, row: HumanTask, instance: ProcessIns
             _("Open it here: %(link)s", link=f"{services.public_url}/tasks/{row.id}"),
             _("Complaint Desk"),
         ])
-        _queue_mail(session, user.email,
-                    _("New task: %(title)s (%(ticket)s)", title=title, ticket=instance.ticket),
-                    body, instance.id, now)
+        _mail(mails, user.email,
+              _("New task: %(title)s (%(ticket)s)", title=title, ticket=instance.ticket),
+              body, instance.id, now)
 
 
-def _customer_mail(session: Session, row: HumanTask, instance: ProcessInstance,
-                   data: dict, now: dt.datetime) -> None:
+def _customer_mail(mails: list[dict], row, instance: ProcessInstance, data: dict,
+                   now: dt.datetime) -> None:
     _ = translator(instance.customer_locale)
     name = data.get("customer_name") or _("customer")
     if row.name == "customer_decision":
@@ -92,23 +101,21 @@ def _customer_mail(session: Session, row: HumanTask, instance: ProcessInstance,
                    ticket=instance.ticket, title=_(one_line(row.title))),
                  _("Please answer on your status page. The link is in our first e-mail.")]
     body = "\n\n".join([_("Dear %(name)s,", name=name), *lines, _("Customer service")])
-    _queue_mail(session, data.get("customer_email"), subject, body, instance.id, now)
+    _mail(mails, data.get("customer_email"), subject, body, instance.id, now)
 
 
 def new_tasks(services, session: Session, instance: ProcessInstance, workflow,
-              task_ids: Iterable[str], now: dt.datetime) -> None:
-    """Announce the task rows a step just created."""
-    task_ids = list(task_ids)
-    if not task_ids:
-        return
-    rows = session.execute(select(HumanTask).where(HumanTask.id.in_(task_ids))).scalars().all()
-    for row in rows:
+              rows: list[dict], now: dt.datetime) -> None:
+    """Announce the task rows a step just created (as engine.tasks.sync returns them)."""
+    mails: list[dict] = []
+    for row in (SimpleNamespace(**values) for values in rows):
         if row.lane == CUSTOMER_LANE:
             task = workflow.get_task_from_id(UUID(row.id))
             data = task.data if task is not None else workflow.data
-            _customer_mail(session, row, instance, data, now)
+            _customer_mail(mails, row, instance, data, now)
         else:
-            _staff_mail(services, session, row, instance, now)
+            _staff_mail(services, session, mails, row, instance, now)
+    mailer.queue_many(session, mails)
 
 
 def case_closed(session: Session, instance: ProcessInstance, data: dict,
@@ -122,6 +129,7 @@ def case_closed(session: Session, instance: ProcessInstance, data: dict,
           "send us a message."),
         _("Customer service"),
     ])
-    _queue_mail(session, data.get("customer_email"),
-                _("Complaint %(ticket)s is closed", ticket=instance.ticket), body,
-                instance.id, now)
+    mails: list[dict] = []
+    _mail(mails, data.get("customer_email"),
+          _("Complaint %(ticket)s is closed", ticket=instance.ticket), body, instance.id, now)
+    mailer.queue_many(session, mails)

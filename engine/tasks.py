@@ -416,7 +416,8 @@ def sync(
     now: dt.datetime,
     completed: Optional[tuple[str, int, Optional[str]]] = None,
 ) -> list[str]:
-    """Make the task rows match the workflow's ready user tasks; returns the new task ids.
+    """Make the task rows match the workflow's ready user tasks; returns the new rows (as
+    the column values inserted, so that announcing them needs no second read).
 
     `completed` is (task id, user id, on_behalf_of) of the task just worked. Plain SQL:
     this runs on every step and the ORM's bookkeeping would cost more than the writes.
@@ -458,7 +459,7 @@ def sync(
         })
     if new_rows:
         connection.execute(insert(table), new_rows)
-    return [row["id"] for row in new_rows]
+    return new_rows
 
 
 def cancel_open(session: Session, instance: ProcessInstance, now: dt.datetime) -> None:
