@@ -306,3 +306,19 @@ def test_the_inbox_speaks_chinese(head_inbox, clock, app):
     # Queue names are made of translated role and department names.
     assert "Department handler" not in page and "Department head" not in page
     assert "质量部" in page
+
+
+# --------------------------------------------------------------------------- long lists
+
+def test_a_long_queue_shows_its_most_urgent_rows_and_the_rest_on_request(desk, clock, app,
+                                                                         monkeypatch):
+    import web.inbox
+    monkeypatch.setattr(web.inbox, "LIST_LIMIT", 2)  # three rows are "long" for this test
+    tickets = [file_at(desk, clock, local(9 + hour)) for hour in range(3)]
+    agent = signed_in(app, "agent")
+    queue = section(page_of(agent), "queue-heading")
+    assert tickets_in_order(queue) == tickets[:2]  # oldest first: no deadlines here
+    assert "Showing the 2 most urgent of 3." in queue
+    link = re.search(r'href="(/\?[^"]*all=1[^"]*)"', queue).group(1)
+    everything = section(page_of(agent, link.replace("&amp;", "&")), "queue-heading")
+    assert tickets_in_order(everything) == tickets and "most urgent" not in everything

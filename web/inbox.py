@@ -57,6 +57,10 @@ def require_any_role(roles: set[str], message: str) -> None:
 PARTIALS = {"inbox-content": "_inbox_content.html", "inbox-results": "_inbox_results.html"}
 
 
+# Rows per inbox list before "show all": enough for a day's work, small enough to be quick.
+LIST_LIMIT = 100
+
+
 def _htmx_region():
     """The id of the inbox part to answer with, or None for the whole page."""
     headers = request.headers
@@ -117,6 +121,7 @@ def _inbox(filters: tasks.WorklistFilter):
         queue=[v for v in views if v.assignee != actor.username],
         summary=summary, filters=filters, filter_args=filters.params(), queue_labels=labels,
         task_titles=titles, notices=notices, now=now, region=region,
+        list_limit=LIST_LIMIT, show_all=request.args.get("all") == "1",
         no_match=no_match_text(filters, labels.get(filters.queue.key, "") if filters.queue
                                else "") if filters.active else None))
     response.vary.update(("HX-Request", "HX-Target"))
