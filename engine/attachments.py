@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import BinaryIO, Iterable, Iterator, Optional, Union
 
 import filetype
-from sqlalchemy import delete, select, update
+from sqlalchemy import delete, func, select, update
 from sqlalchemy.orm import Session
 
 from . import audit, cases, customers, runtime
@@ -332,12 +332,31 @@ def _open_case_of(session: Session, token: str) -> ProcessInstance:
     return instance
 
 
+# Files a customer may add to one complaint over its life: whoever holds a status link
+# must not be able to fill the disk through it.
+MAX_CUSTOMER_FILES_PER_CASE = 50
+
+
+def _customer_file_count(session: Session, instance_id: int) -> int:
+    return session.execute(select(func.count()).select_from(Attachment).where(
+        Attachment.instance_id == instance_id, Attachment.source == "customer")).scalar_one()
+
+
+def _check_case_room(session: Session, instance_id: int, adding: int) -> None:
+    if _customer_file_count(session, instance_id) + adding > MAX_CUSTOMER_FILES_PER_CASE:
+        raise UploadRefused(N_("A complaint holds at most %(limit)s files from you. Please "
+                               "write to us below if you need to send more."),
+                            limit=MAX_CUSTOMER_FILES_PER_CASE)
+
+
 def add_for_customer(services: Services, token: str, uploads: list[CheckedUpload]) -> None:
     with services.db.read() as session:
-        _open_case_of(session, token)
+        _check_case_room(session, _open_case_of(session, token).id, len(uploads))
     keep_files(services, uploads)
     with services.db.write() as session:
-        add(services, session, _open_case_of(session, token).id, uploads, None)
+        instance = _open_case_of(session, token)
+        _check_case_room(session, instance.id, len(uploads))
+        add(services, session, instance.id, uploads, None)
 
 
 def _writable_instance(session: Session, actor: Actor, ticket: str) -> ProcessInstance:

@@ -284,6 +284,18 @@ def test_the_customer_adds_evidence_on_the_status_page(client, services):
     assert "Files added: 1." in client.get(f"/status/{token}").get_data(as_text=True)
 
 
+def test_a_status_link_cannot_fill_the_disk(client, services, monkeypatch):
+    from engine import attachments
+    monkeypatch.setattr(attachments, "MAX_CUSTOMER_FILES_PER_CASE", 2)
+    ticket, token = file_online(client, ("first.png", png(shade=1)))
+    two = send_form(client, f"/status/{token}/attachments", {}, f"/status/{token}",
+                    [("second.png", png(shade=2)), ("third.png", png(shade=3))])
+    assert two.status_code == 422
+    assert "A complaint holds at most 2 files from you." in two.get_data(as_text=True)
+    assert [r.filename for r in rows(services, ticket)] == ["first.png"]
+    assert len(stored_files(services)) == 1  # refused before anything was written
+
+
 def test_the_same_content_is_stored_once(client, services):
     photo = png(2, 2, shade=77)
     file_online(client, ("first.png", photo))

@@ -17,7 +17,7 @@ from engine.directory import Actor
 from engine.errors import AlreadyCompleted, NotFound
 from engine.forms import FormInvalid
 
-from .auth import current_actor
+from .auth import current_actor, too_many_attempts
 from .i18n import _
 from .inbox import staff_page
 
@@ -125,6 +125,10 @@ def customer_download(token: str, attachment_id: str):
 @bp.post("/status/<token>/attachments")
 def customer_upload(token: str):
     from .public import _status_page  # the page the form is on, shown again with the reason
+    if too_many_attempts(f"upload:{request.remote_addr}"):
+        return _status_page(token, {FIELD: EvidenceProblem(
+            _("Too many uploads from your address in a short time. Please wait a minute."),
+            True)}, status=429)
     try:
         uploads = checked_files()
         if not uploads:
