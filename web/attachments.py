@@ -11,14 +11,14 @@ from flask import (
 )
 from werkzeug.datastructures import MultiDict
 
-from engine import attachments, runtime
+from engine import attachments, customers, runtime
 from engine.attachments import CheckedUpload, UploadRefused
 from engine.directory import Actor
 from engine.errors import AlreadyCompleted, NotFound
 from engine.forms import FormInvalid
 
 from .auth import current_actor, too_many_attempts
-from .i18n import _
+from .i18n import _, use_customer_preferences
 from .inbox import staff_page
 
 bp = Blueprint("attachments", __name__)
@@ -125,6 +125,11 @@ def customer_download(token: str, attachment_id: str):
 @bp.post("/status/<token>/attachments")
 def customer_upload(token: str):
     from .public import _status_page  # the page the form is on, shown again with the reason
+    try:
+        # Every answer below speaks the language the status page is shown in.
+        use_customer_preferences(*customers.preferences(services(), token))
+    except NotFound:
+        abort(404)
     if too_many_attempts(f"upload:{request.remote_addr}"):
         return _status_page(token, {FIELD: EvidenceProblem(
             _("Too many uploads from your address in a short time. Please wait a minute."),
