@@ -5,7 +5,7 @@ the test suite fails while any is missing. Strings come from:
 - Python (`_()`, `gettext()`, `ngettext()`, `N_()`) in engine/ and web/,
 - the Jinja templates (`_()` and `{% trans %}`),
 - the forms (titles, descriptions, choice titles, the customer's stage texts),
-- the BPMN task names shown as task titles.
+- the BPMN task names shown as task titles, and the notices the diagrams send.
 """
 from __future__ import annotations
 
@@ -23,6 +23,7 @@ ROOT = Path(__file__).resolve().parent.parent
 KEYWORDS = {"_": None, "gettext": None, "ngettext": (1, 2), "N_": None}
 FORM_TEXT_KEYS = {"title", "description", "ui:placeholder", "ui:help", "ui:title"}
 BPMN = "{http://www.omg.org/spec/BPMN/20100524/MODEL}"
+SPIFF = "{http://spiffworkflow.org/bpmn/schema/1.0/core}"
 
 
 def _code_messages() -> Iterator[str]:
@@ -69,6 +70,9 @@ def _process_messages() -> Iterator[str]:
             name = (task.get("name") or "").strip()
             if name:
                 yield " ".join(name.split())
+        for prop in tree.iter(f"{SPIFF}property"):
+            if prop.get("name") == "notifyMessage" and prop.get("value"):
+                yield prop.get("value")
 
 
 def messages() -> set[str]:

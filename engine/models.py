@@ -268,6 +268,10 @@ class Notification(Base):
     recipient_department: Mapped[Optional[str]] = mapped_column(String(64))
     kind: Mapped[str] = mapped_column(String(32), default="notice", server_default="notice")
     subject: Mapped[str] = mapped_column(String(255))
+    # The subject as a catalog message and its values, so each reader sees it in their own
+    # language and zone (NULL for notices stored before: their subject is shown as is).
+    message_id: Mapped[Optional[str]] = mapped_column(String(255))
+    message_values: Mapped[Optional[dict]] = mapped_column(JSON)
     body: Mapped[str] = mapped_column(Text)
     created_at: Mapped[dt.datetime] = mapped_column(UtcDateTime, default=utcnow)
 

@@ -146,15 +146,18 @@ def _add(session: Session, instance_id: int, kind: str, body: str,
                     author=author.display_name if author else None, created_at=now)
 
 
+NEW_MESSAGE_NOTICE = N_("Complaint %(ticket)s: a new message from the customer")
+
+
 def send_customer_message(services: Services, token: str, body: Optional[str]) -> NoteView:
     text = clean_body(body)
     now = services.now()
     with services.db.write() as session:
         instance = customers.instance_for_token(session, token)
         view = _add(session, instance.id, CUSTOMER_MESSAGE, text, None, now)
-        notifications.store(session, instance.id, [(
-            CS_TEAM_ROLE, f"Complaint {instance.ticket}: a new message from the customer")],
-            now)
+        message, values = NEW_MESSAGE_NOTICE, {"ticket": instance.ticket}
+        notifications.store(session, instance.id, [notifications.Outgoing(
+            CS_TEAM_ROLE, notifications.render(message, values), message, values)], now)
         audit.record(session, "customer_message", customers.CUSTOMER.username, instance.id,
                      note=view.id, body=text)
     return view

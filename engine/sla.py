@@ -47,6 +47,16 @@ def notice_subject(session: Session, stage: str, row, ticket: str,
     return _(with_due, task=task, ticket=ticket, due=f"{local_time(row.due_at, zone)} {zone.key}")
 
 
+def notice_message(stage: str, row, ticket: str) -> tuple[str, dict]:
+    """The notice as a catalog message and values, for readers of any language and zone
+    (engine.notifications.text_of)."""
+    bare, with_due = NOTICE_SUBJECTS[stage]
+    values = {"task": " ".join(row.title.split()), "ticket": ticket}
+    if row.due_at is None:
+        return bare, values
+    return with_due, {**values, "due": row.due_at.isoformat()}
+
+
 class CalendarBook:
     """Which business calendar each team works on, with the admin's closed days.
 
@@ -212,8 +222,10 @@ def apply_fired(session: Session, instance_id: int, ticket: str, finished: list,
         elif role in ("dept_head", "dept_handler"):
             recipient["recipient_department"] = row.department_code
         subject = notice_subject(session, stage, row, ticket, recipient["recipient_user_id"])
+        message_id, values = notice_message(stage, row, ticket)
         notices.append({"instance_id": instance_id, "subject": subject[:255], "body": subject,
-                        "created_at": now, "kind": f"sla_{stage}", **recipient})
+                        "created_at": now, "kind": f"sla_{stage}", "message_id": message_id,
+                        "message_values": values, **recipient})
         applied.append(f"{stage}:{row.name}")
     connection = session.connection()
     for task_id, values in marks.items():

@@ -21,6 +21,7 @@ from SpiffWorkflow.spiff.parser.process import BpmnValidator, SpiffBpmnParser
 
 from . import audit
 from .models import ProcessVersion
+from .extensions import task_property
 from .scripting import compile_restricted_code
 from .serialization import registry
 
@@ -129,11 +130,19 @@ def _dmn_cell(lhs: str) -> str:
         return f"dmninput {cell}"
 
 
+# Extension properties whose value is a Python expression the engine evaluates.
+EXPRESSION_PROPERTIES = ("notifySubject", "notifyValues", "startsLinkedComplaint")
+
+
 def _expressions(task_spec):
     """Every piece of Python a task spec will run: (what, code, compile mode)."""
     script = getattr(task_spec, "script", None)
     if script:
         yield "script", script, "exec"
+    for name in EXPRESSION_PROPERTIES:
+        expression = task_property(task_spec, name)
+        if expression:
+            yield f"property {name}", expression, "eval"
     for condition, target in getattr(task_spec, "cond_task_specs", None) or []:
         args = getattr(condition, "args", None)
         if args and isinstance(args[0], str):

@@ -322,3 +322,29 @@ def test_a_long_queue_shows_its_most_urgent_rows_and_the_rest_on_request(desk, c
     link = re.search(r'href="(/\?[^"]*all=1[^"]*)"', queue).group(1)
     everything = section(page_of(agent, link.replace("&amp;", "&")), "queue-heading")
     assert tickets_in_order(everything) == tickets and "most urgent" not in everything
+
+
+# --------------------------------------------------------------------------- notices
+
+def test_notices_copied_to_you_are_in_the_readers_language_and_zone(desk, clock, services,
+                                                                    app):
+    from engine import timers
+    ticket = file_at(desk, clock, local(10, 0), "confirm_receipt")  # dispatched to quality
+    supervisor = signed_in(app, "supervisor")
+    copies = section(page_of(supervisor), "copies-heading")
+    assert f"Complaint {ticket} was dispatched to Quality" in copies
+    supervisor.set_cookie("lang", "zh")
+    assert f"投诉 {ticket} 已派发至质量部" in section(page_of(supervisor), "copies-heading")
+
+    clock.now = local(13, 0)  # the receipt was due two working hours after dispatch
+    timers.fire_due(services, "test")
+    head = signed_in(app, "head")  # the breach goes to the department's head
+    head.set_cookie("tz", "Europe/Berlin")
+    copies = section(page_of(head), "copies-heading")
+    overdue = re.search(r"Overdue: Confirm receipt and name a handler on " + ticket
+                        + r" \(due ([^)]+)\)", copies)
+    assert overdue and overdue.group(1) == "2026-11-25 05:00 Europe/Berlin"  # 12:00 Shanghai
+    head.set_cookie("lang", "zh")
+    assert f"已超时：工单 {ticket} 的“确认接收并指定对接人”" in section(page_of(head), "copies-heading")
+    # Another department's handler is told nothing about this case.
+    assert ticket not in page_of(signed_in(app, "handler2"))

@@ -84,3 +84,15 @@ def test_scripts_that_try_to_escape_are_refused_at_deploy(services):
     with pytest.raises(specs.SpecError) as refused:
         try_deploy(services, sources)
     assert "__class__" in str(refused.value)
+
+
+def test_expressions_in_task_properties_are_checked_at_deploy_too(services):
+    sources = dict(shipped(services))
+    text = sources["complaint.bpmn"].decode()
+    honest = "{'ticket': ticket, 'department': department}"
+    assert honest in text
+    sources["complaint.bpmn"] = text.replace(
+        honest, "{'ticket': ().__class__.__base__.__subclasses__()}", 1).encode()
+    with pytest.raises(specs.SpecError) as refused:
+        try_deploy(services, sources)
+    assert "notifyValues" in str(refused.value) and "__class__" in str(refused.value)

@@ -5,6 +5,7 @@ error pages (JSON under /api/), and the template helpers (times, nav permissions
 """
 from __future__ import annotations
 
+import dataclasses
 import functools
 
 from flask import (
@@ -24,7 +25,7 @@ from engine.forms import FormInvalid
 
 from . import formrender
 from .auth import current_actor, login_required
-from .i18n import _, translate
+from .i18n import _, current_zone, translate
 
 bp = Blueprint("inbox", __name__)
 
@@ -79,6 +80,14 @@ def queue_label(queue: tasks.Queue, department_names: dict[str, str]) -> str:
     return f"{role} · {translate(department_names.get(queue.department, queue.department))}"
 
 
+def notice_text(notice: notifications.Notice, department_names: dict[str, str]) -> str:
+    """A notice in the reader's language, its times in the reader's zone."""
+    zone = current_zone()
+    return notifications.text_of(
+        notice, translate, lambda moment: f"{formrender.local_time(moment)} {zone.key}",
+        department_names)
+
+
 def no_match_text(filters: tasks.WorklistFilter, queue_name: str) -> str:
     """Why a filtered list is empty, in the filters' own words."""
     if filters.queue and filters.overdue:
@@ -109,6 +118,8 @@ def _inbox(filters: tasks.WorklistFilter):
         summary = tasks.worklist_summary(db, actor, now)
         department_names = {d.code: d.name for d in departments(db)}
         notices = notifications.for_actor(db, actor) if region is None else []
+    notices = [dataclasses.replace(n, subject=notice_text(n, department_names))
+               for n in notices]
     labels = {item.queue.key: queue_label(item.queue, department_names)
               for item in summary.queues}
     if filters.queue and filters.queue.key not in labels:
