@@ -6,6 +6,7 @@ from sqlalchemy import update
 
 from engine.models import ProcessInstance
 from test_attachments import EXE, file_online, png, send_form
+from test_public import csrf
 
 
 def customer_reads(services, ticket: str, locale: str) -> None:
@@ -26,3 +27,17 @@ def test_adding_evidence_answers_in_the_language_of_the_status_page(client, serv
                       [("photo.png", png())])
     assert added.status_code == 302
     assert "谢谢！已添加 1 个文件。" in client.get(f"/status/{token}").get_data(as_text=True)
+
+
+def test_the_language_switcher_never_sends_anyone_to_another_site(client):
+    def switch(referrer: str) -> str:
+        page = client.get("/complaint").get_data(as_text=True)
+        response = client.post("/language", data={"lang": "zh", "csrf_token": csrf(page)},
+                               headers={"Referer": referrer})
+        assert response.status_code == 302
+        return response.headers["Location"]
+
+    assert switch("http://localhost/complaint?x=1") == "/complaint?x=1"
+    for trick in ("http://localhost/\t/evil.example", "http://localhost/\\evil.example",
+                  "http://localhost//evil.example"):
+        assert not switch(trick).replace("\\", "/").lstrip("\t\n").startswith("//"), trick

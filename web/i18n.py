@@ -106,7 +106,9 @@ def _same_site_referrer() -> Optional[str]:
     if not referrer.startswith(origin + "/"):
         return None
     path = referrer[len(origin):]
-    return None if path.startswith("//") else path
+    # Judged as a browser follows it: tabs and line breaks dropped, "\\" read as "/".
+    followed = "".join(c for c in path if c >= " ").replace("\\", "/")
+    return None if followed.startswith("//") else path
 
 
 def time_tag(value) -> Markup:
