@@ -377,7 +377,7 @@ def complete_in(services, session, actor, task_id, data, permit=None,
             raise ProcessError(f"The process failed at {task.task_spec.name}: {exc}",
                                element=task.task_spec.name) from exc
         if wanted:
-            linked = _file_linked(services, session, actor, task.data)
+            linked = _file_linked(services, session, actor, task.data, instance)
             task.set_data(linked_ticket=linked.ticket)
     if row.pauses_sla:
         # Waiting on the customer does not count against the company's deadlines.
@@ -421,13 +421,15 @@ LINKED_FIELDS = (
 )
 
 
-def _file_linked(services, session, actor, data: dict) -> Filed:
+def _file_linked(services, session, actor, data: dict, parent: ProcessInstance) -> Filed:
     record = {k: data.get(k) for k in LINKED_FIELDS if data.get(k) is not None}
     record["description"] = data.get("new_problem_description") or "New problem raised at follow-up"
     record["demand"] = "To be clarified with the customer"
     record["channel"] = "other"
+    # The same customer: their new complaint speaks their language and shows their zone.
     return file_complaint(services, record, staff=actor, parent_ticket=data.get("ticket"),
-                          session=session)
+                          session=session, customer_locale=parent.customer_locale,
+                          customer_timezone=parent.customer_timezone)
 
 
 CANCEL_ROLES = {"cs_supervisor", "admin"}

@@ -2,11 +2,18 @@
 would have run into."""
 from __future__ import annotations
 
+import pytest
 from sqlalchemy import update
 
 from engine.models import ProcessInstance
+from support.desk import Desk
 from test_attachments import EXE, file_online, png, send_form
 from test_public import csrf
+
+
+@pytest.fixture
+def desk(services, actors, clock):
+    return Desk(services, actors, clock)
 
 
 def customer_reads(services, ticket: str, locale: str) -> None:
@@ -41,3 +48,31 @@ def test_the_language_switcher_never_sends_anyone_to_another_site(client):
     for trick in ("http://localhost/\t/evil.example", "http://localhost/\\evil.example",
                   "http://localhost//evil.example"):
         assert not switch(trick).replace("\\", "/").lstrip("\t\n").startswith("//"), trick
+
+
+def test_a_problem_left_unsolved_is_filed_in_the_customers_language_and_zone(app, desk,
+                                                                            services):
+    from sqlalchemy import select
+    from engine.models import OutboxMessage
+    from test_public import file_online as file_as_customer, post
+
+    client = app.test_client()
+    client.set_cookie("lang", "zh")
+    ticket, token = file_as_customer(client)
+    with services.db.write() as session:  # the zone the browser reported when filing
+        session.execute(update(ProcessInstance).where(ProcessInstance.ticket == ticket)
+                        .values(customer_timezone="Europe/Berlin"))
+    desk.run_until(ticket, "follow_up")
+    task = desk.task(ticket, "follow_up")
+    done = post(client, f"/status/{token}/tasks/{task.id}",
+                {"satisfaction_score": "2", "problem_solved": "false",
+                 "follow_up_comment": "The new unit rattles too."}, f"/status/{token}")
+    assert done.status_code == 302
+    linked = desk.case(ticket).data["linked_ticket"]
+    with services.db.read() as session:
+        case = session.execute(select(ProcessInstance).where(
+            ProcessInstance.ticket == linked)).scalar_one()
+        assert (case.customer_locale, case.customer_timezone) == ("zh", "Europe/Berlin")
+        subjects = set(session.execute(select(OutboxMessage.subject).where(
+            OutboxMessage.instance_id == case.id)).scalars())
+    assert f"投诉 {linked} 已受理" in subjects
