@@ -76,3 +76,18 @@ def test_a_problem_left_unsolved_is_filed_in_the_customers_language_and_zone(app
         subjects = set(session.execute(select(OutboxMessage.subject).where(
             OutboxMessage.instance_id == case.id)).scalars())
     assert f"投诉 {linked} 已受理" in subjects
+
+
+def test_only_the_forms_that_carry_evidence_accept_large_bodies(client, services):
+    from test_attachments import PDF, rows
+    # Anyone may post to the sign-in of the API: a body the size of a submission of
+    # evidence is refused before it is read into memory.
+    padding = "x" * (3 * 1024 * 1024)
+    signing_in = client.post("/api/v1/token", json={"username": "agent", "password": padding})
+    assert signing_in.status_code == 413
+    # Evidence of a few megabytes still reaches the case.
+    ticket, token = file_online(client)
+    added = send_form(client, f"/status/{token}/attachments", {}, f"/status/{token}",
+                      [("scan.pdf", PDF + b"\n" * (3 * 1024 * 1024))])
+    assert added.status_code == 302
+    assert [r.filename for r in rows(services, ticket)] == ["scan.pdf"]
