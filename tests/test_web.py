@@ -221,7 +221,7 @@ def test_the_supervisor_sees_the_dispatch_copy_in_the_inbox(browser, desk):
     assert "<title>Inbox" in page and "<title>Inbox · Copied" not in page
     body = page.split("</head>", 1)[1]
     assert body.count("Copied to you") == 1
-    assert body.count(f"Complaint {ticket} was dispatched to quality") == 1
+    assert body.count(f"Complaint {ticket} was dispatched to Quality") == 1  # the name, not the code
     assert "Copied to you" not in browser("agent").get("/").get_data(as_text=True)
 
 
