@@ -69,7 +69,8 @@ class StaffThread:
 
 
 def clean_body(body: Optional[str]) -> str:
-    text = (body or "").strip()
+    # Browsers send a line break as CR LF but count it as one character: so do we.
+    text = (body or "").replace("\r\n", "\n").strip()
     if not text:
         raise FormInvalid({"body": EMPTY_BODY})
     if len(text) > MAX_BODY:

@@ -315,6 +315,8 @@ def after_close(services: Services, session: Session, instance: ProcessInstance,
     """A closed major case, or a general one its department flagged, starts a separate
     improvement process linked to it. Returns the improvement's ticket."""
     announcements.case_closed(session, instance, data, now)
+    if instance.version.process_id != COMPLAINT_PROCESS:
+        return None  # an improvement project carries its complaint's path, not a new one
     if data.get("path") != "major" and not data.get("improvement_requested"):
         return None
     if specs.latest_version(session, IMPROVEMENT_PROCESS) is None:

@@ -77,6 +77,7 @@ def test_closing_a_major_case_starts_an_improvement_project_run_to_the_end(
         ("execute_improvement", "handler"), ("confirm_improvement_effect", "inspector"),
         ("share_lessons", "director")]
     assert desk.case(ticket).status == "closed"  # the complaint itself stays closed
+    assert desk.case(project).linked_tickets == []  # an improvement starts no improvement
 
 
 def test_a_general_case_flagged_by_its_department_starts_an_improvement(desk):
