@@ -2,6 +2,8 @@
 conversation (no page reload) under our Content-Security-Policy."""
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from engine import runtime
@@ -82,3 +84,35 @@ def test_customer_and_agent_write_to_each_other_without_page_reloads(
     assert "keep an eye on it" not in customer.content()
     shot(customer, "status-messages")
     assert customer_problems == [] and agent_problems == []
+
+
+def test_a_refused_update_in_place_says_so_and_keeps_the_text(browser, server, tmp_path):  # noqa: F811
+    services, _desk = desk_for(server, tmp_path)
+    try:
+        ticket = runtime.file_complaint(services, {**RECORD, "channel": "hotline"},
+                                        staff=_desk.actors["agent"]).ticket
+    finally:
+        services.db.dispose()
+    agent = sign_in(browser, server, "agent")
+    agent.goto(f"{server.url}/cases/{ticket}")
+    mark_page(agent)
+    # The form's CSRF token has gone stale (e.g. the server's key changed overnight).
+    agent.evaluate("document.querySelectorAll('#case-notes input[name=csrf_token]')"
+                   ".forEach(input => { input.value = 'stale'; })")
+    agent.fill("#comment-body", "Customer asked twice.")
+    agent.click("#case-notes form:has(input[value=comment]) button[type=submit]")
+    agent.wait_for_selector("#update-failed")
+    assert "could not be updated" in agent.inner_text("#update-failed")
+    assert agent.input_value("#comment-body") == "Customer asked twice."
+    assert still_same_page(agent)
+
+
+def test_an_expired_session_leads_to_the_sign_in_page_not_into_a_section(
+        browser, server):  # noqa: F811
+    agent = sign_in(browser, server, "agent")
+    agent.goto(f"{server.url}/")
+    agent.context.clear_cookies()  # signed out elsewhere, or the session expired
+    agent.locator("#queue-summary a").first.click()  # an in-place update of the inbox
+    agent.wait_for_url(re.compile(r"/login\?next="))
+    assert agent.locator("#username").count() == 1
+    assert agent.locator("#inbox-content").count() == 0

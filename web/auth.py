@@ -7,7 +7,8 @@ from collections import defaultdict, deque
 from typing import Optional
 
 from flask import (
-    Blueprint, current_app, flash, g, redirect, render_template, request, session, url_for,
+    Blueprint, current_app, flash, g, make_response, redirect, render_template, request,
+    session, url_for,
 )
 
 from engine import audit
@@ -51,7 +52,14 @@ def login_required(view):
     @functools.wraps(view)
     def wrapped(*args, **kwargs):
         if current_actor() is None:
-            return redirect(url_for("auth.login", next=request.full_path))
+            target = url_for("auth.login", next=request.full_path)
+            if request.headers.get("HX-Request") == "true":
+                # An in-place update would put the sign-in page inside the section it
+                # meant to refresh: have htmx load it as the whole page instead.
+                response = make_response("", 200)
+                response.headers["HX-Redirect"] = target
+                return response
+            return redirect(target)
         return view(*args, **kwargs)
     return wrapped
 
