@@ -15,7 +15,7 @@ import datetime as dt
 from dataclasses import dataclass
 from typing import Optional
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from . import audit, cases, customers, mailer, notifications, runtime
@@ -147,6 +147,11 @@ def _add(session: Session, instance_id: int, kind: str, body: str,
                     author=author.display_name if author else None, created_at=now)
 
 
+# Messages one status link may send over a complaint's life: whoever holds the link must
+# not be able to flood the team's notices and the database.
+MAX_CUSTOMER_MESSAGES = 200
+TOO_MANY_MESSAGES = N_("This complaint has reached its limit of messages. Please call "
+                       "customer service if you need to tell us more.")
 NEW_MESSAGE_NOTICE = N_("Complaint %(ticket)s: a new message from the customer")
 
 
@@ -155,6 +160,10 @@ def send_customer_message(services: Services, token: str, body: Optional[str]) -
     now = services.now()
     with services.db.write() as session:
         instance = customers.instance_for_token(session, token)
+        sent = session.execute(select(func.count()).select_from(CaseNote).where(
+            CaseNote.instance_id == instance.id, CaseNote.kind == CUSTOMER_MESSAGE)).scalar_one()
+        if sent >= MAX_CUSTOMER_MESSAGES:
+            raise FormInvalid({"body": TOO_MANY_MESSAGES})
         view = _add(session, instance.id, CUSTOMER_MESSAGE, text, None, now)
         message, values = NEW_MESSAGE_NOTICE, {"ticket": instance.ticket}
         notifications.store(session, instance.id, [notifications.Outgoing(

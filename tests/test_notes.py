@@ -112,6 +112,21 @@ def test_a_customer_message_is_checked_and_kept_on_error(visitor, desk, services
                          token_from=status).status_code == 404
 
 
+def test_a_status_link_cannot_flood_the_team(visitor, desk, services, monkeypatch):
+    monkeypatch.setattr(notes, "MAX_CUSTOMER_MESSAGES", 2)
+    _ticket, token = file_online(visitor)
+    customer = visitor()
+    status = f"/status/{token}"
+    for text in ("First", "Second"):
+        assert customer.post(f"{status}/messages", {"body": text},
+                             token_from=status).status_code in (200, 302)
+    third = customer.post(f"{status}/messages", {"body": "Third"}, token_from=status)
+    assert third.status_code == 422
+    html = third.get_data(as_text=True)
+    assert "reached its limit of messages" in html and "Third" in html  # the text is kept
+    assert [n.body for n in stored_notes(services)] == ["First", "Second"]
+
+
 def test_a_customer_can_still_write_after_the_case_is_closed(visitor, desk):
     ticket, token = file_online(visitor)
     status = f"/status/{token}"
