@@ -85,6 +85,11 @@ def test_only_the_forms_that_carry_evidence_accept_large_bodies(client, services
     padding = "x" * (3 * 1024 * 1024)
     signing_in = client.post("/api/v1/token", json={"username": "agent", "password": padding})
     assert signing_in.status_code == 413
+    # A page form says what its own limit is, not the evidence forms' one.
+    login = client.post("/login", data={"username": "agent", "password": padding})
+    assert login.status_code == 413
+    assert "larger than 2 MB" in login.get_data(as_text=True)
+    assert "files" not in login.get_data(as_text=True).split("<main", 1)[1]
     # Evidence of a few megabytes still reaches the case.
     ticket, token = file_online(client)
     added = send_form(client, f"/status/{token}/attachments", {}, f"/status/{token}",

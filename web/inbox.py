@@ -314,6 +314,11 @@ def not_allowed(_exc):
 def too_large(_exc):
     if _wants_json():
         return _json_error(413, "The request body is too large.")
+    from . import EVIDENCE_ENDPOINTS, SMALL_BODY  # the app's body limits
+    if request.endpoint not in EVIDENCE_ENDPOINTS:
+        return render_template("error.html", status=413, heading=_("Too large"), message=_(
+            "What you sent is larger than %(total)s. Go back, shorten it and send it again.",
+            total=attachments.human_size(SMALL_BODY))), 413
     limits = attachments.limits_of(services())
     return render_template("error.html", status=413, heading=_("Too large"), message=_(
         "What you sent is larger than %(total)s in all. Attach at most %(count)s files of up "
