@@ -17,15 +17,10 @@ from sqlalchemy import String, bindparam, or_, select
 from sqlalchemy.orm import Session
 
 from . import mailer
-from .i18n import COMPANY_ZONE, local_time, translator, zone_or_none
+from .i18n import COMPANY_ZONE, local_time, one_line, translator, zone_or_none
 from .models import Department, ProcessInstance, User, UserRole
 
 CUSTOMER_LANE = "customer"
-
-
-def one_line(text: str) -> str:
-    """A task title as the catalog has it (diagram names may wrap)."""
-    return " ".join(text.split())
 
 
 def _mail(mails: list[dict], to: Optional[str], subject: str, body: str, instance_id: int,

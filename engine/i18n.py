@@ -35,6 +35,11 @@ def N_(message: str) -> str:
     return message
 
 
+def one_line(text: str) -> str:
+    """A diagram name as the catalog has it: names may wrap in the diagram."""
+    return " ".join(text.split())
+
+
 def normalize_locale(value: Optional[str]) -> Optional[str]:
     """'zh-CN', 'zh_Hans', 'ZH' -> 'zh'; 'en-GB' -> 'en'; anything else -> None."""
     if not value:

@@ -17,7 +17,7 @@ from typing import Iterator
 from babel.messages.extract import extract_from_dir
 from lxml import etree
 
-from .i18n import LOCALES, load_catalog
+from .i18n import LOCALES, load_catalog, one_line
 
 ROOT = Path(__file__).resolve().parent.parent
 KEYWORDS = {"_": None, "gettext": None, "ngettext": (1, 2), "N_": None}
@@ -69,7 +69,7 @@ def _process_messages() -> Iterator[str]:
         for task in tree.iter(f"{BPMN}userTask", f"{BPMN}manualTask"):
             name = (task.get("name") or "").strip()
             if name:
-                yield " ".join(name.split())
+                yield one_line(name)
         for prop in tree.iter(f"{SPIFF}property"):
             if prop.get("name") == "notifyMessage" and prop.get("value"):
                 yield prop.get("value")

@@ -1,7 +1,8 @@
-"""Start, advance and cancel complaint instances: the only module that runs the engine.
+"""Start, advance and cancel complaint instances.
 
 Every change happens in one transaction: the serialized state, the human-task rows and
-the audit events commit together or not at all.
+the audit events commit together or not at all. How a step's workflow is loaded, run and
+saved is in engine/steps.py, which the timer worker shares.
 """
 from __future__ import annotations
 
@@ -11,11 +12,10 @@ import secrets
 from dataclasses import dataclass
 from typing import Any, Optional
 
-from sqlalchemy import bindparam, insert, select, update
-from sqlalchemy.orm import Session, object_session
+from sqlalchemy import select
+from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
 from SpiffWorkflow.bpmn import BpmnWorkflow
-from SpiffWorkflow.exceptions import SpiffWorkflowException, WorkflowException
 from SpiffWorkflow.util.task import TaskState
 from uuid import UUID
 
@@ -27,9 +27,13 @@ from .i18n import (
     COMPANY_ZONE, Message, N_, local_time, normalize_locale, translator, zone_label,
     zone_or_none,
 )
-from .models import HumanTask, InstanceState, ProcessInstance
-from .serialization import dump_state, load_state
+from .models import HumanTask, ProcessInstance
+from .serialization import dump_state
 from .services import COMPLAINT_PROCESS, Services
+from .steps import (
+    announce_due, case_columns, collect_notices, load_workflow, run_engine, save_step,
+    workflow_data, write_state,
+)
 
 INTAKE_FORM = "intake.schema.json"
 INTAKE_UI = "intake.uischema.json"
@@ -50,94 +54,6 @@ def token_digest(token: str) -> str:
 
 def intake_schema(services: Services) -> dict:
     return services.forms.schema(INTAKE_FORM)
-
-
-def workflow_data(workflow: BpmnWorkflow) -> dict:
-    """The case data as of now: the ready tasks' data while running, else the final data."""
-    if workflow.is_completed():
-        return workflow.data or (workflow.last_task.data if workflow.last_task else {})
-    ready = workflow.get_tasks(state=TaskState.READY)
-    if ready:
-        merged: dict = {}
-        for task in ready:
-            merged.update(task.data)
-        return merged
-    return workflow.last_task.data if workflow.last_task else {}
-
-
-def run_engine(workflow: BpmnWorkflow, action) -> None:
-    try:
-        action()
-    except (WorkflowException, SpiffWorkflowException) as exc:
-        element = getattr(getattr(exc, "task_spec", None), "name", None)
-        raise ProcessError(f"The process failed{f' at {element}' if element else ''}: {exc}",
-                           element=element) from exc
-
-
-def collect_notices(services: Services, finished: list):
-    try:
-        return notifications.collect(finished, services.script_engine)
-    except Exception as exc:  # a broken subject expression must not lose the step silently
-        raise ProcessError(f"A notification in the diagram failed: {exc}") from exc
-
-
-_STATES = InstanceState.__table__
-_READ_STATE = select(_STATES.c.state).where(_STATES.c.instance_id == bindparam("instance_id"))
-
-
-def load_workflow(services: Services, instance: ProcessInstance) -> BpmnWorkflow:
-    session = object_session(instance)
-    loaded = services.specs.get(session, instance.version_id)
-    state = session.connection().execute(_READ_STATE, {"instance_id": instance.id}).scalar_one()
-    return load_state(state, loaded.spec, loaded.subprocess_specs, services.script_engine)
-
-
-def write_state(session: Session, instance_id: int, state: str, new: bool = False) -> None:
-    connection = session.connection()
-    if new:
-        connection.execute(insert(_STATES).values(instance_id=instance_id, state=state))
-    else:
-        connection.execute(update(_STATES).where(_STATES.c.instance_id == instance_id)
-                           .values(state=state))
-
-
-def case_columns(instance: ProcessInstance, workflow: BpmnWorkflow,
-                  now: dt.datetime) -> tuple[dict, dict]:
-    """The instance row's new column values after a step, and the case data they came from."""
-    data = workflow_data(workflow)
-    values = {
-        "state": dump_state(workflow),
-        "updated_at": now,
-        "next_due_at": sla.next_due(workflow),
-        "path": data.get("path") or instance.path,
-        "outcome": data.get("outcome"),
-        "department_code": data.get("department") or instance.department_code,
-        "complaint_type": data.get("complaint_type") or instance.complaint_type,
-    }
-    if workflow.is_completed() and instance.status == "open":
-        values.update(status="closed", closed_at=now)
-    return values, data
-
-
-def save_step(session: Session, instance: ProcessInstance, values: dict) -> None:
-    """Write a step's result; the revision check makes a concurrent step fail cleanly."""
-    values = dict(values)
-    state = values.pop("state")
-    table = ProcessInstance.__table__
-    result = session.connection().execute(
-        update(table)
-        .where(table.c.id == instance.id, table.c.revision == instance.revision)
-        .values(revision=table.c.revision + 1, **values)
-    )
-    if result.rowcount != 1:
-        raise AlreadyCompleted()
-    write_state(session, instance.id, state)
-    _announce(session, values.get("next_due_at"))
-
-
-def _announce(session: Session, due) -> None:
-    from .timers import announce  # timers builds on this module
-    announce(session, due)
 
 
 def _choices(services: Services, session: Session, department: Optional[str]):
@@ -245,7 +161,7 @@ def _start(services: Services, session: Session, process_id: str, data: dict, ti
     created = tasks.sync(session, instance.id, workflow, now)
     announcements.new_tasks(services, session, instance, workflow, created, now)
     notifications.store(session, instance.id, notices, now)
-    _announce(session, instance.next_due_at)
+    announce_due(session, instance.next_due_at)
     return instance, workflow
 
 

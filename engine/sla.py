@@ -16,7 +16,7 @@ from SpiffWorkflow.bpmn.specs.mixins.events.intermediate_event import BoundaryEv
 from SpiffWorkflow.util.task import TaskState
 
 from .calendars import DEFAULT_CALENDAR, BusinessCalendar, get_calendar
-from .i18n import COMPANY_ZONE, N_, local_time, translator, zone_or_none
+from .i18n import COMPANY_ZONE, N_, local_time, one_line, translator, zone_or_none
 from .models import ClosedDay, Department, HumanTask, Notification, User
 from .extensions import task_property
 
@@ -32,29 +32,28 @@ NOTICE_SUBJECTS = {
 }
 
 
-def notice_subject(session: Session, stage: str, row, ticket: str,
-                   user_id: Optional[int]) -> str:
-    """A notice to one person is in their language and zone; one to a team in the
-    company's (its members may read different languages)."""
-    user = session.get(User, user_id) if user_id is not None else None
-    _ = translator(user.locale if user is not None else None)
-    zone = zone_or_none(user.timezone if user is not None else None) or COMPANY_ZONE
-    bare, with_due = NOTICE_SUBJECTS[stage]
-    title = " ".join(row.title.split())  # as the catalog has it: one line
-    task = _(title)
-    if row.due_at is None:
-        return _(bare, task=task, ticket=ticket)
-    return _(with_due, task=task, ticket=ticket, due=f"{local_time(row.due_at, zone)} {zone.key}")
-
-
 def notice_message(stage: str, row, ticket: str) -> tuple[str, dict]:
     """The notice as a catalog message and values, for readers of any language and zone
     (engine.notifications.text_of)."""
     bare, with_due = NOTICE_SUBJECTS[stage]
-    values = {"task": " ".join(row.title.split()), "ticket": ticket}
+    values = {"task": one_line(row.title), "ticket": ticket}
     if row.due_at is None:
         return bare, values
     return with_due, {**values, "due": row.due_at.isoformat()}
+
+
+def notice_subject(session: Session, message_id: str, values: dict, due_at,
+                   user_id: Optional[int]) -> str:
+    """The stored subject: for one person in their language and zone; for a team in the
+    company's (its members may read different languages)."""
+    user = session.get(User, user_id) if user_id is not None else None
+    translate = translator(user.locale if user is not None else None)
+    zone = zone_or_none(user.timezone if user is not None else None) or COMPANY_ZONE
+    task = translate(values["task"])
+    shown = {**values, "task": task}
+    if due_at is not None:
+        shown["due"] = f"{local_time(due_at, zone)} {zone.key}"
+    return translate(message_id, **shown)
 
 
 class CalendarBook:
@@ -221,8 +220,9 @@ def apply_fired(session: Session, instance_id: int, ticket: str, finished: list,
                              recipient_department=None if row.assignee_id else row.department_code)
         elif role in ("dept_head", "dept_handler"):
             recipient["recipient_department"] = row.department_code
-        subject = notice_subject(session, stage, row, ticket, recipient["recipient_user_id"])
         message_id, values = notice_message(stage, row, ticket)
+        subject = notice_subject(session, message_id, values, row.due_at,
+                                 recipient["recipient_user_id"])
         notices.append({"instance_id": instance_id, "subject": subject[:255], "body": subject,
                         "created_at": now, "kind": f"sla_{stage}", "message_id": message_id,
                         "message_values": values, **recipient})

@@ -17,7 +17,7 @@ from typing import Optional
 
 from sqlalchemy import case, func, or_, select, update
 
-from . import announcements, audit, connectors, notifications, runtime, sla, tasks
+from . import announcements, audit, connectors, notifications, runtime, sla, steps, tasks
 from .errors import AlreadyCompleted, ProcessError
 from .models import ProcessInstance
 from .services import Services
@@ -69,16 +69,16 @@ def fire(services: Services, instance_id: int, worker: str) -> list[str]:
             ).scalar_one_or_none()
             if instance is None:
                 return []  # the lease was taken over, or the timer is no longer due
-            workflow = runtime.load_workflow(services, instance)
+            workflow = steps.load_workflow(services, instance)
             done_before = notifications.finished_task_ids(workflow)
             with connectors.bound(session, instance.id):
-                runtime.run_engine(workflow, workflow.refresh_timers)
-                runtime.run_engine(workflow, workflow.do_engine_steps)
+                steps.run_engine(workflow, workflow.refresh_timers)
+                steps.run_engine(workflow, workflow.do_engine_steps)
             finished = notifications.completed_since(workflow, done_before)
-            notices = runtime.collect_notices(services, finished)
-            values, case_data = runtime.case_columns(instance, workflow, now)
+            notices = steps.collect_notices(services, finished)
+            values, case_data = steps.case_columns(instance, workflow, now)
             values.update(lease_owner=None, lease_until=None)
-            runtime.save_step(session, instance, values)
+            steps.save_step(session, instance, values)
             created = tasks.sync(session, instance.id, workflow, now)
             announcements.new_tasks(services, session, instance, workflow, created, now)
             notifications.store(session, instance.id, notices, now)

@@ -1,7 +1,6 @@
 """The admin outbox pages: administrators only, attachments only as downloads."""
 from __future__ import annotations
 
-import re
 
 import pytest
 from sqlalchemy import select
@@ -9,19 +8,9 @@ from sqlalchemy import select
 from engine import mailer
 from engine.mailer import Attachment
 from engine.models import AuditEvent
+from support.pages import signed_in
 
 REPORT = "<!doctype html><title>报告</title><script>alert('x')</script><p>已更换</p>"
-
-
-def signed_in(app, username: str | None):
-    client = app.test_client()
-    if username:
-        page = client.get("/login").get_data(as_text=True)
-        token = re.search(r'name="csrf_token" value="([^"]+)"', page).group(1)
-        response = client.post("/login", data={"username": username, "password": "demo",
-                                               "csrf_token": token})
-        assert response.status_code == 302
-    return client
 
 
 @pytest.fixture

@@ -12,9 +12,10 @@ import zlib
 import pytest
 from sqlalchemy import func, select
 
-from engine import attachments, runtime
+from engine import attachments, runtime, upload_checks
 from engine.models import Attachment, AuditEvent, ProcessInstance
 from support.desk import Desk
+from support.pages import csrf, filed, signed_in
 from test_public import CUSTOMER_FORM, csrf
 
 
@@ -58,18 +59,7 @@ def file_online(client, *evidence) -> tuple[str, str]:
     response = send_form(client, "/complaint", CUSTOMER_FORM, "/complaint", evidence)
     assert response.status_code == 302, response.get_data(as_text=True)[:3000]
     page = client.get(response.headers["Location"]).get_data(as_text=True)
-    ticket = re.search(r'id="ticket">(\d{10})<', page).group(1)
-    link = re.search(r'id="status-link" href="([^"]+)"', page).group(1)
-    return ticket, link.split("/status/", 1)[1]
-
-
-def signed_in(app, username: str):
-    client = app.test_client()
-    token = csrf(client.get("/login").get_data(as_text=True))
-    response = client.post("/login", data={"username": username, "password": "demo",
-                                           "csrf_token": token})
-    assert response.status_code == 302
-    return client
+    return filed(page)
 
 
 def rows(services, ticket: str | None = None) -> list[Attachment]:
@@ -333,11 +323,11 @@ def test_evidence_is_purged_three_years_after_the_case_closed(app, client, servi
 
 
 def test_file_names_and_sizes_as_shown():
-    assert attachments.display_name("../../etc/passwd") == "passwd"
-    assert attachments.display_name("..\\photo\x00\x1b[31m.png") == "photo[31m.png"
-    assert attachments.display_name("...") == "file"
-    long = attachments.display_name("a" * 300 + ".jpeg")
-    assert len(long) == attachments.MAX_NAME_LENGTH and long.endswith(".jpeg")
-    assert attachments.human_size(25 * attachments.MiB) == "25 MB"
-    assert attachments.human_size(1536) == "1.5 KB"
+    assert upload_checks.display_name("../../etc/passwd") == "passwd"
+    assert upload_checks.display_name("..\\photo\x00\x1b[31m.png") == "photo[31m.png"
+    assert upload_checks.display_name("...") == "file"
+    long = upload_checks.display_name("a" * 300 + ".jpeg")
+    assert len(long) == upload_checks.MAX_NAME_LENGTH and long.endswith(".jpeg")
+    assert upload_checks.human_size(25 * upload_checks.MiB) == "25 MB"
+    assert upload_checks.human_size(1536) == "1.5 KB"
     assert attachments.retention_cutoff(dt.datetime(2028, 2, 29)) == dt.datetime(2025, 2, 28)

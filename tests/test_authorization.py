@@ -34,7 +34,7 @@ import pytest
 from sqlalchemy import func, select
 
 from conftest import Clock
-from engine import attachments, bootstrap, mailer, notes, runtime, tasks
+from engine import attachments, bootstrap, mailer, notes, runtime, tasks, upload_checks
 from engine.directory import actor_of, find_user, issue_token
 from engine.models import Attachment, CaseNote, HumanTask, ProcessInstance
 from engine.services import Services
@@ -214,7 +214,7 @@ def world(_template, tmp_path_factory):
     for share in (True, False):
         name = "shared-photo.png" if share else "internal-photo.png"
         attachments.add_for_staff(services, actors["agent"], ticket,
-                                  attachments.check_uploads([(name, tiny_png())]), share)
+                                  upload_checks.check_uploads([(name, tiny_png())]), share)
     with services.db.read() as session:
         for row in session.execute(select(Attachment)).scalars():
             files[row.visible_to_customer] = row.id

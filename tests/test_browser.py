@@ -46,9 +46,15 @@ def shot(page, name: str) -> None:
     page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)
 
 
-def sign_in(browser, server, username: str):
-    context = browser.new_context(viewport={"width": 1280, "height": 900})
-    page = context.new_page()
+def new_page(browser, locale: str = "en-GB"):
+    """A fresh browser window (its own cookies) whose language is `locale`."""
+    context = browser.new_context(viewport={"width": 1280, "height": 900}, locale=locale,
+                                  timezone_id="Asia/Shanghai")
+    return context.new_page()
+
+
+def sign_in(browser, server, username: str, locale: str = "en-GB"):
+    page = new_page(browser, locale)
     page.goto(f"{server.url}/login")
     page.fill("#username", username)
     page.fill("#password", "demo")

@@ -9,7 +9,7 @@ import re
 
 import pytest
 
-from test_browser import CHROMIUM_ARGS, browser, desk_for, server, shot  # noqa: F401 (fixtures)
+from test_browser import browser, desk_for, new_page, server, shot, sign_in  # noqa: F401 (fixtures)
 
 pytestmark = [pytest.mark.sqlite_only, pytest.mark.browser]
 
@@ -18,19 +18,6 @@ PNG = bytes.fromhex(
     "89504e470d0a1a0a0000000d49484452000000010000000108060000001f15c489"
     "0000000d4944415478da63f8cfc0f01f0005000201a5f6d6a30000000049454e44ae426082")
 FAKE_PNG = b"MZ\x90\x00" + b"\x00" * 200  # a Windows program named .png
-
-
-def person(browser, server, locale: str = "en-GB", username: str | None = None):
-    context = browser.new_context(viewport={"width": 1280, "height": 900}, locale=locale,
-                                  timezone_id="Asia/Shanghai")
-    page = context.new_page()
-    if username:
-        page.goto(f"{server.url}/login")
-        page.fill("#username", username)
-        page.fill("#password", "demo")
-        page.click("button[type=submit]")
-        page.wait_for_url(f"{server.url}/")
-    return page
 
 
 def fill_form(page, values: dict) -> None:
@@ -92,7 +79,7 @@ def file_complaint(customer, base_url: str, tmp_path, artefact: str) -> tuple[st
 
 def test_four_people_take_a_complaint_through_the_general_path(browser, server, tmp_path):
     base = server.url
-    customer = person(browser, server)
+    customer = new_page(browser)
     # An upload whose content is not what its name says is refused, the rest kept.
     customer.goto(f"{base}/complaint")
     customer.fill("#f-customer_name", "Wang Lei")
@@ -112,7 +99,7 @@ def test_four_people_take_a_complaint_through_the_general_path(browser, server, 
     assert "fan-noise.png" in customer.inner_text("main")
     shot(customer, "en-status")
 
-    agent = person(browser, server, username="agent")
+    agent = sign_in(browser, server, "agent")
     assert ticket in agent.inner_text("main")
     shot(agent, "en-inbox")
     work(agent, base, ticket, "Check the record is complete", {"record_complete": True})
@@ -122,7 +109,7 @@ def test_four_people_take_a_complaint_through_the_general_path(browser, server, 
     work(agent, base, ticket, "Dispatch to the responsible", {"department": "quality",
                                            "dispatch_note": "Defective fan, please check."})
 
-    handler = person(browser, server, username="handler")
+    handler = sign_in(browser, server, "handler")
     work(handler, base, ticket, "Confirm receipt and name", {"handler": "handler"})
     work(handler, base, ticket, "Preliminary verification",
          {"verification_result": "true", "verification_notes": "Batch 42 bearing fault."})
@@ -135,7 +122,7 @@ def test_four_people_take_a_complaint_through_the_general_path(browser, server, 
                 "responsible_person": "Zhang Wei"}
     work(handler, base, ticket, "Propose a solution", solution)
 
-    head = person(browser, server, username="head")
+    head = sign_in(browser, server, "head")
     work(head, base, ticket, "Approve the solution", {"head_decision": "approve"})
 
     # The customer rejects the first solution on the status page, with a comment.
@@ -185,12 +172,12 @@ def test_four_people_take_a_complaint_through_the_general_path(browser, server, 
 
 def test_the_key_pages_in_chinese(browser, server, tmp_path):
     base = server.url
-    customer = person(browser, server, locale="zh-CN")
+    customer = new_page(browser, "zh-CN")
     ticket, status_link = file_complaint(customer, base, tmp_path, "zh-intake")
     assert "投诉" in customer.inner_text("main")
     customer.goto(status_link)
     shot(customer, "zh-status")
-    agent = person(browser, server, locale="zh-CN", username="agent")
+    agent = sign_in(browser, server, "agent", "zh-CN")
     assert ticket in agent.inner_text("main")
     shot(agent, "zh-inbox")
     work(agent, base, ticket, "检查记录是否完整", {"record_complete": True})

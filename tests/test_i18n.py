@@ -12,6 +12,7 @@ from engine import i18n_extract
 from engine.directory import find_user
 from engine.models import OutboxMessage, ProcessInstance
 from support.desk import RECORD, Desk
+from support import pages
 
 CHINESE = "zh-CN,zh;q=0.9,en;q=0.5"
 # The clock starts at 2026-11-25 02:00 UTC: 10:00 in Shanghai, 21:00 the evening before
@@ -29,33 +30,15 @@ def desk(services, actors, clock):
     return Desk(services, actors, clock)
 
 
-def csrf(page: str) -> str:
-    return re.search(r'name="csrf_token" value="([^"]+)"', page).group(1)
-
-
 def text_of(response) -> str:
     return response.get_data(as_text=True)
 
 
-class Visitor:
-    """A browser with a language preference, posting forms with their CSRF token."""
+class Visitor(pages.Visitor):
+    """A browser with a language preference that can also file a complaint."""
 
     def __init__(self, app, accept_language: str | None = None):
-        self.client = app.test_client()
-        if accept_language:
-            self.client.environ_base["HTTP_ACCEPT_LANGUAGE"] = accept_language
-
-    def get(self, path: str):
-        return self.client.get(path)
-
-    def post(self, path: str, data: dict, token_from: str, **kwargs):
-        token = csrf(text_of(self.client.get(token_from)))
-        return self.client.post(path, data={**data, "csrf_token": token}, **kwargs)
-
-    def sign_in(self, username: str) -> "Visitor":
-        response = self.post("/login", {"username": username, "password": "demo"}, "/login")
-        assert response.status_code == 302
-        return self
+        super().__init__(app, accept_language=accept_language)
 
     def file_complaint(self, zone: str = "") -> str:
         response = self.post("/complaint", {**CUSTOMER_FORM, "tz": zone}, "/complaint")

@@ -10,28 +10,12 @@ import pytest
 
 from engine import tasks
 from support.desk import Desk
-
-HTMX = {"HX-Request": "true"}
+from support.pages import HTMX, csrf, signed_in
 
 
 @pytest.fixture
 def desk(services, actors, clock):
     return Desk(services, actors, clock)
-
-
-def csrf(page: str) -> str:
-    match = re.search(r'name="csrf_token" value="([^"]+)"', page)
-    assert match, "page has no CSRF token"
-    return match.group(1)
-
-
-def signed_in(app, username: str):
-    client = app.test_client()
-    token = csrf(client.get("/login").get_data(as_text=True))
-    response = client.post("/login", data={"username": username, "password": "demo",
-                                           "csrf_token": token})
-    assert response.status_code == 302
-    return client
 
 
 def page_of(client, path: str = "/", **headers) -> str:

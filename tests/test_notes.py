@@ -12,38 +12,12 @@ from engine.errors import Forbidden, NotFound
 from engine.forms import FormInvalid
 from engine.models import CaseNote, OutboxMessage, ProcessInstance
 from support.desk import RECORD, Desk
-
-HX = {"HX-Request": "true"}
+from support.pages import Visitor, filed
 
 
 @pytest.fixture
 def desk(services, actors, clock):
     return Desk(services, actors, clock)
-
-
-def csrf(page: str) -> str:
-    return re.search(r'name="csrf_token" value="([^"]+)"', page).group(1)
-
-
-class Visitor:
-    """A browser: signed in as staff (or not, for the customer), posting forms with their
-    CSRF token, with or without htmx."""
-
-    def __init__(self, app, username: str | None = None):
-        self.client = app.test_client()
-        if username:
-            token = csrf(self.client.get("/login").get_data(as_text=True))
-            response = self.client.post("/login", data={
-                "username": username, "password": "demo", "csrf_token": token})
-            assert response.status_code == 302
-
-    def get(self, path: str, htmx: bool = False):
-        return self.client.get(path, headers=HX if htmx else {})
-
-    def post(self, path: str, data: dict, token_from: str, htmx: bool = False):
-        page = self.client.get(token_from).get_data(as_text=True)
-        return self.client.post(path, data={**data, "csrf_token": csrf(page)},
-                                headers=HX if htmx else {})
 
 
 @pytest.fixture
@@ -60,9 +34,7 @@ def file_online(visitor) -> tuple[str, str]:
     response = customer.post("/complaint", form, token_from="/complaint")
     assert response.status_code == 302
     page = customer.get(response.headers["Location"]).get_data(as_text=True)
-    ticket = re.search(r'id="ticket">(\d{10})<', page).group(1)
-    link = re.search(r'id="status-link" href="([^"]+)"', page).group(1)
-    return ticket, link.split("/status/", 1)[1]
+    return filed(page)
 
 
 def customer_reads(services, ticket: str, locale: str) -> None:

@@ -1,20 +1,16 @@
 """The customer's own pages: public intake, the private status page, answering, withdrawing."""
 from __future__ import annotations
 
-import re
 
 import pytest
 
 from support.desk import RECORD, Desk
+from support.pages import csrf, filed
 
 
 @pytest.fixture
 def desk(services, actors, clock):
     return Desk(services, actors, clock)
-
-
-def csrf(page: str) -> str:
-    return re.search(r'name="csrf_token" value="([^"]+)"', page).group(1)
 
 
 def post(client, path, data, token_from):
@@ -31,9 +27,7 @@ def file_online(client) -> tuple[str, str]:
     response = post(client, "/complaint", CUSTOMER_FORM, "/complaint")
     assert response.status_code == 302, response.get_data(as_text=True)[:2000]
     page = client.get(response.headers["Location"]).get_data(as_text=True)
-    ticket = re.search(r'id="ticket">(\d{10})<', page).group(1)
-    link = re.search(r'id="status-link" href="([^"]+)"', page).group(1)
-    return ticket, link.split("/status/", 1)[1]
+    return filed(page)
 
 
 def test_a_customer_files_online_and_follows_the_complaint(client, desk):

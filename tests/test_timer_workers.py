@@ -27,7 +27,7 @@ import time_machine
 from sqlalchemy import func, insert, select
 from SpiffWorkflow.util.task import TaskState
 
-from engine import runtime
+from engine import steps
 from engine.models import AuditEvent, HumanTask, InstanceState, Notification, ProcessInstance
 
 pytestmark = [
@@ -129,13 +129,13 @@ def check_copy(services, instance_id: int) -> None:
     """A copy loads, and its waiting user tasks are exactly its own human-task rows."""
     with services.db.read() as session:
         instance = session.get(ProcessInstance, instance_id)
-        workflow = runtime.load_workflow(services, instance)
+        workflow = steps.load_workflow(services, instance)
         rows = set(session.execute(select(HumanTask.id).where(
             HumanTask.instance_id == instance_id, HumanTask.state == "ready")).scalars())
         ticket = instance.ticket
     ready = {str(t.id) for t in workflow.get_tasks(state=TaskState.READY, manual=True)}
     assert rows and ready == rows, (ready, rows)
-    assert runtime.workflow_data(workflow)["ticket"] == ticket
+    assert steps.workflow_data(workflow)["ticket"] == ticket
 
 
 def start_worker(database_url: str, name: str, log: Path, *extra: str) -> subprocess.Popen:

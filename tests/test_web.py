@@ -1,22 +1,16 @@
 """Staff pages through the Flask test client, with CSRF protection switched on."""
 from __future__ import annotations
 
-import re
 
 import pytest
 
 from support.desk import Desk
+from support.pages import csrf
 
 
 @pytest.fixture
 def desk(services, actors, clock):
     return Desk(services, actors, clock)
-
-
-def csrf(page: str) -> str:
-    match = re.search(r'name="csrf_token" value="([^"]+)"', page)
-    assert match, "page has no CSRF token"
-    return match.group(1)
 
 
 class Browser:

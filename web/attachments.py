@@ -11,8 +11,8 @@ from flask import (
 )
 from werkzeug.datastructures import MultiDict
 
-from engine import attachments, customers, runtime
-from engine.attachments import CheckedUpload, UploadRefused
+from engine import attachments, customers, runtime, upload_checks
+from engine.upload_checks import CheckedUpload, UploadRefused
 from engine.directory import Actor
 from engine.errors import AlreadyCompleted, NotFound
 from engine.forms import FormInvalid
@@ -37,8 +37,8 @@ def chosen_files(files: MultiDict) -> list:
 
 def checked_files() -> list[CheckedUpload]:
     """This request's evidence, checked; raises UploadRefused for a file we do not keep."""
-    return attachments.check_uploads(chosen_files(request.files),
-                                     attachments.limits_of(services()))
+    return upload_checks.check_uploads(chosen_files(request.files),
+                                     upload_checks.limits_of(services()))
 
 
 @dataclass(frozen=True)
@@ -92,12 +92,12 @@ def staff_listing(session, actor: Actor, ticket: str) -> attachments.Listing:
 
 @bp.app_context_processor
 def evidence_rules():
-    limits = attachments.limits_of(services())
+    limits = upload_checks.limits_of(services())
     return {"evidence_rules": {
         "field": FIELD,
-        "accept": attachments.ACCEPT,
+        "accept": upload_checks.ACCEPT,
         "max_files": limits.max_files,
-        "max_size": attachments.human_size(limits.max_file_bytes),
+        "max_size": upload_checks.human_size(limits.max_file_bytes),
     }}
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import Optional
 from zoneinfo import ZoneInfo
 
-from flask import Blueprint, Flask, g, has_request_context, redirect, request, session
+from flask import Blueprint, Flask, g, has_request_context, redirect, request
 from markupsafe import Markup
 
 from engine import i18n

@@ -14,7 +14,7 @@ from flask import (
 )
 from flask_wtf.csrf import CSRFError
 
-from engine import attachments
+from engine import upload_checks
 from engine import cases as case_service
 from engine import forms, notifications, runtime, tasks
 from engine.directory import ROLES, departments
@@ -318,13 +318,13 @@ def too_large(_exc):
     if request.endpoint not in EVIDENCE_ENDPOINTS:
         return render_template("error.html", status=413, heading=_("Too large"), message=_(
             "What you sent is larger than %(total)s. Go back, shorten it and send it again.",
-            total=attachments.human_size(SMALL_BODY))), 413
-    limits = attachments.limits_of(services())
+            total=upload_checks.human_size(SMALL_BODY))), 413
+    limits = upload_checks.limits_of(services())
     return render_template("error.html", status=413, heading=_("Too large"), message=_(
         "What you sent is larger than %(total)s in all. Attach at most %(count)s files of up "
         "to %(size)s each: go back, choose fewer or smaller files and send the form again.",
-        total=attachments.human_size(current_app.config["MAX_CONTENT_LENGTH"]),
-        count=limits.max_files, size=attachments.human_size(limits.max_file_bytes))), 413
+        total=upload_checks.human_size(current_app.config["MAX_CONTENT_LENGTH"]),
+        count=limits.max_files, size=upload_checks.human_size(limits.max_file_bytes))), 413
 
 
 @bp.app_errorhandler(CSRFError)

@@ -4,7 +4,7 @@ from __future__ import annotations
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 
 from engine import forms, runtime
-from engine.attachments import UploadRefused
+from engine.upload_checks import UploadRefused
 from engine.forms import FormInvalid
 from engine.i18n import N_, normalize_locale
 

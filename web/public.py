@@ -11,7 +11,7 @@ from flask import (
 
 from engine import customers, forms, notes, runtime
 from engine.errors import AlreadyCompleted, NotFound
-from engine.attachments import UploadRefused
+from engine.upload_checks import UploadRefused
 from engine.forms import FormInvalid
 from engine.i18n import zone_or_none
 
