@@ -22,7 +22,7 @@ from sqlalchemy import insert, select  # noqa: E402
 from SpiffWorkflow.bpmn import BpmnWorkflow  # noqa: E402
 from SpiffWorkflow.util.task import TaskState  # noqa: E402
 
-from engine import bootstrap, migrate, runtime, specs  # noqa: E402
+from engine import bootstrap, intake, migrate, runtime, specs  # noqa: E402
 from engine.directory import actor_of, create_user, find_user  # noqa: E402
 from engine.models import HumanTask, InstanceState, ProcessInstance  # noqa: E402
 from engine.services import COMPLAINT_PROCESS, Services  # noqa: E402
@@ -98,7 +98,7 @@ def store_bulk(services: Services, actor, busy_user_id: int) -> None:
 def raw_engine(services: Services) -> list[float]:
     with services.db.read() as session:
         loaded = services.specs.get(session, specs.latest_version(session, COMPLAINT_PROCESS).id)
-    data = {**{k: None for k in runtime.intake_schema(services)["properties"]}, **RECORD,
+    data = {**{k: None for k in intake.intake_schema(services)["properties"]}, **RECORD,
             "ticket": "x", "parent_ticket": None}
     timings = []
     for _ in range(COMPLETIONS):

@@ -22,7 +22,7 @@ from typing import BinaryIO, Iterable, Iterator, Optional
 from sqlalchemy import delete, func, select, update
 from sqlalchemy.orm import Session
 
-from . import audit, cases, customers, runtime
+from . import audit, cases, customers, intake, runtime
 from .directory import Actor
 from .errors import AlreadyCompleted, Forbidden, NotFound
 from .i18n import N_
@@ -156,7 +156,7 @@ def file_with_evidence(services: Services, record, staff: Optional[Actor],
     the complaint is the customer's, so the customer sees it even when staff register it.
     `preferences`: the customer's language and zone (see runtime.file_complaint)."""
     if uploads:
-        runtime.normalise_record(services, record, services.now(), staff)  # FormInvalid
+        intake.normalise_record(services, record, services.now(), staff)  # FormInvalid
         keep_files(services, uploads)
     with services.db.write() as session:
         filed = runtime.file_complaint(services, record, staff=staff, session=session,

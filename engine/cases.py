@@ -8,7 +8,7 @@ from typing import Optional
 from sqlalchemy import and_, false, func, or_, select, true
 from sqlalchemy.orm import Session
 
-from . import audit, runtime, tasks
+from . import audit, intake, runtime, tasks
 from .directory import Actor
 from .errors import Forbidden, NotFound
 from .i18n import N_
@@ -232,7 +232,7 @@ def load_case(services: Services, session: Session, actor: Actor, ticket: str) -
         # Same answer as for a ticket that does not exist: nothing leaks.
         raise NotFound(N_("No such complaint."))
     data = masked_for(actor, runtime.case_data(services, instance))
-    record_fields = runtime.intake_schema(services).get("properties", {})
+    record_fields = intake.intake_schema(services).get("properties", {})
     record = {k: data.get(k) for k in record_fields}
     linked = list(session.execute(
         select(ProcessInstance.ticket).where(ProcessInstance.parent_ticket == ticket)

@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
 
 from . import customer_follow_up as follow_up
-from . import forms, runtime, tasks
+from . import forms, intake, runtime, task_forms, tasks
 from .directory import Actor
 from .errors import AlreadyCompleted, NotFound
 from .i18n import Message, N_
@@ -73,7 +73,7 @@ def instance_for_token(session: Session, token: str) -> ProcessInstance:
     if not token or len(token) > 200:
         raise NotFound(N_("No complaint for this link."))
     instance = session.execute(select(ProcessInstance).where(
-        ProcessInstance.status_token_hash == runtime.token_digest(token))).scalar_one_or_none()
+        ProcessInstance.status_token_hash == intake.token_digest(token))).scalar_one_or_none()
     if instance is None:
         raise NotFound(N_("No complaint for this link."))
     return instance
@@ -88,7 +88,7 @@ def customer_form(services: Services, session: Session, row: HumanTask) -> tuple
     if row.name == follow_up.FOLLOW_UP_TASK:
         return (services.forms.schema(follow_up.CUSTOMER_FORM),
                 services.forms.ui_schema(follow_up.CUSTOMER_UI))
-    return runtime.form_for(services, session, row)
+    return task_forms.form_for(services, session, row)
 
 
 def status(services: Services, token: str) -> CustomerStatus:

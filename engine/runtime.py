@@ -7,7 +7,6 @@ saved is in engine/steps.py, which the timer worker shares.
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 import secrets
 from dataclasses import dataclass
 from typing import Any, Optional
@@ -20,8 +19,9 @@ from SpiffWorkflow.util.task import TaskState
 from uuid import UUID
 
 from . import announcements, audit, connectors, forms, mailer, notifications, sla, specs, tasks, tickets
-from .directory import Actor, department_users, departments
+from .directory import Actor
 from .extensions import task_property
+from .intake import match_key, normalise_record, token_digest
 from .errors import AlreadyCompleted, Forbidden, NotFound, ProcessError
 from .i18n import (
     COMPANY_ZONE, Message, N_, local_time, normalize_locale, translator, zone_label,
@@ -30,15 +30,11 @@ from .i18n import (
 from .models import HumanTask, ProcessInstance
 from .serialization import dump_state
 from .services import COMPLAINT_PROCESS, Services
+from .task_forms import form_for, without_read_only
 from .steps import (
     announce_due, case_columns, collect_notices, load_workflow, run_engine, save_step,
     workflow_data, write_state,
 )
-
-INTAKE_FORM = "intake.schema.json"
-INTAKE_UI = "intake.uischema.json"
-STAFF_CHANNELS_DEFAULT = "hotline"
-
 
 @dataclass(frozen=True)
 class Filed:
@@ -46,66 +42,6 @@ class Filed:
     status_token: str
     path: Optional[str]
     next_due_at: Optional[dt.datetime] = None
-
-
-def token_digest(token: str) -> str:
-    return hashlib.sha256(token.encode()).hexdigest()
-
-
-def intake_schema(services: Services) -> dict:
-    return services.forms.schema(INTAKE_FORM)
-
-
-def _choices(services: Services, session: Session, department: Optional[str]):
-    def source(name: str) -> list[tuple[str, str]]:
-        if name == "departments":
-            return [(d.code, d.name) for d in departments(session)]
-        if name == "department_users":
-            if not department:
-                return []
-            return [(u.username, u.display_name) for u in department_users(session, department)]
-        raise ValueError(f"unknown choice source {name!r}")
-    return source
-
-
-def form_for(services: Services, session: Session, row: HumanTask) -> tuple[dict, dict]:
-    """The task's schema with database choices filled in, and its UI hints."""
-    if not row.form:
-        return {"type": "object", "properties": {}}, {}
-    schema = services.forms.schema(row.form)
-    ui = services.forms.ui_schema(row.ui_form)
-    return forms.resolve_choices(schema, ui, _choices(services, session, row.department_code
-                                                       or row.instance.department_code)), ui
-
-
-def intake_form(services: Services, session: Session) -> tuple[dict, dict]:
-    schema = intake_schema(services)
-    ui = services.forms.ui_schema(INTAKE_UI)
-    return forms.resolve_choices(schema, ui, _choices(services, session, None)), ui
-
-
-def normalise_record(services: Services, record: Any, now: dt.datetime,
-                     staff: Optional[Actor]) -> dict:
-    """Validate an intake record; the public channel cannot choose channel or time."""
-    if not isinstance(record, dict):
-        raise forms.FormInvalid({"": Message(N_("The complaint record must be a JSON object."))})
-    record = dict(record)
-    if staff is None:
-        record["channel"] = "web"
-        record["received_at"] = now.isoformat()
-    else:
-        record.setdefault("channel", STAFF_CHANNELS_DEFAULT)
-        record.setdefault("received_at", now.isoformat())
-    schema = intake_schema(services)
-    forms.validate(schema, record)
-    received = dt.datetime.fromisoformat(record["received_at"].replace("Z", "+00:00"))
-    if received.tzinfo is None:
-        raise forms.FormInvalid({"received_at": Message(N_("Give the time with its time zone."))})
-    if received > now + dt.timedelta(minutes=5):
-        raise forms.FormInvalid({"received_at": Message(N_("The receipt time lies in the future."))})
-    full = {name: None for name in schema.get("properties", {})}
-    full.update(record)
-    return full
 
 
 def file_complaint(
@@ -165,12 +101,6 @@ def _start(services: Services, session: Session, process_id: str, data: dict, ti
     return instance, workflow
 
 
-def _match_key(value) -> Optional[str]:
-    """E-mail addresses and order numbers as compared across cases: trimmed, lower case."""
-    text = str(value or "").strip().lower()
-    return text[:128] or None
-
-
 def _file(services, session, data, staff, parent_ticket, now, preferences=None) -> Filed:
     ticket = tickets.next_ticket(session, now)
     data["ticket"] = ticket
@@ -179,8 +109,8 @@ def _file(services, session, data, staff, parent_ticket, now, preferences=None) 
     instance, _workflow = _start(
         services, session, COMPLAINT_PROCESS, data, ticket, now,
         customer_name=data.get("customer_name"), customer_phone=data.get("customer_phone"),
-        customer_email=_match_key(data.get("customer_email")),
-        order_number=_match_key(data.get("order_number")),
+        customer_email=match_key(data.get("customer_email")),
+        order_number=match_key(data.get("order_number")),
         complaint_type=data.get("complaint_type"), channel=data.get("channel"),
         received_at=dt.datetime.fromisoformat(data["received_at"].replace("Z", "+00:00")),
         status_token_hash=token_digest(status_token), parent_ticket=parent_ticket,
@@ -399,16 +329,6 @@ def _instance_by_ticket(session: Session, ticket: str) -> ProcessInstance:
     return instance
 
 
-def without_read_only(schema: dict, data: Any) -> Any:
-    """Fields a form only shows (the proposal a customer answers, the plan under approval)
-    come back from the browser as hidden inputs; what the case holds stays authoritative."""
-    if not isinstance(data, dict):
-        return data
-    shown_only = {name for name, prop in (schema.get("properties") or {}).items()
-                  if isinstance(prop, dict) and prop.get("readOnly")}
-    return {k: v for k, v in data.items() if k not in shown_only}
-
-
 def task_prefill(services: Services, session: Session, row: HumanTask, ui: dict) -> dict:
     """The values a task form starts with: same-named keys of the case data, except the
     fields marked `"ui:options": {"prefill": false}` (decisions must be made afresh in
@@ -463,8 +383,8 @@ def restore_instance(services: Services, session: Session, version_id: int, tick
         setattr(instance, column, value)
     instance.customer_name = data.get("customer_name")
     instance.customer_phone = data.get("customer_phone")
-    instance.customer_email = _match_key(data.get("customer_email"))
-    instance.order_number = _match_key(data.get("order_number"))
+    instance.customer_email = match_key(data.get("customer_email"))
+    instance.order_number = match_key(data.get("order_number"))
     session.flush()
     tasks.sync(session, instance.id, workflow, now)
     audit.record(session, "instance_restored", None, instance.id, ticket=ticket)

@@ -53,7 +53,7 @@ def visitor(app):
 
 
 def customer_of(services, token: str) -> tuple[str, str]:
-    from engine.runtime import token_digest
+    from engine.intake import token_digest
     with services.db.read() as session:
         instance = session.execute(select(ProcessInstance).where(
             ProcessInstance.status_token_hash == token_digest(token))).scalar_one()

@@ -7,7 +7,7 @@ from pathlib import Path
 
 from flask import Blueprint, current_app, g, jsonify, request
 
-from engine import cases, runtime, tasks
+from engine import cases, intake, runtime, tasks
 from engine.directory import actor_for_token, issue_token
 from engine.errors import ServiceError
 from engine.forms import FormInvalid
@@ -84,7 +84,7 @@ def _too_large(_exc):
 def openapi():
     document = json.loads(OPENAPI_FILE.read_text(encoding="utf-8"))
     # The intake record's schema is the form file itself, so the two never drift apart.
-    document["components"]["schemas"]["ComplaintRecord"] = runtime.intake_schema(services())
+    document["components"]["schemas"]["ComplaintRecord"] = intake.intake_schema(services())
     return jsonify(document)
 
 

@@ -11,7 +11,7 @@ from flask import (
 )
 from werkzeug.datastructures import MultiDict
 
-from engine import attachments, customers, runtime, upload_checks
+from engine import attachments, customers, intake, runtime, upload_checks
 from engine.upload_checks import CheckedUpload, UploadRefused
 from engine.directory import Actor
 from engine.errors import AlreadyCompleted, NotFound
@@ -61,7 +61,7 @@ def refusal(exc: UploadRefused, filing: bool = False) -> EvidenceProblem:
 def intake_problems(record: dict, staff: Optional[Actor]) -> dict:
     """The form's own errors, shown next to a refused file so that one round fixes all."""
     try:
-        runtime.normalise_record(services(), record, services().now(), staff)
+        intake.normalise_record(services(), record, services().now(), staff)
     except FormInvalid as exc:
         return exc.fields or {"": str(exc)}
     return {}

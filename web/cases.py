@@ -6,7 +6,7 @@ import datetime as dt
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 
 from engine import cases as case_service
-from engine import notes, reply_templates, runtime, tasks
+from engine import intake, notes, reply_templates, runtime, tasks
 from engine.customers import CUSTOMER
 from engine.directory import departments
 from engine.errors import AlreadyCompleted
@@ -60,7 +60,7 @@ def index():
     query = _query_from(request.args)
     with services().db.read() as db:
         result = case_service.search(db, actor, query, RECENT)
-        schema, ui = runtime.intake_form(services(), db)
+        schema, ui = intake.intake_form(services(), db)
         dept_names = {d.code: d.name for d in departments(db)}
         type_prop = (schema.get("properties") or {}).get("complaint_type")
         rows = [{
@@ -145,7 +145,7 @@ def _case_page(ticket: str, cancel_error: str | None = None, reason: str = "", s
                                                **(notes_state or {}))
         same_customer = case_service.same_customer(db, actor, ticket)
         files = evidence.staff_listing(db, actor, ticket)
-        schema, ui = runtime.intake_form(services(), db)
+        schema, ui = intake.intake_form(services(), db)
         workable = {v.id for v in tasks.worklist(db, actor)}
         reassignable = {t.id: tasks.reassign_candidates(db, t) for t in case.open_tasks
                         if tasks.can_reassign(actor, t)}

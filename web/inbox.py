@@ -16,7 +16,7 @@ from flask_wtf.csrf import CSRFError
 
 from engine import upload_checks
 from engine import cases as case_service
-from engine import forms, notifications, runtime, tasks
+from engine import forms, intake, notifications, runtime, tasks
 from engine.directory import ROLES, departments
 from engine.errors import (
     AlreadyClaimed, AlreadyCompleted, Forbidden, NotFound, ProcessError, ServiceError,
@@ -222,7 +222,7 @@ def _case_summary(ticket: str):
             case = case_service.load_case(services(), db, current_actor(), ticket)
         except NotFound:
             return None, [], []
-        schema, ui = runtime.intake_form(services(), db)
+        schema, ui = intake.intake_form(services(), db)
         dept_names = {d.code: d.name for d in departments(db)}
     steps = [h for h in history_rows(case, schema, dept_names) if h["kind"] == "task_completed"]
     return case, formrender.record_rows(schema, ui, case.record), steps

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 
-from engine import forms, runtime
+from engine import forms, intake
 from engine.upload_checks import UploadRefused
 from engine.forms import FormInvalid
 from engine.i18n import N_, normalize_locale
@@ -16,7 +16,7 @@ from .inbox import REGISTER_ROLES, require_any_role, services, staff_page
 
 bp = Blueprint("intake", __name__, url_prefix="/register")
 
-DEFAULT_CHANNEL = runtime.STAFF_CHANNELS_DEFAULT
+DEFAULT_CHANNEL = intake.STAFF_CHANNELS_DEFAULT
 # Customers who phone or come to the counter are mostly Chinese-speaking.
 DEFAULT_CUSTOMER_LOCALE = "zh"
 
@@ -28,7 +28,7 @@ def _defaults() -> dict:
 
 def _form_page(values, errors=None, status=200, evidence_problem=None):
     with services().db.read() as db:
-        schema, ui = runtime.intake_form(services(), db)
+        schema, ui = intake.intake_form(services(), db)
     return render_template("register.html", schema=schema, ui=ui, values=values,
                            errors=errors or {}, evidence_problem=evidence_problem), status
 
@@ -45,7 +45,7 @@ def form():
 def submit():
     require_any_role(REGISTER_ROLES, N_("Only customer service registers complaints."))
     with services().db.read() as db:
-        schema, ui = runtime.intake_form(services(), db)
+        schema, ui = intake.intake_form(services(), db)
     data = forms.coerce_submission(schema, formrender.posted(schema, ui, request.form))
     try:
         filed = evidence.file_complaint(

@@ -9,7 +9,8 @@ from flask import (
     url_for,
 )
 
-from engine import customers, forms, notes, runtime
+from engine import customers, forms, notes
+from engine import intake as intake_records
 from engine.errors import AlreadyCompleted, NotFound
 from engine.upload_checks import UploadRefused
 from engine.forms import FormInvalid
@@ -35,7 +36,7 @@ def services():
 
 def public_form() -> tuple[dict, dict]:
     with services().db.read() as db:
-        schema, ui = runtime.intake_form(services(), db)
+        schema, ui = intake_records.intake_form(services(), db)
     schema = copy.deepcopy(schema)
     for name in STAFF_ONLY_FIELDS:
         schema["properties"].pop(name, None)

@@ -1,0 +1,44 @@
+"""The form a task is worked with: its JSON Schema with the choice lists filled in from
+the directory, and the rule that fields a form only shows are never taken back."""
+from __future__ import annotations
+
+from typing import Any, Optional
+
+from sqlalchemy.orm import Session
+
+from . import forms
+from .directory import department_users, departments
+from .models import HumanTask
+from .services import Services
+
+
+def choice_source(session: Session, department: Optional[str]):
+    def source(name: str) -> list[tuple[str, str]]:
+        if name == "departments":
+            return [(d.code, d.name) for d in departments(session)]
+        if name == "department_users":
+            if not department:
+                return []
+            return [(u.username, u.display_name) for u in department_users(session, department)]
+        raise ValueError(f"unknown choice source {name!r}")
+    return source
+
+
+def form_for(services: Services, session: Session, row: HumanTask) -> tuple[dict, dict]:
+    """The task's schema with database choices filled in, and its UI hints."""
+    if not row.form:
+        return {"type": "object", "properties": {}}, {}
+    schema = services.forms.schema(row.form)
+    ui = services.forms.ui_schema(row.ui_form)
+    return forms.resolve_choices(schema, ui, choice_source(session, row.department_code
+                                                           or row.instance.department_code)), ui
+
+
+def without_read_only(schema: dict, data: Any) -> Any:
+    """Fields a form only shows (the proposal a customer answers, the plan under approval)
+    come back from the browser as hidden inputs; what the case holds stays authoritative."""
+    if not isinstance(data, dict):
+        return data
+    shown_only = {name for name, prop in (schema.get("properties") or {}).items()
+                  if isinstance(prop, dict) and prop.get("readOnly")}
+    return {k: v for k, v in data.items() if k not in shown_only}
