@@ -1,7 +1,7 @@
 """E-mails the procedure promises people as a case moves: a new task to the person it is
 assigned to (or to everyone in the team queue that may take it), the customer asked for
 an answer (most importantly: a proposed solution), and the customer told the case is
-closed. The acknowledgement on intake is sent by the runtime itself.
+closed, and the acknowledgement of a new complaint with its private status link.
 
 Mails are queued in the step's own transaction (engine.mailer), in the recipient's
 language and time zone, so a rolled-back step never announces anything.
@@ -16,8 +16,8 @@ from uuid import UUID
 from sqlalchemy import String, bindparam, or_, select
 from sqlalchemy.orm import Session
 
-from . import mailer
-from .i18n import COMPANY_ZONE, local_time, one_line, translator, zone_or_none
+from . import audit, mailer
+from .i18n import COMPANY_ZONE, local_time, one_line, translator, zone_label, zone_or_none
 from .models import Department, ProcessInstance, User, UserRole
 
 CUSTOMER_LANE = "customer"
@@ -128,3 +128,31 @@ def case_closed(session: Session, instance: ProcessInstance, data: dict,
     _mail(mails, data.get("customer_email"),
           _("Complaint %(ticket)s is closed", ticket=instance.ticket), body, instance.id, now)
     mailer.queue_many(session, mails)
+
+
+def acknowledgement(services, session: Session, instance, data: dict, status_token: str) -> None:
+    """The automatic receipt the procedure promises every complainant with an address,
+    in the customer's language, with the time of receipt in their zone."""
+    _ = translator(instance.customer_locale)
+    zone = zone_or_none(instance.customer_timezone) or COMPANY_ZONE
+    link = f"{services.public_url}/status/{status_token}"
+    body = "\n\n".join([
+        _("Dear %(name)s,", name=data.get("customer_name") or _("customer")),
+        _("we have received your complaint about %(subject)s and registered it as ticket "
+          "%(ticket)s on %(time)s %(zone)s.",
+          subject=data.get("product") or _("our service"), ticket=instance.ticket,
+          time=local_time(instance.created_at, zone), zone=zone_label(zone, instance.created_at)),
+        _("You can follow it, answer our questions and see what happens next here:")
+        + "\n" + link,
+        _("Keep this link to yourself: anyone who has it can see your complaint."),
+        _("Customer service"),
+    ])
+    try:
+        address = mailer.checked_address(data["customer_email"])
+    except ValueError:
+        audit.record(session, "acknowledgement_skipped", None, instance.id,
+                     reason="unusable e-mail address")
+        return
+    mailer.queue_many(session, [mailer.plain_mail(
+        address, _("Complaint %(ticket)s received", ticket=instance.ticket), body,
+        instance.id, None)])

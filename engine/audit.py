@@ -53,21 +53,35 @@ def record(
     **detail,
 ) -> str:
     """Append an event to its chain in the caller's transaction; returns its hash."""
-    chain = chain_for(instance_id)
     session.flush()  # the case row (and its id) must exist before its chain does
+    return record_many(session, instance_id, [(kind, actor, detail)])
+
+
+def record_many(session: Session, instance_id: Optional[int],
+                events: list[tuple[str, Optional[str], dict]]) -> Optional[str]:
+    """Append (kind, actor, detail) events to one chain in order, in the caller's
+    transaction: one read of the chain's head, one insert, one head update; returns the
+    last hash."""
+    if not events:
+        return None
+    chain = chain_for(instance_id)
     connection = session.connection()
     prev = connection.execute(_SELECT_HEAD, {"chain": chain}).scalar_one_or_none()
-    detail = json.loads(json.dumps(detail, default=str))  # exactly what the JSON column keeps
+    head = prev or GENESIS
     at = utcnow()
-    digest = _digest(prev or GENESIS, chain, instance_id, actor, kind, detail, at)
+    rows = []
+    for kind, actor, detail in events:
+        detail = json.loads(json.dumps(detail, default=str))  # exactly what the column keeps
+        digest = _digest(head, chain, instance_id, actor, kind, detail, at)
+        rows.append({"chain": chain, "instance_id": instance_id, "actor": actor, "kind": kind,
+                     "detail": detail, "at": at, "prev_hash": head, "hash": digest})
+        head = digest
+    connection.execute(_INSERT_EVENT, rows)
     if prev is None:
-        connection.execute(_INSERT_HEAD, {"chain": chain, "last_hash": digest})
+        connection.execute(_INSERT_HEAD, {"chain": chain, "last_hash": head})
     else:
-        connection.execute(_UPDATE_HEAD, {"head_chain": chain, "new_hash": digest})
-    connection.execute(_INSERT_EVENT, {
-        "chain": chain, "instance_id": instance_id, "actor": actor, "kind": kind,
-        "detail": detail, "at": at, "prev_hash": prev or GENESIS, "hash": digest})
-    return digest
+        connection.execute(_UPDATE_HEAD, {"head_chain": chain, "new_hash": head})
+    return head
 
 
 def verify_chain(session: Session, chain: str) -> Optional[int]:

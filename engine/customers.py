@@ -13,7 +13,6 @@ from typing import Any, Optional
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
-from sqlalchemy.orm.exc import StaleDataError
 
 from . import customer_follow_up as follow_up
 from . import forms, intake, runtime, task_forms, tasks
@@ -159,8 +158,8 @@ def complete(services: Services, token: str, task_id: str, data: Any) -> dict:
     try:
         with services.db.write() as session:
             result = runtime.complete_in(services, session, CUSTOMER, task_id, data,
-                                       permit=permit, on_behalf="self")
-    except StaleDataError:
+                                         permit=permit, on_behalf="self")
+    except AlreadyCompleted:
         raise AlreadyCompleted(N_("This question has already been answered.")) from None
     services.due_changed(result.pop("next_due_at"))
     return result
@@ -173,7 +172,5 @@ def withdraw(services: Services, token: str, reason: str) -> None:
             N_("Please tell us why you withdraw the complaint."))})
     with services.db.write() as session:
         instance = instance_for_token(session, token)
-        if instance.status != "open":
-            raise AlreadyCompleted(N_("The complaint is already closed."))
-        runtime.stop(services, session, instance, CUSTOMER.username, reason[:2000],
-                     "withdrawn", services.now())
+        runtime.stop_in(services, session, instance.id, CUSTOMER.username, reason[:2000],
+                        "withdrawn")

@@ -93,11 +93,14 @@ def plain_mail(address: str, subject: str, body_text: str, instance_id: Optional
             "created_at": now or utcnow()}
 
 
+_INSERT_MAILS = OutboxMessage.__table__.insert()  # built once: it runs on most steps
+
+
 def queue_many(session: Session, mails: list[dict]) -> None:
     """Several plain mails (see plain_mail) in one statement: a step announcing a task to a
     whole team queue should not pay a round trip per person."""
     if mails:
-        session.connection().execute(OutboxMessage.__table__.insert(), mails)
+        session.connection().execute(_INSERT_MAILS, mails)
 
 
 # --------------------------------------------------------------------------- settings

@@ -177,8 +177,6 @@ class ProcessInstance(Base):
     closed_at: Mapped[Optional[dt.datetime]] = mapped_column(UtcDateTime)
     version: Mapped[ProcessVersion] = relationship(lazy="select")
 
-    __mapper_args__ = {"version_id_col": revision}
-
 
 class InstanceState(Base):
     """The serialized workflow of a case, without its spec, in a table of its own: case

@@ -74,6 +74,9 @@ def collect(finished: list, script_engine) -> list[Outgoing]:
     return notices
 
 
+_INSERT_NOTICES = insert(Notification.__table__)  # built once: it runs on many steps
+
+
 def store(session: Session, instance_id: int, notices: Iterable[Outgoing],
           now: dt.datetime) -> None:
     rows = []
@@ -83,7 +86,7 @@ def store(session: Session, instance_id: int, notices: Iterable[Outgoing],
                      "subject": notice.subject, "body": notice.subject, "created_at": now,
                      "message_id": notice.message_id, "message_values": notice.values})
     if rows:
-        session.execute(insert(Notification), rows)
+        session.connection().execute(_INSERT_NOTICES, rows)
 
 
 def for_actor(session: Session, actor: Actor, limit: int = 20,

@@ -13,7 +13,7 @@ from apscheduler.events import EVENT_JOB_MAX_INSTANCES, EVENT_JOB_MISSED
 from apscheduler.schedulers.background import BackgroundScheduler
 from sqlalchemy.engine import make_url
 
-from . import mailer, timers
+from . import due_signal, mailer, timers
 from .services import Services
 
 log = logging.getLogger("engine.scheduler")
@@ -40,7 +40,7 @@ class DueTimeListener(threading.Thread):
         while not self._stopping.is_set():
             try:
                 with psycopg.connect(self.conninfo, autocommit=True) as conn:
-                    conn.execute(f"LISTEN {timers.CHANNEL}")
+                    conn.execute(f"LISTEN {due_signal.CHANNEL}")
                     while not self._stopping.is_set():
                         for note in conn.notifies(timeout=1.0):
                             self.on_due(dt.datetime.fromisoformat(note.payload))

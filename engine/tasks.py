@@ -6,10 +6,8 @@ import functools
 from dataclasses import dataclass
 from typing import Optional
 
-from sqlalchemy import and_, bindparam, case, func, insert, or_, select, update
+from sqlalchemy import and_, bindparam, case, func, insert, or_, select
 from sqlalchemy.orm import Session, lazyload
-from SpiffWorkflow.bpmn import BpmnWorkflow
-from SpiffWorkflow.util.task import TaskState
 
 from . import audit, sla
 from .directory import ROLES, Actor, actor_of, find_user
@@ -404,39 +402,17 @@ def _user_id(session: Session, username) -> Optional[int]:
     return user.id if user is not None and user.active else None
 
 
-_OPEN_TASK_IDS = select(HumanTask.__table__.c.id).where(
-    HumanTask.__table__.c.instance_id == bindparam("instance_id"),
-    HumanTask.__table__.c.state == "ready")
+_INSERT_TASKS = insert(HumanTask.__table__)  # built once: it runs on most steps
 
 
-def sync(
-    session: Session,
-    instance_id: int,
-    workflow: BpmnWorkflow,
-    now: dt.datetime,
-    completed: Optional[tuple[str, int, Optional[str]]] = None,
-) -> list[str]:
-    """Make the task rows match the workflow's ready user tasks; returns the new rows (as
-    the column values inserted, so that announcing them needs no second read).
-
-    `completed` is (task id, user id, on_behalf_of) of the task just worked. Plain SQL:
-    this runs on every step and the ORM's bookkeeping would cost more than the writes.
-    """
-    table = HumanTask.__table__
-    connection = session.connection()
-    ready = {str(t.id): t for t in workflow.get_tasks(state=TaskState.READY, manual=True)}
-    open_ids = set(connection.execute(_OPEN_TASK_IDS, {"instance_id": instance_id}).scalars())
-    for task_id in open_ids - set(ready):
-        values = {"state": "cancelled", "completed_at": now}
-        if completed and task_id == completed[0]:
-            values.update(state="completed", completed_by_id=completed[1],
-                          on_behalf_of=completed[2],
-                          assignee_id=func.coalesce(table.c.assignee_id, completed[1]))
-        connection.execute(update(table).where(table.c.id == task_id).values(**values))
+def insert_rows(session: Session, instance_id: int, new_tasks: dict, now: dt.datetime
+                ) -> list[dict]:
+    """Insert a row for each newly ready user task ({task id: SpiffWorkflow task}); returns
+    the rows as the column values inserted, so that announcing them needs no second read.
+    Plain SQL: this runs on every step and the ORM's bookkeeping would cost more than the
+    writes."""
     new_rows = []
-    for task_id, task in ready.items():
-        if task_id in open_ids:
-            continue
+    for task_id, task in new_tasks.items():
         spec = task.task_spec
         role = LANE_ROLE.get(spec.lane, spec.lane or "cs_agent")
         assignee_id = _user_id(session, task.data.get(task_property(spec, "assignee") or ""))
@@ -458,16 +434,8 @@ def sync(
             "pauses_sla": task_property(spec, "slaPause") == "true",
         })
     if new_rows:
-        connection.execute(insert(table), new_rows)
+        session.connection().execute(_INSERT_TASKS, new_rows)
     return new_rows
-
-
-def cancel_open(session: Session, instance: ProcessInstance, now: dt.datetime) -> None:
-    for row in session.execute(
-        select(HumanTask).where(HumanTask.instance_id == instance.id, HumanTask.state == "ready")
-    ).scalars():
-        row.state = "cancelled"
-        row.completed_at = now
 
 
 def open_tasks(session: Session, instance_id: int) -> list[TaskView]:

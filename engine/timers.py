@@ -17,7 +17,7 @@ from typing import Optional
 
 from sqlalchemy import case, func, or_, select, update
 
-from . import announcements, audit, connectors, notifications, runtime, sla, steps, tasks
+from .case_run import CaseRun
 from .errors import AlreadyCompleted, ProcessError
 from .models import ProcessInstance
 from .services import Services
@@ -62,35 +62,15 @@ def fire(services: Services, instance_id: int, worker: str) -> list[str]:
     now = services.now()
     try:
         with services.db.write() as session:
-            instance = session.execute(
-                select(ProcessInstance).where(
-                    ProcessInstance.id == instance_id, ProcessInstance.lease_owner == worker,
-                    ProcessInstance.next_due_at <= now)
-            ).scalar_one_or_none()
-            if instance is None:
+            run = CaseRun.for_instance(services, session, instance_id, now)
+            due = run.case.next_due_at
+            if run.case.lease_owner != worker or run.case.status != "open" or \
+                    due is None or due > now:
                 return []  # the lease was taken over, or the timer is no longer due
-            workflow = steps.load_workflow(services, instance)
-            done_before = notifications.finished_task_ids(workflow)
-            with connectors.bound(session, instance.id):
-                steps.run_engine(workflow, workflow.refresh_timers)
-                steps.run_engine(workflow, workflow.do_engine_steps)
-            finished = notifications.completed_since(workflow, done_before)
-            notices = steps.collect_notices(services, finished)
-            values, case_data = steps.case_columns(instance, workflow, now)
-            values.update(lease_owner=None, lease_until=None)
-            steps.save_step(session, instance, values)
-            created = tasks.sync(session, instance.id, workflow, now)
-            announcements.new_tasks(services, session, instance, workflow, created, now)
-            notifications.store(session, instance.id, notices, now)
-            fired = sla.apply_fired(session, instance.id, instance.ticket, finished, now)
-            audit.record(session, "timers_fired", None, instance.id, fired=fired,
-                         worker=worker)
-            if values.get("status") == "closed":
-                audit.record(session, "case_closed", None, instance.id,
-                             outcome=values.get("outcome"))
-                runtime.after_close(services, session, instance, case_data, None, now)
-        services.due_changed(values["next_due_at"])
-        return fired
+            run.fire_timers(worker)
+            result = run.commit()
+        services.due_changed(result.next_due_at)
+        return result.fired
     except AlreadyCompleted:
         # Someone completed a task at the same moment: release and let the next round
         # look at the instance's new state.
@@ -122,17 +102,6 @@ def fire_due(services: Services, worker: str, batch: int = 100) -> int:
             fired += bool(fire(services, instance_id, worker))
         if len(ids) < batch:
             return fired
-
-
-CHANNEL = "complaint_timers"
-
-
-def announce(session, due: Optional[dt.datetime]) -> None:
-    """Tell timer workers in other processes of a new due time (PostgreSQL NOTIFY: sent
-    with the commit, dropped with a rollback). In-process listeners hear it separately."""
-    if due is not None and session.get_bind().dialect.name == "postgresql":
-        session.connection().exec_driver_sql("SELECT pg_notify(%s, %s)",
-                                             (CHANNEL, due.isoformat()))
 
 
 def earliest_due(services: Services) -> Optional[dt.datetime]:

@@ -5,7 +5,8 @@ import pytest
 from SpiffWorkflow.bpmn import BpmnWorkflow
 from SpiffWorkflow.util.task import TaskState
 
-from engine import specs, steps
+from engine import specs
+from engine.case_run import workflow_data
 from engine.services import COMPLAINT_PROCESS
 
 GENERAL = {"grade": None, "amount": 899, "spread_risk": False, "legal_threat": False,
@@ -33,7 +34,7 @@ def decide(services):
             task.set_data(**data)
             task.run()
             workflow.do_engine_steps()
-        data = steps.workflow_data(workflow)
+        data = workflow_data(workflow)
         return data["path"], data["major_reason"]
     return run
 

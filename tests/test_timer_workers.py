@@ -27,7 +27,7 @@ import time_machine
 from sqlalchemy import func, insert, select
 from SpiffWorkflow.util.task import TaskState
 
-from engine import steps
+from engine.case_run import CaseRun
 from engine.models import AuditEvent, HumanTask, InstanceState, Notification, ProcessInstance
 
 pytestmark = [
@@ -129,13 +129,14 @@ def check_copy(services, instance_id: int) -> None:
     """A copy loads, and its waiting user tasks are exactly its own human-task rows."""
     with services.db.read() as session:
         instance = session.get(ProcessInstance, instance_id)
-        workflow = steps.load_workflow(services, instance)
+        run = CaseRun.read(services, session, instance_id)
+        workflow = run.workflow
         rows = set(session.execute(select(HumanTask.id).where(
             HumanTask.instance_id == instance_id, HumanTask.state == "ready")).scalars())
         ticket = instance.ticket
     ready = {str(t.id) for t in workflow.get_tasks(state=TaskState.READY, manual=True)}
     assert rows and ready == rows, (ready, rows)
-    assert steps.workflow_data(workflow)["ticket"] == ticket
+    assert run.data["ticket"] == ticket
 
 
 def start_worker(database_url: str, name: str, log: Path, *extra: str) -> subprocess.Popen:

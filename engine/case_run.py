@@ -1,0 +1,443 @@
+"""One case, one step: the only place that loads, runs and saves a workflow.
+
+A `CaseRun` is opened inside the caller's unit of work (`Database.write()`): it reads the
+case row (locked on PostgreSQL), its task row when a task is worked, and the serialized
+state in one statement, deserializes the workflow once, and offers the operations that
+change it: start, complete a task, fire due timers, stop, restore. `commit()` then writes
+everything the step produced: the state and case columns behind the revision check, the
+human-task rows, mails and notices, SLA marks, the audit events, and what follows a close.
+Web routes, the API, customers' pages, timer workers and the CLI all come through here.
+
+The revision check is the one concurrency mechanism: a step saves only if the case still
+has the revision it was loaded with, and fails with AlreadyCompleted otherwise. Row locks
+(PostgreSQL) only make a second step on the same case wait for the first, so that
+parallel branches of one case complete one after the other on the newest state.
+"""
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from types import SimpleNamespace
+from typing import Callable, Optional
+from uuid import UUID
+
+from sqlalchemy import bindparam, func, insert, select, update
+from sqlalchemy.orm import Session
+from SpiffWorkflow.bpmn import BpmnWorkflow
+from SpiffWorkflow.exceptions import SpiffWorkflowException, WorkflowException
+from SpiffWorkflow.util.task import TaskState
+
+from . import announcements, audit, connectors, notifications, sla, specs, tasks
+from .closing import follow_on_process
+from .errors import AlreadyCompleted, NotFound, ProcessError
+from .extensions import task_property
+from .i18n import N_
+from .models import HumanTask, InstanceState, ProcessInstance
+from .serialization import dump_state, load_state
+from .services import Services
+from .due_signal import announce
+
+_CASES = ProcessInstance.__table__
+_STATES = InstanceState.__table__
+_TASKS = HumanTask.__table__
+
+# The case columns a step reads; the task's columns come with them when a task is worked.
+CASE_COLUMNS = ("id", "version_id", "ticket", "revision", "status", "path", "outcome",
+                "department_code", "complaint_type", "customer_locale", "customer_timezone",
+                "created_at", "parent_ticket", "lease_owner", "next_due_at", "closed_at",
+                "lease_until", "updated_at")
+# The case columns a step may change.
+STEP_COLUMNS = ("updated_at", "next_due_at", "path", "outcome", "department_code",
+                "complaint_type", "status", "closed_at", "lease_owner", "lease_until")
+TASK_COLUMNS = tuple(c.name for c in _TASKS.columns)
+
+
+def _case_select(*extra):
+    return (select(*(_CASES.c[name].label(f"case_{name}") for name in CASE_COLUMNS),
+                   _STATES.c.state, *extra)
+            .join(_STATES, _STATES.c.instance_id == _CASES.c.id))
+
+
+# Built once: they run on every step, and building a statement costs more than running it.
+_LOAD_BY_TASK = (_case_select(*_TASKS.columns)
+                 .join(_TASKS, _TASKS.c.instance_id == _CASES.c.id)
+                 .where(_TASKS.c.id == bindparam("task_id"))
+                 .with_for_update(of=[_TASKS, _CASES]))
+_READ_BY_ID = _case_select().where(_CASES.c.id == bindparam("instance_id"))
+_LOAD_BY_ID = _READ_BY_ID.with_for_update(of=_CASES)
+_LOAD_BY_TICKET = _case_select().where(_CASES.c.ticket == bindparam("ticket")).with_for_update(
+    of=_CASES)
+_SAVE_STATE = (update(_STATES).where(_STATES.c.instance_id == bindparam("case_id"))
+               .values(state=bindparam("new_state")))
+_INSERT_STATE = insert(_STATES)
+_SAVE_CASE = (update(_CASES)
+              .where(_CASES.c.id == bindparam("case_id"),
+                     _CASES.c.revision == bindparam("loaded_revision"))
+              .values(revision=_CASES.c.revision + 1,
+                      **{name: bindparam(f"new_{name}") for name in STEP_COLUMNS}))
+_COMPLETE_ROW = (update(_TASKS).where(_TASKS.c.id == bindparam("task_id"))
+                 .values(state="completed", completed_at=bindparam("now"),
+                         completed_by_id=bindparam("user_id"),
+                         on_behalf_of=bindparam("on_behalf"),
+                         assignee_id=func.coalesce(_TASKS.c.assignee_id,
+                                                   bindparam("user_id"))))
+
+
+@dataclass
+class CaseRow:
+    """The case columns a step reads and changes (attribute names as on ProcessInstance,
+    so that mail and notice builders take either)."""
+    id: Optional[int]
+    version_id: int
+    ticket: str
+    revision: int = 1
+    status: str = "open"
+    path: Optional[str] = None
+    outcome: Optional[str] = None
+    department_code: Optional[str] = None
+    complaint_type: Optional[str] = None
+    customer_locale: Optional[str] = None
+    customer_timezone: Optional[str] = None
+    created_at: Optional[dt.datetime] = None
+    parent_ticket: Optional[str] = None
+    lease_owner: Optional[str] = None
+    next_due_at: Optional[dt.datetime] = None
+    closed_at: Optional[dt.datetime] = None
+    lease_until: Optional[dt.datetime] = None
+    updated_at: Optional[dt.datetime] = None
+
+
+@dataclass
+class StepResult:
+    """What a committed step changed, for the caller to show or act on."""
+    instance_id: int
+    ticket: str
+    status: str
+    path: Optional[str]
+    outcome: Optional[str]
+    next_due_at: Optional[dt.datetime]
+    data: dict
+    linked_ticket: Optional[str] = None
+    fired: list = field(default_factory=list)
+    follow_on_ticket: Optional[str] = None
+
+
+def run_engine(workflow: BpmnWorkflow, action) -> None:
+    try:
+        action()
+    except (WorkflowException, SpiffWorkflowException) as exc:
+        element = getattr(getattr(exc, "task_spec", None), "name", None)
+        raise ProcessError(f"The process failed{f' at {element}' if element else ''}: {exc}",
+                           element=element) from exc
+
+
+def workflow_data(workflow: BpmnWorkflow) -> dict:
+    """The case data as of now: the ready tasks' data while running, else the final data."""
+    if workflow.is_completed():
+        return workflow.data or (workflow.last_task.data if workflow.last_task else {})
+    ready = workflow.get_tasks(state=TaskState.READY)
+    if ready:
+        merged: dict = {}
+        for task in ready:
+            merged.update(task.data)
+        return merged
+    return workflow.last_task.data if workflow.last_task else {}
+
+
+def _ready_manual_ids(workflow: BpmnWorkflow) -> dict:
+    return {str(t.id): t for t in workflow.get_tasks(state=TaskState.READY, manual=True)}
+
+
+class CaseRun:
+    """A case loaded for one step. Create it with `start`, `restore`, `for_task`,
+    `for_instance` or `for_ticket`; change it; `commit()` once."""
+
+    def __init__(self, services: Services, session: Session, case: CaseRow,
+                 workflow: BpmnWorkflow, now: dt.datetime, new: bool):
+        self.services = services
+        self.session = session
+        self.case = case
+        self.workflow = workflow
+        self.now = now
+        self._new = new
+        self._ready_before = {} if new else _ready_manual_ids(workflow)
+        self._done_before = set() if new else notifications.finished_task_ids(workflow)
+        self._events: list[tuple[str, Optional[str], dict]] = []
+        self._completed: Optional[tuple[str, Optional[int], Optional[str]]] = None
+        self._stopped: Optional[str] = None  # the outcome of a case ended early
+        self._columns: dict = {}
+        self._linked_ticket: Optional[str] = None
+        self._fired_by: Optional[str] = None
+        self._committed = False
+
+    # ------------------------------------------------------------------ opening
+
+    @classmethod
+    def _loaded(cls, services, session, row, now) -> "CaseRun":
+        case = CaseRow(**{name: row._mapping[f"case_{name}"] for name in CASE_COLUMNS})
+        spec = services.specs.get(session, case.version_id)
+        workflow = load_state(row.state, spec.spec, spec.subprocess_specs,
+                              services.script_engine)
+        run = cls(services, session, case, workflow, now, new=False)
+        run.process_id = spec.process_id
+        return run
+
+    @classmethod
+    def for_task(cls, services: Services, session: Session, task_id: str,
+                 now: Optional[dt.datetime] = None) -> tuple["CaseRun", SimpleNamespace]:
+        """The case of a task and the task's row (both locked), in one read."""
+        row = session.connection().execute(_LOAD_BY_TASK, {"task_id": str(task_id)}).first()
+        if row is None:
+            raise NotFound(N_("No such task."))
+        run = cls._loaded(services, session, row, now or services.now())
+        task_row = SimpleNamespace(**{name: row._mapping[_TASKS.c[name]]
+                                      for name in TASK_COLUMNS})
+        task_row.instance = run.case
+        return run, task_row
+
+    @classmethod
+    def for_instance(cls, services: Services, session: Session, instance_id: int,
+                     now: Optional[dt.datetime] = None) -> "CaseRun":
+        row = session.connection().execute(_LOAD_BY_ID, {"instance_id": instance_id}).first()
+        if row is None:
+            raise NotFound(N_("No such complaint."))
+        return cls._loaded(services, session, row, now or services.now())
+
+    @classmethod
+    def read(cls, services: Services, session: Session, instance_id: int) -> "CaseRun":
+        """The case as it is, to read its data (no lock; never committed)."""
+        row = session.connection().execute(_READ_BY_ID, {"instance_id": instance_id}).first()
+        if row is None:
+            raise NotFound(N_("No such complaint."))
+        run = cls._loaded(services, session, row, services.now())
+        run._committed = True  # a read is not a step
+        return run
+
+    @classmethod
+    def for_ticket(cls, services: Services, session: Session, ticket: str,
+                   now: Optional[dt.datetime] = None) -> "CaseRun":
+        row = session.connection().execute(_LOAD_BY_TICKET, {"ticket": ticket}).first()
+        if row is None:
+            raise NotFound(N_("No such complaint."))
+        return cls._loaded(services, session, row, now or services.now())
+
+    @classmethod
+    def start(cls, services: Services, session: Session, process_id: str, data: dict,
+              ticket: str, now: Optional[dt.datetime] = None, **columns) -> "CaseRun":
+        """A new instance of the newest version of a process, run to its first wait."""
+        version = specs.latest_version(session, process_id)
+        if version is None:
+            raise ProcessError(f"The process {process_id!r} has not been deployed yet.")
+        spec = services.specs.get(session, version.id)
+        workflow = BpmnWorkflow(spec.spec, spec.subprocess_specs,
+                                script_engine=services.script_engine)
+        workflow.task_tree.data.update(data)
+        for task in workflow.get_tasks(state=TaskState.READY):
+            task.data.update(data)
+        now = now or services.now()
+        case = CaseRow(id=None, version_id=version.id, ticket=ticket, created_at=now,
+                       **{k: v for k, v in columns.items() if k in CaseRow.__dataclass_fields__})
+        run = cls(services, session, case, workflow, now, new=True)
+        run.process_id = process_id
+        run._columns.update(columns)
+        with connectors.bound(session, None):
+            run_engine(workflow, workflow.do_engine_steps)
+        return run
+
+    @classmethod
+    def restore(cls, services: Services, session: Session, version_id: int, ticket: str,
+                state: str, now: Optional[dt.datetime] = None) -> "CaseRun":
+        """An instance serialized elsewhere (an export, an earlier release's database),
+        to be stored and continued like any other case."""
+        spec = services.specs.get(session, version_id)
+        workflow = load_state(state, spec.spec, spec.subprocess_specs, services.script_engine)
+        now = now or services.now()
+        run = cls(services, session, CaseRow(id=None, version_id=version_id, ticket=ticket,
+                                             created_at=now), workflow, now, new=True)
+        run.process_id = spec.process_id
+        return run
+
+    # ------------------------------------------------------------------ reading
+
+    @property
+    def data(self) -> dict:
+        return workflow_data(self.workflow)
+
+    def task_data(self, task_id: str) -> dict:
+        task = self.workflow.get_task_from_id(UUID(str(task_id)))
+        return dict(task.data) if task is not None else {}
+
+    # ------------------------------------------------------------------ changing
+
+    def record(self, kind: str, actor: Optional[str], **detail) -> None:
+        """An audit event of this case, written with the step."""
+        self._events.append((kind, actor, detail))
+
+    def set_columns(self, **columns) -> None:
+        self._columns.update(columns)
+
+    def complete(self, row, actor, data: dict, on_behalf: Optional[str] = None,
+                 file_linked: Optional[Callable[[dict], str]] = None) -> None:
+        """Complete a ready human task with validated form data and run to the next wait.
+
+        `file_linked(task_data)` registers a new complaint when the task's
+        `startsLinkedComplaint` expression asks for one, and returns its ticket."""
+        task = self.workflow.get_task_from_id(UUID(str(row.id)))
+        if task is None or task.state != TaskState.READY:
+            raise AlreadyCompleted()
+        task.set_data(**data)
+        spawn_expression = task_property(task.task_spec, "startsLinkedComplaint")
+        if spawn_expression and file_linked is not None:
+            try:
+                wanted = self.services.script_engine.evaluate(task, spawn_expression)
+            except Exception as exc:
+                raise ProcessError(f"The process failed at {task.task_spec.name}: {exc}",
+                                   element=task.task_spec.name) from exc
+            if wanted:
+                self._linked_ticket = file_linked(task.data)
+                task.set_data(linked_ticket=self._linked_ticket)
+        if row.pauses_sla:
+            # Waiting on the customer does not count against the company's deadlines.
+            paused = sla.paused_seconds(self.services.calendars, self.case.department_code,
+                                        row.created_at, self.now)
+            task.set_data(sla_paused_seconds=(task.data.get("sla_paused_seconds") or 0) + paused)
+        record_as = task_property(task.task_spec, "recordActorAs")
+        if record_as:
+            task.set_data(**{record_as: actor.username})
+        with connectors.bound(self.session, self.case.id):
+            run_engine(self.workflow, task.run)
+            run_engine(self.workflow, self.workflow.do_engine_steps)
+        self._completed = (str(row.id), actor.id, on_behalf)
+        self.record("task_completed", actor.username, task=row.name, task_id=str(row.id),
+                    on_behalf_of=on_behalf, data=data)
+
+    def fire_timers(self, worker: Optional[str] = None) -> None:
+        """Fire the timers that are due and run to the next wait."""
+        with connectors.bound(self.session, self.case.id):
+            run_engine(self.workflow, self.workflow.refresh_timers)
+            run_engine(self.workflow, self.workflow.do_engine_steps)
+        self._fired_by = worker
+        if worker is not None:
+            self._columns.update(lease_owner=None, lease_until=None)
+
+    def stop(self, actor: Optional[str], reason: str, outcome: str) -> None:
+        """End an open case early (cancelled by staff, withdrawn by the customer)."""
+        self.workflow.cancel()
+        self._stopped = outcome
+        self.record("case_cancelled" if outcome == "cancelled" else "case_withdrawn",
+                    actor, reason=reason)
+
+    # ------------------------------------------------------------------ saving
+
+    def _case_values(self, data: dict) -> dict:
+        case = self.case
+        values = {name: getattr(case, name) for name in STEP_COLUMNS}
+        values.update({
+            "updated_at": self.now,
+            "next_due_at": sla.next_due(self.workflow),
+            "path": data.get("path") or case.path,
+            "outcome": data.get("outcome"),
+            "department_code": data.get("department") or case.department_code,
+            "complaint_type": data.get("complaint_type") or case.complaint_type,
+        })
+        if self._stopped is not None:
+            values.update(status="cancelled", outcome=self._stopped, next_due_at=None,
+                          closed_at=self.now)
+        elif self.workflow.is_completed() and case.status == "open":
+            values.update(status="closed", closed_at=self.now)
+        values.update(self._columns)
+        return values
+
+    def _write_case(self, values: dict, state: str) -> None:
+        connection = self.session.connection()
+        if self._new:
+            row = {**values, "version_id": self.case.version_id, "ticket": self.case.ticket,
+                   "status": values.get("status", "open"), "created_at": self.case.created_at,
+                   "revision": 1}
+            self.case.id = connection.execute(
+                insert(_CASES).returning(_CASES.c.id), row).scalar_one()
+            connection.execute(_INSERT_STATE, {"instance_id": self.case.id, "state": state})
+            return
+        if set(values) == set(STEP_COLUMNS):
+            result = connection.execute(_SAVE_CASE, {
+                "case_id": self.case.id, "loaded_revision": self.case.revision,
+                **{f"new_{name}": value for name, value in values.items()}})
+        else:
+            result = connection.execute(
+                update(_CASES)
+                .where(_CASES.c.id == self.case.id, _CASES.c.revision == self.case.revision)
+                .values(revision=_CASES.c.revision + 1, **values))
+        if result.rowcount != 1:
+            raise AlreadyCompleted()
+        self.case.revision += 1
+        connection.execute(_SAVE_STATE, {"case_id": self.case.id, "new_state": state})
+
+    def _sync_tasks(self) -> list[dict]:
+        ready_after = _ready_manual_ids(self.workflow)
+        connection = self.session.connection()
+        completed_id = None
+        if self._completed is not None:
+            completed_id, user_id, on_behalf = self._completed
+            connection.execute(_COMPLETE_ROW, {"task_id": completed_id, "now": self.now,
+                                               "user_id": user_id, "on_behalf": on_behalf})
+        closed = set(self._ready_before) - set(ready_after) - {completed_id}
+        if closed:
+            connection.execute(
+                update(_TASKS).where(_TASKS.c.id.in_(sorted(closed)), _TASKS.c.state == "ready")
+                .values(state="cancelled", completed_at=self.now))
+        new = {task_id: task for task_id, task in ready_after.items()
+               if task_id not in self._ready_before}
+        return tasks.insert_rows(self.session, self.case.id, new, self.now)
+
+    def commit(self) -> StepResult:
+        """Write everything the step produced, in the caller's transaction."""
+        if self._committed:
+            raise RuntimeError("a case run commits once")
+        self._committed = True
+        workflow, case, session = self.workflow, self.case, self.session
+        finished = notifications.completed_since(workflow, self._done_before)
+        try:
+            notices = notifications.collect(finished, self.services.script_engine)
+        except Exception as exc:  # a broken subject expression must not lose the step silently
+            raise ProcessError(f"A notification in the diagram failed: {exc}") from exc
+        data = workflow_data(workflow)
+        values = self._case_values(data)
+        self._write_case(values, dump_state(workflow))
+        for name, value in values.items():
+            if hasattr(case, name):
+                setattr(case, name, value)
+        created = self._sync_tasks()
+        announcements.new_tasks(self.services, session, case, workflow, created, self.now)
+        notifications.store(session, case.id, notices, self.now)
+        # A step reopened after its deadline (a loop) fires its SLA timers at once.
+        fired = sla.apply_fired(session, case.id, case.ticket, finished, self.now)
+        if self._fired_by is not None:
+            self.record("timers_fired", None, fired=fired, worker=self._fired_by)
+        closed = values.get("status") == "closed"
+        if closed:
+            actor = next((a for kind, a, _d in reversed(self._events)
+                          if kind == "task_completed"), None)
+            self.record("case_closed", actor, outcome=values.get("outcome"))
+        audit.record_many(session, case.id, self._events)
+        follow_on = self._after_close(data) if closed else None
+        announce(session, values.get("next_due_at"))
+        return StepResult(instance_id=case.id, ticket=case.ticket, status=case.status,
+                          path=case.path, outcome=data.get("outcome"),
+                          next_due_at=values.get("next_due_at"), data=data,
+                          linked_ticket=self._linked_ticket, fired=fired,
+                          follow_on_ticket=follow_on)
+
+    def _after_close(self, data: dict) -> Optional[str]:
+        """The customer is told; a closed major case (or a general one its department
+        flagged) starts a separate improvement process linked to it."""
+        announcements.case_closed(self.session, self.case, data, self.now)
+        follow_on = follow_on_process(self.process_id, self.case.ticket, data)
+        if follow_on is None or specs.latest_version(self.session, follow_on.process_id) is None:
+            return None
+        actor = next((a for kind, a, _d in reversed(self._events) if kind == "case_closed"),
+                     None)
+        run = CaseRun.start(self.services, self.session, follow_on.process_id,
+                            follow_on.data, follow_on.ticket, self.now, **follow_on.columns)
+        run.record("improvement_started", actor, ticket=follow_on.ticket,
+                   complaint=self.case.ticket)
+        return run.commit().ticket
