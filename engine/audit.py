@@ -5,7 +5,7 @@ import hashlib
 import json
 from typing import Optional
 
-from sqlalchemy import bindparam, select, update
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
 from .models import AuditEvent, AuditHead, utcnow
@@ -39,9 +39,6 @@ _EVENTS = AuditEvent.__table__
 # executing them.
 _SELECT_HEAD = (select(_HEADS.c.last_hash).where(_HEADS.c.chain == bindparam("chain"))
                 .with_for_update())
-_INSERT_HEAD = _HEADS.insert()
-_UPDATE_HEAD = (update(_HEADS).where(_HEADS.c.chain == bindparam("head_chain"))
-                .values(last_hash=bindparam("new_hash")))
 _INSERT_EVENT = _EVENTS.insert()
 
 
@@ -60,8 +57,8 @@ def record(
 def record_many(session: Session, instance_id: Optional[int],
                 events: list[tuple[str, Optional[str], dict]]) -> Optional[str]:
     """Append (kind, actor, detail) events to one chain in order, in the caller's
-    transaction: one read of the chain's head, one insert, one head update; returns the
-    last hash."""
+    transaction: one read of the chain's head and one insert (the database moves the
+    head, see migration 0010); returns the last hash."""
     if not events:
         return None
     chain = chain_for(instance_id)
@@ -77,10 +74,6 @@ def record_many(session: Session, instance_id: Optional[int],
                      "detail": detail, "at": at, "prev_hash": head, "hash": digest})
         head = digest
     connection.execute(_INSERT_EVENT, rows)
-    if prev is None:
-        connection.execute(_INSERT_HEAD, {"chain": chain, "last_hash": head})
-    else:
-        connection.execute(_UPDATE_HEAD, {"head_chain": chain, "new_hash": head})
     return head
 
 

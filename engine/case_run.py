@@ -62,11 +62,13 @@ def _case_select(*extra):
 _LOAD_BY_TASK = (_case_select(*_TASKS.columns)
                  .join(_TASKS, _TASKS.c.instance_id == _CASES.c.id)
                  .where(_TASKS.c.id == bindparam("task_id"))
-                 .with_for_update(of=[_TASKS, _CASES]))
+                 .with_for_update(of=[_TASKS, _CASES, _STATES]))
 _READ_BY_ID = _case_select().where(_CASES.c.id == bindparam("instance_id"))
-_LOAD_BY_ID = _READ_BY_ID.with_for_update(of=_CASES)
+# The state row is locked with the case row: PostgreSQL re-reads only the locked rows of
+# a join after waiting for a lock, and the state must be the one the winner wrote.
+_LOAD_BY_ID = _READ_BY_ID.with_for_update(of=[_CASES, _STATES])
 _LOAD_BY_TICKET = _case_select().where(_CASES.c.ticket == bindparam("ticket")).with_for_update(
-    of=_CASES)
+    of=[_CASES, _STATES])
 _SAVE_STATE = (update(_STATES).where(_STATES.c.instance_id == bindparam("case_id"))
                .values(state=bindparam("new_state")))
 _INSERT_STATE = insert(_STATES)

@@ -1,0 +1,129 @@
+"""The case run: one load, one commit, the revision check, and a step's effects written
+together or not at all."""
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import delete, select, update
+
+from engine import audit, case_run, runtime
+from engine.case_run import CaseRun
+from engine.errors import AlreadyCompleted
+from engine.models import AuditEvent, AuditHead, HumanTask, InstanceState, ProcessInstance
+from support.desk import Desk
+
+
+@pytest.fixture
+def desk(services, actors, clock):
+    return Desk(services, actors, clock)
+
+
+def _snapshot(services, ticket: str) -> tuple:
+    with services.db.read() as session:
+        instance = session.execute(select(ProcessInstance).where(
+            ProcessInstance.ticket == ticket)).scalar_one()
+        state = session.get(InstanceState, instance.id).state
+        rows = sorted(session.execute(select(HumanTask.id, HumanTask.state).where(
+            HumanTask.instance_id == instance.id)).all())
+        events = session.execute(select(AuditEvent.id).where(
+            AuditEvent.instance_id == instance.id)).scalars().all()
+        return instance.revision, state, rows, events
+
+
+def test_a_step_saves_only_on_the_revision_it_was_loaded_with(desk, services, actors):
+    """Another step committed between this step's load and its save: this one fails with
+    AlreadyCompleted and leaves nothing behind."""
+    ticket = desk.file()
+    task_id = desk.task(ticket, "check_record").id
+    before = _snapshot(services, ticket)
+    with pytest.raises(AlreadyCompleted):
+        with services.db.write() as session:
+            run, row = CaseRun.for_task(services, session, task_id)
+            run.complete(row, actors["agent"], {"record_complete": True})
+            # What a concurrent step would have done in the meantime.
+            session.connection().execute(update(ProcessInstance.__table__).where(
+                ProcessInstance.__table__.c.id == run.case.id).values(
+                revision=ProcessInstance.__table__.c.revision + 1))
+            run.commit()
+    assert _snapshot(services, ticket) == before
+    assert desk.open_task_names(ticket) == ["check_record"]
+
+
+def test_every_step_bumps_the_revision_once(desk, services):
+    ticket = desk.file()
+    first = _snapshot(services, ticket)[0]
+    desk.do(ticket, "check_record", record_complete=True)
+    assert _snapshot(services, ticket)[0] == first + 1
+
+
+def test_a_case_run_commits_once(desk, services, actors):
+    ticket = desk.file()
+    task_id = desk.task(ticket, "check_record").id
+    with pytest.raises(RuntimeError):
+        with services.db.write() as session:
+            run, row = CaseRun.for_task(services, session, task_id)
+            run.complete(row, actors["agent"], {"record_complete": True})
+            run.commit()
+            run.commit()
+    assert desk.open_task_names(ticket) == ["check_record"]
+
+
+def test_a_task_completion_reads_the_workflow_once(desk, services, actors, monkeypatch):
+    ticket = desk.file()
+    task_id = desk.task(ticket, "check_record").id
+    loads = []
+    real = case_run.load_state
+    monkeypatch.setattr(case_run, "load_state", lambda *a: loads.append(1) or real(*a))
+    runtime.complete_task(services, actors["agent"], task_id, {"record_complete": True})
+    assert len(loads) == 1
+    assert desk.open_task_names(ticket) == ["classify"]
+
+
+def test_a_read_of_the_case_never_saves(desk, services):
+    ticket = desk.file()
+    before = _snapshot(services, ticket)
+    with services.db.read() as session:
+        instance_id = session.execute(select(ProcessInstance.id).where(
+            ProcessInstance.ticket == ticket)).scalar_one()
+        run = CaseRun.read(services, session, instance_id)
+        assert run.data["ticket"] == ticket
+        with pytest.raises(RuntimeError):
+            run.commit()
+    assert _snapshot(services, ticket) == before
+
+
+def test_the_audit_head_follows_the_last_event_and_truncation_shows(desk, services):
+    """The database moves a chain's head with every event (migration 0010): the chain
+    verifies after many steps, and deleting its newest event is detected."""
+    ticket = desk.file()
+    desk.run_until(ticket, "verify")
+    with services.db.read() as session:
+        assert all(broken is None for broken in audit.verify_all(session).values())
+        instance_id = session.execute(select(ProcessInstance.id).where(
+            ProcessInstance.ticket == ticket)).scalar_one()
+        chain = audit.chain_for(instance_id)
+        last = session.execute(select(AuditEvent).where(AuditEvent.chain == chain)
+                               .order_by(AuditEvent.id.desc())).scalars().first()
+        assert session.get(AuditHead, chain).last_hash == last.hash
+    with services.db.write() as session:
+        session.execute(delete(AuditEvent).where(AuditEvent.id == last.id))
+    with services.db.read() as session:
+        assert audit.verify_chain(session, chain) == -1
+
+
+def test_events_of_one_step_chain_in_order(desk, services, actors):
+    """A step that closes a case writes its task_completed and case_closed events in one
+    insert, each holding the hash of the one before."""
+    ticket = desk.file()
+    desk.run_until(ticket, "verify")
+    desk.do(ticket, "verify", verification_result="not_true",
+            verification_notes="Not our product")
+    desk.do(ticket, "inform_not_true", explanation="Damage after delivery.",
+            informed_via="phone")
+    with services.db.read() as session:
+        events = session.execute(select(AuditEvent).join(
+            ProcessInstance, ProcessInstance.id == AuditEvent.instance_id).where(
+            ProcessInstance.ticket == ticket).order_by(AuditEvent.id)).scalars().all()
+        assert all(b.prev_hash == a.hash for a, b in zip(events, events[1:]))
+        assert audit.verify_chain(session, events[0].chain) is None
+    assert [e.kind for e in events[-2:]] == ["task_completed", "case_closed"]
+    assert events[-1].at == events[-2].at and events[-1].actor == events[-2].actor == "agent"
