@@ -8,7 +8,7 @@ PORT ?= 5000
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 export HOST PORT
 
-.PHONY: run test test-sqlite test-postgresql venv system-test-deps bench clean
+.PHONY: run test test-sqlite test-postgresql venv system-test-deps bench bench-postgresql bench-timers clean
 
 venv: $(VENV)/.installed
 
@@ -47,6 +47,12 @@ test-postgresql: venv system-test-deps
 
 bench: venv
 	$(BIN)/python bench/api_bench.py
+
+bench-postgresql: venv system-test-deps
+	$(BIN)/python bench/api_bench.py --postgresql
+
+bench-timers: venv system-test-deps
+	$(BIN)/python bench/timer_bench.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache

@@ -77,6 +77,9 @@ _SAVE_CASE = (update(_CASES)
                      _CASES.c.revision == bindparam("loaded_revision"))
               .values(revision=_CASES.c.revision + 1,
                       **{name: bindparam(f"new_{name}") for name in STEP_COLUMNS}))
+# PostgreSQL saves the state in the same statement (one round trip instead of two). A
+# lost revision check still reports no row, and the caller's rollback undoes the state.
+_SAVE_CASE_AND_STATE = _SAVE_CASE.add_cte(_SAVE_STATE.cte("saved_state"))
 _COMPLETE_ROW = (update(_TASKS).where(_TASKS.c.id == bindparam("task_id"))
                  .values(state="completed", completed_at=bindparam("now"),
                          completed_by_id=bindparam("user_id"),
@@ -360,11 +363,15 @@ class CaseRun:
                 insert(_CASES).returning(_CASES.c.id), row).scalar_one()
             connection.execute(_INSERT_STATE, {"instance_id": self.case.id, "state": state})
             return
+        together = connection.dialect.name == "postgresql"
         if set(values) == set(STEP_COLUMNS):
-            result = connection.execute(_SAVE_CASE, {
-                "case_id": self.case.id, "loaded_revision": self.case.revision,
-                **{f"new_{name}": value for name, value in values.items()}})
+            result = connection.execute(
+                _SAVE_CASE_AND_STATE if together else _SAVE_CASE, {
+                    "case_id": self.case.id, "loaded_revision": self.case.revision,
+                    "new_state": state,
+                    **{f"new_{name}": value for name, value in values.items()}})
         else:
+            together = False
             result = connection.execute(
                 update(_CASES)
                 .where(_CASES.c.id == self.case.id, _CASES.c.revision == self.case.revision)
@@ -372,7 +379,8 @@ class CaseRun:
         if result.rowcount != 1:
             raise AlreadyCompleted()
         self.case.revision += 1
-        connection.execute(_SAVE_STATE, {"case_id": self.case.id, "new_state": state})
+        if not together:
+            connection.execute(_SAVE_STATE, {"case_id": self.case.id, "new_state": state})
 
     def _sync_tasks(self) -> list[dict]:
         ready_after = _ready_manual_ids(self.workflow)

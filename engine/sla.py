@@ -8,7 +8,7 @@ import threading
 import time
 from typing import Callable, Optional
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import bindparam, func, insert, select, update
 from sqlalchemy.orm import Session
 from SpiffWorkflow.bpmn import BpmnWorkflow
 from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition
@@ -182,6 +182,20 @@ def paused_seconds(book: CalendarBook, department: Optional[str], since: dt.date
     return book.for_team(department).elapsed(since, until).total_seconds()
 
 
+_TASKS = HumanTask.__table__
+# Built once: timer workers run these for every case whose timers fire.
+_FIRED_ROWS = select(_TASKS.c.id, _TASKS.c.name, _TASKS.c.title, _TASKS.c.role,
+                     _TASKS.c.assignee_id, _TASKS.c.department_code, _TASKS.c.due_at).where(
+    _TASKS.c.id.in_(bindparam("ids", expanding=True)))
+_MARKS = tuple(SLA_STAGES.values())
+# Marks of stages not reached in this step keep their value.
+_MARK_FIRED = update(_TASKS).where(_TASKS.c.id == bindparam("task_id")).values(
+    {_TASKS.c[mark]: func.coalesce(bindparam(f"fired_{mark}", type_=_TASKS.c[mark].type),
+                                   _TASKS.c[mark])
+     for mark in _MARKS})
+_INSERT_NOTICES = insert(Notification.__table__)
+
+
 def apply_fired(session: Session, instance_id: int, ticket: str, finished: list,
                 now: dt.datetime) -> list[str]:
     """Mark the tasks whose SLA timers fired in this step and notify up the ladder.
@@ -199,11 +213,9 @@ def apply_fired(session: Session, instance_id: int, ticket: str, finished: list,
         fired.append((timer_due(task) or now, stage, task, attached))
     if not fired:
         return []
-    table = HumanTask.__table__
-    ids = {str(attached.id) for _due, _stage, _task, attached in fired}
-    rows = {r.id: r for r in session.execute(select(
-        table.c.id, table.c.name, table.c.title, table.c.role, table.c.assignee_id,
-        table.c.department_code, table.c.due_at).where(table.c.id.in_(ids)))}
+    connection = session.connection()
+    ids = sorted({str(attached.id) for _due, _stage, _task, attached in fired})
+    rows = {r.id: r for r in connection.execute(_FIRED_ROWS, {"ids": ids})}
     marks: dict[str, dict] = {}
     notices, applied = [], []
     for due, stage, task, attached in sorted(fired, key=lambda f: f[0]):
@@ -227,9 +239,9 @@ def apply_fired(session: Session, instance_id: int, ticket: str, finished: list,
                         "created_at": now, "kind": f"sla_{stage}", "message_id": message_id,
                         "message_values": values, **recipient})
         applied.append(f"{stage}:{row.name}")
-    connection = session.connection()
     for task_id, values in marks.items():
-        connection.execute(update(table).where(table.c.id == task_id).values(**values))
+        connection.execute(_MARK_FIRED, {"task_id": task_id,
+                                         **{f"fired_{mark}": values.get(mark) for mark in _MARKS}})
     if notices:
-        connection.execute(insert(Notification.__table__), notices)
+        connection.execute(_INSERT_NOTICES, notices)
     return applied
