@@ -430,7 +430,10 @@ class CaseRun:
             self.record("case_closed", actor, outcome=values.get("outcome"))
         audit.record_many(session, case.id, self._events)
         follow_on = self._after_close(data) if closed else None
-        announce(session, values.get("next_due_at"))
+        if self._fired_by is None:
+            # A timer worker arms for the earliest due time itself after its run (and so
+            # does every other worker after theirs): only steps elsewhere need to tell.
+            announce(session, values.get("next_due_at"))
         return StepResult(instance_id=case.id, ticket=case.ticket, status=case.status,
                           path=case.path, outcome=data.get("outcome"),
                           next_due_at=values.get("next_due_at"), data=data,

@@ -61,6 +61,10 @@ class TimerScheduler:
         self.sweep_seconds = sweep_seconds
         self._scheduler = BackgroundScheduler(timezone=dt.timezone.utc)
         self._armed_at: Optional[dt.datetime] = None
+        # While a run is firing, due times are only noted: the run looks up the earliest
+        # one when it ends, and arming per fired case would cost a job change each.
+        self._running = 0
+        self._noted: Optional[dt.datetime] = None
         self._lock = threading.Lock()
         self._listener: Optional[DueTimeListener] = None
 
@@ -88,6 +92,9 @@ class TimerScheduler:
     def arm(self, due: dt.datetime) -> None:
         """Make sure a run is scheduled no later than `due`."""
         with self._lock:
+            if self._running:
+                self._noted = due if self._noted is None else min(self._noted, due)
+                return
             if self._armed_at is not None and self._armed_at <= due:
                 return
             self._armed_at = due
@@ -100,6 +107,20 @@ class TimerScheduler:
         Looping here rather than re-arming for "now" matters: a job that re-arms itself
         while still running is skipped by APScheduler (one instance at a time), and the
         timer would wait for the safety sweep."""
+        with self._lock:
+            self._running += 1
+        try:
+            return self._run_until_nothing_is_due()
+        finally:
+            with self._lock:
+                self._running -= 1
+                noted = None
+                if not self._running:
+                    noted, self._noted = self._noted, None
+            if noted is not None:
+                self.arm(noted)
+
+    def _run_until_nothing_is_due(self) -> int:
         total = 0
         while True:
             with self._lock:
