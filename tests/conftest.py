@@ -2,55 +2,25 @@
 COMPLAINTS_TEST_DATABASE=postgresql), the engine services with a movable clock, actors."""
 from __future__ import annotations
 
-import datetime as dt
 import itertools
 import os
 import shutil
 import uuid
-from pathlib import Path
 
 import pytest
-import time_machine
 
 from engine import bootstrap, migrate
 from engine.directory import actor_of, find_user
 from engine.services import Services
+from support.clock import Clock
 
 BACKEND = os.environ.get("COMPLAINTS_TEST_DATABASE", "sqlite")
-START = dt.datetime(2026, 11, 25, 2, 0, tzinfo=dt.timezone.utc)  # 10:00 in Shanghai
 
 
 def pytest_configure(config):
     config.addinivalue_line("markers", "sqlite_only: runs against SQLite only")
     config.addinivalue_line("markers", "slow: takes more than a few seconds")
     config.addinivalue_line("markers", "browser: drives a real Chromium")
-
-
-class Clock:
-    """The time everything sees (our services, SpiffWorkflow's timers): tests move it
-    instead of sleeping. Monotonic clocks keep running, so timeouts still work."""
-
-    def __init__(self, start: dt.datetime = START):
-        self._travel = time_machine.travel(start, tick=False)
-        self._coordinates = self._travel.start()
-
-    def __call__(self) -> dt.datetime:
-        return dt.datetime.now(dt.timezone.utc)
-
-    @property
-    def now(self) -> dt.datetime:
-        return self()
-
-    @now.setter
-    def now(self, value: dt.datetime) -> None:
-        self._coordinates.move_to(value)
-
-    def advance(self, **delta) -> dt.datetime:
-        self._coordinates.shift(dt.timedelta(**delta))
-        return self()
-
-    def stop(self) -> None:
-        self._travel.stop()
 
 
 def _prepare_template(url: str) -> None:
@@ -135,5 +105,3 @@ def app(services):
 def client(app):
     return app.test_client()
 
-
-PROJECT_ROOT = Path(__file__).resolve().parent.parent

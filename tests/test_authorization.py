@@ -33,7 +33,7 @@ from urllib.parse import urlsplit
 import pytest
 from sqlalchemy import func, select
 
-from conftest import Clock
+from support.clock import Clock
 from engine import attachments, bootstrap, mailer, notes, runtime, tasks, upload_checks
 from engine.directory import actor_of, find_user, issue_token
 from engine.models import Attachment, CaseNote, HumanTask, ProcessInstance

@@ -8,7 +8,7 @@ import shutil
 
 import pytest
 
-from conftest import PROJECT_ROOT
+from support.paths import PROJECT_ROOT
 from test_serve import Server
 
 pytestmark = [pytest.mark.sqlite_only, pytest.mark.browser]

@@ -148,7 +148,7 @@ def test_four_people_take_a_complaint_through_the_general_path(browser, server, 
 
     # The follow-up visit waits 48 hours: move the clock instead of waiting.
     services, desk = desk_for(server, tmp_path)
-    from conftest import Clock
+    from support.clock import Clock
     clock = Clock(dt.datetime.now(dt.timezone.utc))
     try:
         desk.clock = clock

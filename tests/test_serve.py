@@ -13,7 +13,7 @@ import urllib.request
 import pytest
 
 from support.desk import RECORD
-from conftest import PROJECT_ROOT
+from support.paths import PROJECT_ROOT
 
 pytestmark = pytest.mark.sqlite_only
 
