@@ -13,6 +13,7 @@ from engine import bootstrap, migrate
 from engine.directory import actor_of, find_user
 from engine.services import Services
 from support.clock import Clock
+from support.desk import Desk
 
 BACKEND = os.environ.get("COMPLAINTS_TEST_DATABASE", "sqlite")
 
@@ -91,6 +92,12 @@ def actors(services):
     with services.db.read() as session:
         return {name: actor_of(find_user(session, name))
                 for name, *_ in bootstrap.DEMO_USERS}
+
+
+@pytest.fixture
+def desk(services, actors, clock):
+    """Files complaints and works their tasks through the services, as the demo users."""
+    return Desk(services, actors, clock)
 
 
 @pytest.fixture

@@ -14,7 +14,6 @@ from sqlalchemy import func, select
 
 from engine import attachments, runtime, upload_checks
 from engine.models import Attachment, AuditEvent, ProcessInstance
-from support.desk import Desk
 from support.pages import csrf, filed, signed_in
 from test_public import CUSTOMER_FORM, csrf
 
@@ -38,11 +37,6 @@ MP4 = (struct.pack(">I", 24) + b"ftyp" + b"isom" + struct.pack(">I", 512) + b"is
        + struct.pack(">I", 8) + b"mdat")
 HTML = b"<!doctype html><script>alert(document.cookie)</script>"
 EXE = b"MZ\x90\x00\x03" + b"\x00" * 60
-
-
-@pytest.fixture
-def desk(services, actors, clock):
-    return Desk(services, actors, clock)
 
 
 def files(*pairs):

@@ -11,7 +11,7 @@ from sqlalchemy import select
 from engine import i18n_extract
 from engine.directory import find_user
 from engine.models import OutboxMessage, ProcessInstance
-from support.desk import RECORD, Desk
+from support.desk import RECORD
 from support import pages
 
 CHINESE = "zh-CN,zh;q=0.9,en;q=0.5"
@@ -23,11 +23,6 @@ NEW_YORK_START = "2026-11-24 21:00"
 CUSTOMER_FORM = {k: str(v) for k, v in RECORD.items()
                  if k in ("customer_name", "customer_phone", "customer_email", "product",
                           "order_number", "description", "demand", "amount")}
-
-
-@pytest.fixture
-def desk(services, actors, clock):
-    return Desk(services, actors, clock)
 
 
 def text_of(response) -> str:

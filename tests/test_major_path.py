@@ -14,16 +14,11 @@ from engine.calendars import get_calendar
 from engine.directory import actor_of, create_user
 from engine.errors import Forbidden
 from engine.models import Notification, OutboxMessage, ProcessInstance
-from support.desk import GOOD, WORKER, Desk
+from support.desk import GOOD, WORKER
 
 ORDERS = "order_number,customer,product,amount\nSO-2611-0042,Wang Lei,Air purifier AP-300,12000\n"
 SHIPMENTS = ('order_number,carrier,events\n'
              'SO-2611-0042,SF Express,"[""2026-11-20 picked up"", ""2026-11-21 delivered""]"\n')
-
-
-@pytest.fixture
-def desk(services, actors, clock):
-    return Desk(services, actors, clock)
 
 
 def add_user(services, username, roles, department=None):

@@ -11,13 +11,8 @@ from engine import notes
 from engine.errors import Forbidden, NotFound
 from engine.forms import FormInvalid
 from engine.models import CaseNote, OutboxMessage, ProcessInstance
-from support.desk import RECORD, Desk
+from support.desk import RECORD
 from support.pages import Visitor, filed
-
-
-@pytest.fixture
-def desk(services, actors, clock):
-    return Desk(services, actors, clock)
 
 
 @pytest.fixture

@@ -1,16 +1,8 @@
 """The customer's own pages: public intake, the private status page, answering, withdrawing."""
 from __future__ import annotations
 
-
-import pytest
-
-from support.desk import RECORD, Desk
+from support.desk import RECORD
 from support.pages import csrf, filed
-
-
-@pytest.fixture
-def desk(services, actors, clock):
-    return Desk(services, actors, clock)
 
 
 def post(client, path, data, token_from):

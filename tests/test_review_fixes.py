@@ -2,18 +2,11 @@
 would have run into."""
 from __future__ import annotations
 
-import pytest
 from sqlalchemy import update
 
 from engine.models import ProcessInstance
-from support.desk import Desk
 from test_attachments import EXE, file_online, png, send_form
 from test_public import csrf
-
-
-@pytest.fixture
-def desk(services, actors, clock):
-    return Desk(services, actors, clock)
 
 
 def customer_reads(services, ticket: str, locale: str) -> None:

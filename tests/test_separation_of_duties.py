@@ -6,13 +6,8 @@ import re
 
 import pytest
 
-from support.desk import GOOD, Desk
+from support.desk import GOOD
 from test_major_path import add_user, file_major, row, to_plan, work
-
-
-@pytest.fixture
-def desk(services, actors, clock):
-    return Desk(services, actors, clock)
 
 
 @pytest.fixture

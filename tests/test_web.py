@@ -4,13 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from support.desk import Desk
 from support.pages import csrf
-
-
-@pytest.fixture
-def desk(services, actors, clock):
-    return Desk(services, actors, clock)
 
 
 class Browser:
