@@ -10,10 +10,10 @@ import uuid
 import pytest
 
 from engine import bootstrap, migrate
-from engine.directory import actor_of, find_user
 from engine.services import Services
 from support.clock import Clock
 from support.desk import Desk
+from support.people import demo_actors
 
 BACKEND = os.environ.get("COMPLAINTS_TEST_DATABASE", "sqlite")
 
@@ -89,9 +89,7 @@ def services(database_url, clock, tmp_path):
 @pytest.fixture
 def actors(services):
     """Demo users as the services see them, by user name."""
-    with services.db.read() as session:
-        return {name: actor_of(find_user(session, name))
-                for name, *_ in bootstrap.DEMO_USERS}
+    return demo_actors(services)
 
 
 @pytest.fixture

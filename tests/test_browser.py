@@ -8,6 +8,7 @@ import shutil
 
 import pytest
 
+from support.major_path import file_major, to_plan, work
 from support.paths import PROJECT_ROOT
 from test_serve import Server
 
@@ -89,7 +90,6 @@ def approve_in_browser(page, base_url: str, ticket: str, title: str, field: str,
 
 
 def test_dual_approval_of_a_capa_plan_by_two_people(browser, server, tmp_path):
-    from test_major_path import file_major, to_plan, work
     services, desk = desk_for(server, tmp_path)
     try:
         ticket = file_major(desk)

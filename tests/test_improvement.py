@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from test_major_path import (
-    add_user, close_after_visit, done_by, file_major, inbox, open_names, through_report,
-    to_execution, work,
+from support.major_path import (
+    close_after_visit, done_by, file_major, inbox, open_names, through_report, to_execution, work,
 )
+from support.people import add_user
 
 
 @pytest.fixture

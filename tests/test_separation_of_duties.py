@@ -7,7 +7,8 @@ import re
 import pytest
 
 from support.desk import GOOD
-from test_major_path import add_user, file_major, row, to_plan, work
+from support.major_path import file_major, row, to_plan, work
+from support.people import add_user
 
 
 @pytest.fixture
