@@ -13,6 +13,7 @@ from engine import bootstrap, migrate
 from engine.services import Services
 from support.clock import Clock
 from support.desk import Desk
+from support.pages import Visitor
 from support.people import demo_actors
 
 BACKEND = os.environ.get("COMPLAINTS_TEST_DATABASE", "sqlite")
@@ -110,3 +111,11 @@ def app(services):
 def client(app):
     return app.test_client()
 
+
+@pytest.fixture
+def visitor(app):
+    """Someone at the pages with a fresh session: anonymous (a customer), or signed in as
+    the named demo user, with a language preference if given."""
+    def arrive(username: str | None = None, accept_language: str | None = None) -> Visitor:
+        return Visitor(app, username, accept_language)
+    return arrive
