@@ -1,5 +1,7 @@
 """Shared fixtures: a migrated database per test (SQLite, or a real PostgreSQL server when
-COMPLAINTS_TEST_DATABASE=postgresql), the engine services with a movable clock, actors."""
+COMPLAINTS_TEST_DATABASE=postgresql), the engine services with a movable clock, actors, a
+desk that works cases through the services, the app and visitors of its pages, and the
+served app with a real browser for the journeys."""
 from __future__ import annotations
 
 import itertools
@@ -11,10 +13,12 @@ import pytest
 
 from engine import bootstrap, migrate
 from engine.services import Services
+from support.browser import chromium
 from support.clock import Clock
 from support.desk import Desk
 from support.pages import Visitor
 from support.people import demo_actors
+from support.server import Server
 
 BACKEND = os.environ.get("COMPLAINTS_TEST_DATABASE", "sqlite")
 
@@ -119,3 +123,18 @@ def visitor(app):
     def arrive(username: str | None = None, accept_language: str | None = None) -> Visitor:
         return Visitor(app, username, accept_language)
     return arrive
+
+
+@pytest.fixture
+def server(tmp_path):
+    """The application served in a process of its own from a fresh instance folder."""
+    running = Server(tmp_path)
+    yield running
+    running.stop()
+
+
+@pytest.fixture(scope="module")
+def browser():
+    """A headless Chromium, one per test module."""
+    with chromium() as launched:
+        yield launched
