@@ -5,19 +5,13 @@ from __future__ import annotations
 import re
 
 import pytest
-from sqlalchemy import select, update
+from sqlalchemy import select
 
 from engine import notes
 from engine.errors import Forbidden, NotFound
 from engine.forms import FormInvalid
-from engine.models import CaseNote, OutboxMessage, ProcessInstance
-from support.desk import RECORD
-
-
-def customer_reads(services, ticket: str, locale: str) -> None:
-    with services.db.write() as session:
-        session.execute(update(ProcessInstance).where(ProcessInstance.ticket == ticket)
-                        .values(customer_locale=locale))
+from engine.models import CaseNote, OutboxMessage
+from support.desk import RECORD, customer_reads
 
 
 def stored_notes(services) -> list[CaseNote]:

@@ -5,14 +5,9 @@ from __future__ import annotations
 from sqlalchemy import update
 
 from engine.models import ProcessInstance
+from support.desk import customer_reads
 from support.evidence import EXE, PDF, png, stored_attachments
 from support.pages import file_online, post, send_form
-
-
-def customer_reads(services, ticket: str, locale: str) -> None:
-    with services.db.write() as session:
-        session.execute(update(ProcessInstance).where(ProcessInstance.ticket == ticket)
-                        .values(customer_locale=locale))
 
 
 def test_adding_evidence_answers_in_the_language_of_the_status_page(client, services):
