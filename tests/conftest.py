@@ -1,56 +1,32 @@
 """Shared fixtures: a migrated database per test (SQLite, or a real PostgreSQL server when
-COMPLAINTS_TEST_DATABASE=postgresql), the engine services with a movable clock, actors."""
+COMPLAINTS_TEST_DATABASE=postgresql), the engine services with a movable clock, actors, a
+desk that works cases through the services, the app and visitors of its pages, and the
+served app with a real browser for the journeys."""
 from __future__ import annotations
 
-import datetime as dt
 import itertools
 import os
 import shutil
 import uuid
-from pathlib import Path
 
 import pytest
-import time_machine
 
 from engine import bootstrap, migrate
-from engine.directory import actor_of, find_user
 from engine.services import Services
+from support.browser import chromium
+from support.clock import Clock
+from support.desk import Desk
+from support.pages import Visitor
+from support.people import demo_actors
+from support.server import Server
 
 BACKEND = os.environ.get("COMPLAINTS_TEST_DATABASE", "sqlite")
-START = dt.datetime(2026, 11, 25, 2, 0, tzinfo=dt.timezone.utc)  # 10:00 in Shanghai
 
 
 def pytest_configure(config):
     config.addinivalue_line("markers", "sqlite_only: runs against SQLite only")
     config.addinivalue_line("markers", "slow: takes more than a few seconds")
     config.addinivalue_line("markers", "browser: drives a real Chromium")
-
-
-class Clock:
-    """The time everything sees (our services, SpiffWorkflow's timers): tests move it
-    instead of sleeping. Monotonic clocks keep running, so timeouts still work."""
-
-    def __init__(self, start: dt.datetime = START):
-        self._travel = time_machine.travel(start, tick=False)
-        self._coordinates = self._travel.start()
-
-    def __call__(self) -> dt.datetime:
-        return dt.datetime.now(dt.timezone.utc)
-
-    @property
-    def now(self) -> dt.datetime:
-        return self()
-
-    @now.setter
-    def now(self, value: dt.datetime) -> None:
-        self._coordinates.move_to(value)
-
-    def advance(self, **delta) -> dt.datetime:
-        self._coordinates.shift(dt.timedelta(**delta))
-        return self()
-
-    def stop(self) -> None:
-        self._travel.stop()
 
 
 def _prepare_template(url: str) -> None:
@@ -118,9 +94,13 @@ def services(database_url, clock, tmp_path):
 @pytest.fixture
 def actors(services):
     """Demo users as the services see them, by user name."""
-    with services.db.read() as session:
-        return {name: actor_of(find_user(session, name))
-                for name, *_ in bootstrap.DEMO_USERS}
+    return demo_actors(services)
+
+
+@pytest.fixture
+def desk(services, actors, clock):
+    """Files complaints and works their tasks through the services, as the demo users."""
+    return Desk(services, actors, clock)
 
 
 @pytest.fixture
@@ -136,4 +116,25 @@ def client(app):
     return app.test_client()
 
 
-PROJECT_ROOT = Path(__file__).resolve().parent.parent
+@pytest.fixture
+def visitor(app):
+    """Someone at the pages with a fresh session: anonymous (a customer), or signed in as
+    the named demo user, with a language preference if given."""
+    def arrive(username: str | None = None, accept_language: str | None = None) -> Visitor:
+        return Visitor(app, username, accept_language)
+    return arrive
+
+
+@pytest.fixture
+def server(tmp_path):
+    """The application served in a process of its own from a fresh instance folder."""
+    running = Server(tmp_path)
+    yield running
+    running.stop()
+
+
+@pytest.fixture(scope="module")
+def browser():
+    """A headless Chromium, one per test module."""
+    with chromium() as launched:
+        yield launched

@@ -1,18 +1,11 @@
 """The e-mails people get as a case moves: new tasks, a proposed solution, the closing."""
 from __future__ import annotations
 
-import pytest
 from sqlalchemy import select, update
 
 from engine.models import OutboxMessage, ProcessInstance
-from support.desk import Desk
 
 CUSTOMER = "wang.lei@example.com"
-
-
-@pytest.fixture
-def desk(services, actors, clock):
-    return Desk(services, actors, clock)
 
 
 def mails(services, ticket: str) -> list[OutboxMessage]:

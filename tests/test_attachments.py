@@ -4,70 +4,15 @@ claim to be, stored once per content, and purged three years after the case clos
 from __future__ import annotations
 
 import datetime as dt
-import io
 import re
-import struct
-import zlib
 
 import pytest
 from sqlalchemy import func, select
 
 from engine import attachments, runtime, upload_checks
-from engine.models import Attachment, AuditEvent, ProcessInstance
-from support.desk import Desk
-from support.pages import csrf, filed, signed_in
-from test_public import CUSTOMER_FORM, csrf
-
-
-def png(width: int = 1, height: int = 1, shade: int = 0) -> bytes:
-    """A real, viewable PNG image (one grey pixel per default)."""
-    def chunk(kind: bytes, body: bytes) -> bytes:
-        return (struct.pack(">I", len(body)) + kind + body
-                + struct.pack(">I", zlib.crc32(kind + body) & 0xFFFFFFFF))
-    rows = b"".join(b"\x00" + bytes([shade]) * width for _ in range(height))
-    return (b"\x89PNG\r\n\x1a\n"
-            + chunk(b"IHDR", struct.pack(">IIBBBBB", width, height, 8, 0, 0, 0, 0))
-            + chunk(b"IDAT", zlib.compress(rows)) + chunk(b"IEND", b""))
-
-
-PDF = (b"%PDF-1.4\n1 0 obj <</Type /Catalog /Pages 2 0 R>> endobj\n"
-       b"2 0 obj <</Type /Pages /Kids [] /Count 0>> endobj\n"
-       b"trailer <</Root 1 0 R>>\n%%EOF\n")
-# An ISO media file: the ftyp box of an MP4 and an empty media box.
-MP4 = (struct.pack(">I", 24) + b"ftyp" + b"isom" + struct.pack(">I", 512) + b"isomiso2"
-       + struct.pack(">I", 8) + b"mdat")
-HTML = b"<!doctype html><script>alert(document.cookie)</script>"
-EXE = b"MZ\x90\x00\x03" + b"\x00" * 60
-
-
-@pytest.fixture
-def desk(services, actors, clock):
-    return Desk(services, actors, clock)
-
-
-def files(*pairs):
-    return [(io.BytesIO(content), name) for name, content in pairs]
-
-
-def send_form(client, path, data, token_from, evidence=()):
-    page = client.get(token_from).get_data(as_text=True)
-    return client.post(path, data={**data, "csrf_token": csrf(page), "evidence": files(*evidence)},
-                       content_type="multipart/form-data")
-
-
-def file_online(client, *evidence) -> tuple[str, str]:
-    response = send_form(client, "/complaint", CUSTOMER_FORM, "/complaint", evidence)
-    assert response.status_code == 302, response.get_data(as_text=True)[:3000]
-    page = client.get(response.headers["Location"]).get_data(as_text=True)
-    return filed(page)
-
-
-def rows(services, ticket: str | None = None) -> list[Attachment]:
-    with services.db.read() as session:
-        query = select(Attachment).order_by(Attachment.created_at, Attachment.filename)
-        if ticket:
-            query = query.join(ProcessInstance).where(ProcessInstance.ticket == ticket)
-        return list(session.execute(query).scalars())
+from engine.models import AuditEvent, ProcessInstance
+from support.evidence import EXE, HTML, MP4, PDF, png, stored_attachments
+from support.pages import CUSTOMER_FORM, file_online, send_form, signed_in
 
 
 def stored_files(services) -> list:
@@ -88,7 +33,7 @@ def test_evidence_filed_online_reaches_staff_and_stays_with_the_customer(app, cl
     photo = png(4, 3, shade=200)
     ticket, token = file_online(client, ("IMG_0042.png", photo), ("receipt.pdf", PDF),
                                 ("fan-noise.mp4", MP4))
-    kept = rows(services, ticket)
+    kept = stored_attachments(services, ticket)
     assert [(a.filename, a.content_type, a.source) for a in kept] == [
         ("IMG_0042.png", "image/png", "customer"), ("fan-noise.mp4", "video/mp4", "customer"),
         ("receipt.pdf", "application/pdf", "customer")]
@@ -144,7 +89,8 @@ def test_a_refused_file_files_nothing_and_keeps_the_form(client, services, name,
     assert message in page and "choose the files again" in page
     assert 'value="Wang Lei"' in page and 'value="SO-2611-0042"' in page
     assert "the fan makes a grinding noise" in page
-    assert case_count(services) == 0 and rows(services) == [] and stored_files(services) == []
+    assert (case_count(services) == 0 and stored_attachments(services) == []
+            and stored_files(services) == [])
 
 
 def test_too_many_files_at_once_are_refused(client, services):
@@ -188,7 +134,7 @@ def test_staff_register_a_complaint_with_the_customers_evidence(app, services, a
     response = send_form(agent, "/register", record, "/register", [("scan.pdf", PDF)])
     assert response.status_code == 302
     ticket = response.headers["Location"].rsplit("/", 1)[1]
-    [kept] = rows(services, ticket)
+    [kept] = stored_attachments(services, ticket)
     assert (kept.source, kept.visible_to_customer, kept.uploaded_by_id) == (
         "staff", True, actors["agent"].id)
     page = agent.get(f"/cases/{ticket}").get_data(as_text=True)
@@ -198,7 +144,7 @@ def test_staff_register_a_complaint_with_the_customers_evidence(app, services, a
 def test_another_cases_file_or_a_guessed_id_is_not_found(app, client, services):
     ticket_a, token_a = file_online(client, ("a.png", png(shade=1)))
     ticket_b, token_b = file_online(client, ("b-secret.pdf", PDF))
-    [b_file] = rows(services, ticket_b)
+    [b_file] = stored_attachments(services, ticket_b)
     agent = signed_in(app, "agent")
     for response in (client.get(f"/status/{token_a}/attachments/{b_file.id}"),
                      client.get(f"/status/{token_a}/attachments/00000000-0000-4000-8000-0000"),
@@ -218,7 +164,7 @@ def test_only_staff_who_see_the_case_download_and_compliance_only_looks(app, des
     client = app.test_client()
     ticket, _token = file_online(client, ("broken-fan.png", png()))
     desk.run_until(ticket, "confirm_receipt")  # dispatched to the quality department
-    [kept] = rows(services, ticket)
+    [kept] = stored_attachments(services, ticket)
     path = f"/cases/{ticket}/attachments/{kept.id}"
 
     other_department = signed_in(app, "handler2")
@@ -233,7 +179,7 @@ def test_only_staff_who_see_the_case_download_and_compliance_only_looks(app, des
     assert auditor.get(path).status_code == 200
     refused = send_form(auditor, f"/cases/{ticket}/attachments", {}, f"/cases/{ticket}",
                         [("more.png", png(shade=9))])
-    assert refused.status_code == 403 and len(rows(services, ticket)) == 1
+    assert refused.status_code == 403 and len(stored_attachments(services, ticket)) == 1
 
 
 def test_staff_files_stay_internal_unless_shared(app, client, services):
@@ -245,7 +191,7 @@ def test_staff_files_stay_internal_unless_shared(app, client, services):
     shared = send_form(agent, f"/cases/{ticket}/attachments", {"share": "1"},
                        f"/cases/{ticket}", [("repair-quote.pdf", PDF + b"% quote\n")])
     assert shared.status_code == 302
-    by_name = {a.filename: a for a in rows(services, ticket)}
+    by_name = {a.filename: a for a in stored_attachments(services, ticket)}
     assert not by_name["internal-memo.pdf"].visible_to_customer
     assert by_name["repair-quote.pdf"].visible_to_customer
 
@@ -265,11 +211,12 @@ def test_the_customer_adds_evidence_on_the_status_page(client, services):
     assert refused.status_code == 422
     page = refused.get_data(as_text=True)
     assert "video.mov: the content is not a MOV file." in page
-    assert "Nothing was added: choose the files again." in page and rows(services) == []
+    assert ("Nothing was added: choose the files again." in page
+            and stored_attachments(services) == [])
     added = send_form(client, f"/status/{token}/attachments", {}, f"/status/{token}",
                       [("../../Desktop/scratch\u202egnp.png", png())])
     assert added.status_code == 302
-    [kept] = rows(services, ticket)
+    [kept] = stored_attachments(services, ticket)
     assert kept.filename == "scratchgnp.png" and kept.source == "customer"
     assert "Files added: 1." in client.get(f"/status/{token}").get_data(as_text=True)
 
@@ -282,7 +229,7 @@ def test_a_status_link_cannot_fill_the_disk(client, services, monkeypatch):
                     [("second.png", png(shade=2)), ("third.png", png(shade=3))])
     assert two.status_code == 422
     assert "A complaint holds at most 2 files from you." in two.get_data(as_text=True)
-    assert [r.filename for r in rows(services, ticket)] == ["first.png"]
+    assert [r.filename for r in stored_attachments(services, ticket)] == ["first.png"]
     assert len(stored_files(services)) == 1  # refused before anything was written
 
 
@@ -290,7 +237,7 @@ def test_the_same_content_is_stored_once(client, services):
     photo = png(2, 2, shade=77)
     file_online(client, ("first.png", photo))
     file_online(client, ("again.png", photo), ("other.pdf", PDF))
-    assert len(rows(services)) == 3
+    assert len(stored_attachments(services)) == 3
     assert len(stored_files(services)) == 2
     assert not list((services.attachment_dir / "incoming").iterdir())
 
@@ -312,9 +259,9 @@ def test_evidence_is_purged_three_years_after_the_case_closed(app, client, servi
     result = runner.invoke(args=["purge-attachments"])
     assert "purged 2 attachments of 1 cases, deleted 1 files" in result.output
 
-    assert rows(services, old_ticket) == []
-    assert [a.filename for a in rows(services, open_ticket)] == ["still-open.png"]
-    assert [a.filename for a in rows(services, recent_ticket)] == ["recent.mp4"]
+    assert stored_attachments(services, old_ticket) == []
+    assert [a.filename for a in stored_attachments(services, open_ticket)] == ["still-open.png"]
+    assert [a.filename for a in stored_attachments(services, recent_ticket)] == ["recent.mp4"]
     assert len(stored_files(services)) == 2  # the shared photo stays for the open case
     with services.db.read() as session:
         purged = session.execute(select(AuditEvent).where(

@@ -21,7 +21,6 @@ A route without a row fails `test_the_table_names_every_route_of_the_app`.
 from __future__ import annotations
 
 import io
-import re
 import shutil
 import struct
 import zlib
@@ -33,12 +32,13 @@ from urllib.parse import urlsplit
 import pytest
 from sqlalchemy import func, select
 
-from conftest import Clock
+from support.clock import Clock
 from engine import attachments, bootstrap, mailer, notes, runtime, tasks, upload_checks
 from engine.directory import actor_of, find_user, issue_token
 from engine.models import Attachment, CaseNote, HumanTask, ProcessInstance
 from engine.services import Services
 from support.desk import RECORD, Desk
+from support.pages import csrf as csrf_on_page, signed_in
 
 pytestmark = pytest.mark.sqlite_only  # the shared state is a copied SQLite file
 
@@ -143,12 +143,6 @@ def _app(services: Services):
                        "SECRET_KEY": "test-secret", "LOGIN_ATTEMPTS_PER_MINUTE": 10_000})
 
 
-def _csrf_of(page: str) -> str:
-    match = re.search(r'name="csrf_token" value="([^"]+)"', page)
-    assert match, "page has no CSRF token"
-    return match.group(1)
-
-
 def _file(services, actors, **record) -> tuple[str, str]:
     filed = runtime.file_complaint(services, {**RECORD, **record}, staff=actors["agent"])
     return filed.ticket, filed.status_token
@@ -161,14 +155,9 @@ def _open_task(desk: Desk, ticket: str, name: str) -> str:
 def _sign_in(app, username: Optional[str]) -> tuple[str, str]:
     """The session cookie and CSRF token of someone who signed in through the form (or
     of a visitor who did not), ready to be replayed on copies of the database."""
-    client = app.test_client()
-    if username:
-        token = _csrf_of(client.get("/login").get_data(as_text=True))
-        response = client.post("/login", data={"username": username, "password": "demo",
-                                               "csrf_token": token})
-        assert response.status_code == 302, (username, response.status_code)
+    client = signed_in(app, username)
     # Signing in starts a new session: the form token is taken afterwards.
-    token = _csrf_of(client.get("/complaint").get_data(as_text=True))
+    token = csrf_on_page(client.get("/complaint").get_data(as_text=True))
     return client.get_cookie("session").value, token
 
 

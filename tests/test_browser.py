@@ -2,77 +2,15 @@
 application. Screenshots of each key page land in test-artifacts/ for review."""
 from __future__ import annotations
 
-import os
 import re
-import shutil
 
 import pytest
 
-from conftest import PROJECT_ROOT
-from test_serve import Server
+from support.browser import shot, sign_in
+from support.major_path import file_major, to_plan, work
+from support.server import desk_for
 
 pytestmark = [pytest.mark.sqlite_only, pytest.mark.browser]
-
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
-ARTIFACTS = PROJECT_ROOT / "test-artifacts"
-# Chromium as root in a sandbox-less container, without the network chatter that a closed
-# network refuses.
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                 "--disable-background-networking", "--disable-component-update",
-                 "--disable-sync", "--disable-dev-shm-usage"]
-
-
-@pytest.fixture(scope="module")
-def browser():
-    if not os.path.exists(CHROMIUM):
-        pytest.fail("Debian chromium is not installed (make test installs it)")
-    from playwright.sync_api import sync_playwright
-    with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS,
-                                              headless=True)
-        yield chromium
-        chromium.close()
-
-
-@pytest.fixture
-def server(tmp_path):
-    running = Server(tmp_path)
-    yield running
-    running.stop()
-
-
-def shot(page, name: str) -> None:
-    ARTIFACTS.mkdir(exist_ok=True)
-    page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)
-
-
-def new_page(browser, locale: str = "en-GB"):
-    """A fresh browser window (its own cookies) whose language is `locale`."""
-    context = browser.new_context(viewport={"width": 1280, "height": 900}, locale=locale,
-                                  timezone_id="Asia/Shanghai")
-    return context.new_page()
-
-
-def sign_in(browser, server, username: str, locale: str = "en-GB"):
-    page = new_page(browser, locale)
-    page.goto(f"{server.url}/login")
-    page.fill("#username", username)
-    page.fill("#password", "demo")
-    page.click("button[type=submit]")
-    page.wait_for_url(f"{server.url}/")
-    return page
-
-
-def desk_for(server, tmp_path):
-    """The same database the server uses, driven through the services from the test."""
-    from engine.directory import actor_of, find_user
-    from engine.services import Services
-    from engine import bootstrap
-    from support.desk import Desk
-    services = Services.create(f"sqlite:///{tmp_path / 'complaints.db'}")
-    with services.db.read() as session:
-        actors = {name: actor_of(find_user(session, name)) for name, *_ in bootstrap.DEMO_USERS}
-    return services, Desk(services, actors)
 
 
 def approve_in_browser(page, base_url: str, ticket: str, title: str, field: str,
@@ -88,9 +26,8 @@ def approve_in_browser(page, base_url: str, ticket: str, title: str, field: str,
     assert "Done: " in page.inner_text("main")
 
 
-def test_dual_approval_of_a_capa_plan_by_two_people(browser, server, tmp_path):
-    from test_major_path import file_major, to_plan, work
-    services, desk = desk_for(server, tmp_path)
+def test_dual_approval_of_a_capa_plan_by_two_people(browser, server):
+    services, desk = desk_for(server)
     try:
         ticket = file_major(desk)
         to_plan(desk, ticket)
@@ -111,7 +48,7 @@ def test_dual_approval_of_a_capa_plan_by_two_people(browser, server, tmp_path):
         services.db.dispose()
 
 
-def test_a_customer_files_online_and_answers_staff_questions(browser, server, tmp_path):
+def test_a_customer_files_online_and_answers_staff_questions(browser, server):
     customer = browser.new_context(viewport={"width": 1280, "height": 900}).new_page()
     customer.goto(f"{server.url}/complaint")
     customer.fill("#f-customer_name", "Wang Lei")

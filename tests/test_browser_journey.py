@@ -9,7 +9,9 @@ import re
 
 import pytest
 
-from test_browser import browser, desk_for, new_page, server, shot, sign_in  # noqa: F401 (fixtures)
+from support.browser import new_page, shot, sign_in
+from support.clock import Clock
+from support.server import desk_for
 
 pytestmark = [pytest.mark.sqlite_only, pytest.mark.browser]
 
@@ -147,8 +149,7 @@ def test_four_people_take_a_complaint_through_the_general_path(browser, server, 
          {"execution_notes": "New unit delivered.", "executed_on": "2026-11-26"})
 
     # The follow-up visit waits 48 hours: move the clock instead of waiting.
-    services, desk = desk_for(server, tmp_path)
-    from conftest import Clock
+    services, desk = desk_for(server)
     clock = Clock(dt.datetime.now(dt.timezone.utc))
     try:
         desk.clock = clock

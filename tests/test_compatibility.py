@@ -8,7 +8,6 @@ import pytest
 
 from engine import runtime, specs
 from engine.services import COMPLAINT_PROCESS
-from support.desk import Desk
 
 FIXTURES = sorted((Path(__file__).parent / "fixtures").glob("release_*_instances.json"))
 
@@ -22,9 +21,8 @@ def adopt(services, sources: dict, ticket: str, state: str) -> None:
 
 
 @pytest.mark.parametrize("fixture", FIXTURES, ids=[f.stem for f in FIXTURES])
-def test_earlier_release_instances_continue(services, actors, clock, fixture):
+def test_earlier_release_instances_continue(services, desk, fixture):
     release = json.loads(fixture.read_text())
-    desk = Desk(services, actors, clock)
     for n, saved in enumerate(release["instances"]):
         ticket = f"2510{n + 1:06d}"
         adopt(services, release["sources"], ticket, saved["state"])

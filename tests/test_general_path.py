@@ -1,15 +1,7 @@
 """Process scenarios: each branch of the general path, driven through the service layer."""
 from __future__ import annotations
 
-import pytest
-
 from engine import tasks
-from support.desk import Desk
-
-
-@pytest.fixture
-def desk(services, actors, clock):
-    return Desk(services, actors, clock)
 
 
 def worklist_names(services, actor):

@@ -5,14 +5,13 @@ from __future__ import annotations
 
 import re
 
-import pytest
 from sqlalchemy import select
 
 from engine import i18n_extract
 from engine.directory import find_user
 from engine.models import OutboxMessage, ProcessInstance
-from support.desk import RECORD, Desk
-from support import pages
+from support.desk import RECORD
+from support.pages import CUSTOMER_FORM
 
 CHINESE = "zh-CN,zh;q=0.9,en;q=0.5"
 # The clock starts at 2026-11-25 02:00 UTC: 10:00 in Shanghai, 21:00 the evening before
@@ -20,36 +19,9 @@ CHINESE = "zh-CN,zh;q=0.9,en;q=0.5"
 SHANGHAI_START = "2026-11-25 10:00"
 NEW_YORK_START = "2026-11-24 21:00"
 
-CUSTOMER_FORM = {k: str(v) for k, v in RECORD.items()
-                 if k in ("customer_name", "customer_phone", "customer_email", "product",
-                          "order_number", "description", "demand", "amount")}
-
-
-@pytest.fixture
-def desk(services, actors, clock):
-    return Desk(services, actors, clock)
-
 
 def text_of(response) -> str:
     return response.get_data(as_text=True)
-
-
-class Visitor(pages.Visitor):
-    """A browser with a language preference that can also file a complaint."""
-
-    def __init__(self, app, accept_language: str | None = None):
-        super().__init__(app, accept_language=accept_language)
-
-    def file_complaint(self, zone: str = "") -> str:
-        response = self.post("/complaint", {**CUSTOMER_FORM, "tz": zone}, "/complaint")
-        assert response.status_code == 302, text_of(response)[:2000]
-        page = text_of(self.get(response.headers["Location"]))
-        return re.search(r'id="status-link" href="[^"]*/status/([^"]+)"', page).group(1)
-
-
-@pytest.fixture
-def visitor(app):
-    return lambda accept_language=None: Visitor(app, accept_language)
 
 
 def customer_of(services, token: str) -> tuple[str, str]:
@@ -71,7 +43,7 @@ def acknowledgement(services) -> OutboxMessage:
 # --------------------------------------------------------------------------- customers
 
 def test_a_chinese_browser_gets_the_intake_form_in_chinese(visitor):
-    page = text_of(visitor(CHINESE).get("/complaint"))
+    page = text_of(visitor(accept_language=CHINESE).get("/complaint"))
     assert '<html lang="zh-CN">' in page
     assert "提交投诉" in page  # heading and button
     assert "客户姓名或企业名称" in page and "产品名称或型号" in page  # labels from the schema
@@ -80,8 +52,8 @@ def test_a_chinese_browser_gets_the_intake_form_in_chinese(visitor):
 
 
 def test_a_validation_error_is_in_chinese(visitor):
-    response = visitor(CHINESE).post("/complaint", {**CUSTOMER_FORM, "amount": "lots"},
-                                     "/complaint")
+    response = visitor(accept_language=CHINESE).post(
+        "/complaint", {**CUSTOMER_FORM, "amount": "lots"}, "/complaint")
     assert response.status_code == 422
     page = text_of(response)
     assert "请输入数字。" in page and "有问题需要处理" in page
@@ -95,8 +67,8 @@ def test_without_a_language_preference_pages_stay_english(visitor):
 
 
 def test_a_customer_who_files_in_chinese_gets_chinese_everywhere(visitor, services):
-    customer = visitor(CHINESE)
-    token = customer.file_complaint(zone="Asia/Shanghai")
+    customer = visitor(accept_language=CHINESE)
+    _, token = customer.file_online(tz="Asia/Shanghai")
     assert customer_of(services, token) == ("zh", "Asia/Shanghai")
     mail = acknowledgement(services)
     assert "已受理" in mail.subject and "尊敬的 Wang Lei" in mail.body_text
@@ -108,8 +80,8 @@ def test_a_customer_who_files_in_chinese_gets_chinese_everywhere(visitor, servic
 
 
 def test_an_overseas_customer_sees_times_in_their_own_zone(visitor, services):
-    customer = visitor("en-US,en;q=0.9")
-    token = customer.file_complaint(zone="America/New_York")
+    customer = visitor(accept_language="en-US,en;q=0.9")
+    _, token = customer.file_online(tz="America/New_York")
     assert customer_of(services, token) == ("en", "America/New_York")
     status = text_of(visitor().get(f"/status/{token}"))
     assert "Received <time" in status and NEW_YORK_START in status
@@ -119,7 +91,7 @@ def test_an_overseas_customer_sees_times_in_their_own_zone(visitor, services):
 
 
 def test_the_switcher_overrides_the_recorded_language_on_the_status_page(visitor):
-    token = visitor(CHINESE).file_complaint()
+    _, token = visitor(accept_language=CHINESE).file_online(tz="")
     reader = visitor()
     response = reader.post("/language", {"lang": "en"}, f"/status/{token}",
                            headers={"Referer": f"http://localhost/status/{token}"})
@@ -129,22 +101,22 @@ def test_the_switcher_overrides_the_recorded_language_on_the_status_page(visitor
 
 
 def test_a_garbled_zone_from_the_browser_is_not_kept(visitor, services):
-    token = visitor(CHINESE).file_complaint(zone="Mars/Olympus_Mons")
+    _, token = visitor(accept_language=CHINESE).file_online(tz="Mars/Olympus_Mons")
     assert customer_of(services, token) == ("zh", None)
 
 
 # --------------------------------------------------------------------------- staff
 
 def test_login_page_in_chinese(visitor):
-    page = text_of(visitor(CHINESE).get("/login"))
+    page = text_of(visitor(accept_language=CHINESE).get("/login"))
     assert "登录" in page and "用户名" in page and "密码" in page
-    bad = visitor(CHINESE).post("/login", {"username": "agent", "password": "wrong"}, "/login")
+    bad = visitor(accept_language=CHINESE).log_in("agent", "wrong")
     assert "用户名不存在或密码错误。" in text_of(bad)
 
 
 def test_case_page_and_task_form_in_chinese(visitor, desk):
     ticket = desk.file()
-    agent = visitor(CHINESE).sign_in("agent")
+    agent = visitor(accept_language=CHINESE).sign_in("agent")
     case = text_of(agent.get(f"/cases/{ticket}"))
     assert "投诉记录" in case and "处理经过" in case and "投诉已登记" in case
     assert "检查记录是否完整" in case  # the open step, named in the diagram
@@ -172,7 +144,7 @@ def test_switching_language_sticks_in_a_cookie_and_on_the_user(visitor, services
     with services.db.read() as session:
         assert find_user(session, "agent").locale == "zh"
     # The setting follows the person to another browser.
-    elsewhere = visitor("en-GB").sign_in("agent")
+    elsewhere = visitor(accept_language="en-GB").sign_in("agent")
     assert "退出登录" in text_of(elsewhere.get("/"))
 
 

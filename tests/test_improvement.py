@@ -4,16 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from support.desk import Desk
-from test_major_path import (
-    add_user, close_after_visit, done_by, file_major, inbox, open_names, through_report,
-    to_execution, work,
+from support.major_path import (
+    close_after_visit, done_by, file_major, inbox, open_names, through_report, to_execution, work,
 )
-
-
-@pytest.fixture
-def desk(services, actors, clock):
-    return Desk(services, actors, clock)
+from support.people import add_user
 
 
 @pytest.fixture

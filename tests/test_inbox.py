@@ -9,13 +9,7 @@ from urllib.parse import urlencode
 import pytest
 
 from engine import tasks
-from support.desk import Desk
 from support.pages import HTMX, csrf, signed_in
-
-
-@pytest.fixture
-def desk(services, actors, clock):
-    return Desk(services, actors, clock)
 
 
 def page_of(client, path: str = "/", **headers) -> str:

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import pytest
 
-from test_browser import browser, desk_for, server, shot, sign_in  # noqa: F401 (fixtures)
+from support.browser import shot, sign_in
+from support.server import desk_for
 
 pytestmark = [pytest.mark.sqlite_only, pytest.mark.browser]
 
 
-def test_filter_claim_and_release_without_reloading_the_page(browser, server, tmp_path):  # noqa: F811
-    services, desk = desk_for(server, tmp_path)
+def test_filter_claim_and_release_without_reloading_the_page(browser, server):
+    services, desk = desk_for(server)
     try:
         zhou = desk.file(customer_name="Zhou Xun")
         wang = desk.file(customer_name="Wang Lei")

@@ -11,10 +11,14 @@ from sqlalchemy import select
 
 from engine import connectors, notifications, runtime, tasks, timers
 from engine.calendars import get_calendar
-from engine.directory import actor_of, create_user
 from engine.errors import Forbidden
 from engine.models import Notification, OutboxMessage, ProcessInstance
-from support.desk import GOOD, WORKER, Desk
+from support.desk import GOOD
+from support.major_path import (
+    approve_plan, close_after_visit, done_by, file_major, inbox, open_names, row, through_report,
+    to_execution, to_plan, work,
+)
+from support.people import add_user
 
 ORDERS = "order_number,customer,product,amount\nSO-2611-0042,Wang Lei,Air purifier AP-300,12000\n"
 SHIPMENTS = ('order_number,carrier,events\n'
@@ -22,106 +26,8 @@ SHIPMENTS = ('order_number,carrier,events\n'
 
 
 @pytest.fixture
-def desk(services, actors, clock):
-    return Desk(services, actors, clock)
-
-
-def add_user(services, username, roles, department=None):
-    with services.db.write() as session:
-        user = create_user(session, username, "secret-pw", roles, display_name=username,
-                           department=department)
-        return actor_of(user)
-
-
-@pytest.fixture
 def sales_handler(services):
     return add_user(services, "handler3", ["dept_handler"], "sales")
-
-
-# ------------------------------------------------------------------ helpers
-
-
-def base(name: str) -> str:
-    """A multi-instance task's rows carry the instance spec name ("x [child]")."""
-    return name.split(" [")[0]
-
-
-def open_names(desk, ticket) -> list[str]:
-    return sorted(f"{base(t.name)}@{t.department}" if t.department else base(t.name)
-                  for t in desk.case(ticket).open_tasks)
-
-
-def row(desk, ticket, name, department=None):
-    rows = [t for t in desk.case(ticket).open_tasks
-            if base(t.name) == name and (department is None or t.department == department)]
-    assert len(rows) == 1, f"{name}@{department}: {open_names(desk, ticket)}"
-    return rows[0]
-
-
-def work(desk, ticket, name, actor=None, department=None, **data) -> dict:
-    task = row(desk, ticket, name, department)
-    actor = actor or desk.actors[WORKER[name]]
-    return runtime.complete_task(desk.services, actor, task.id, {**GOOD.get(name, {}), **data})
-
-
-def inbox(services, actor) -> list[tuple[str, str]]:
-    with services.db.read() as session:
-        return [(t.ticket, base(t.name)) for t in tasks.worklist(session, actor)]
-
-
-def done_by(desk, ticket) -> list[tuple[str, str]]:
-    return [(base(h.detail.get("task", "")), h.actor) for h in desk.case(ticket).history
-            if h.kind == "task_completed"]
-
-
-def file_major(desk, **record) -> str:
-    record.setdefault("amount", 12000)
-    ticket = desk.file(**record)
-    desk.do(ticket, "check_record")
-    desk.do(ticket, "classify", amount=record["amount"], grade=record.get("grade"))
-    return ticket
-
-
-def to_plan(desk, ticket, supports=("logistics",), support_actors=None):
-    """Confirmation, authenticity, leadership decision, departments, consolidation."""
-    work(desk, ticket, "confirm_major")
-    work(desk, ticket, "call_back_customer")
-    work(desk, ticket, "name_departments", support_departments=list(supports))
-    for department in supports:
-        actor = (support_actors or {}).get(department) or desk.actors["handler2"]
-        work(desk, ticket, "report_support_findings", actor, department,
-             support_result=f"{department}: nothing abnormal on our side")
-    work(desk, ticket, "lead_investigation", department="quality")
-    work(desk, ticket, "consolidate_report")
-
-
-def approve_plan(desk, ticket, first="director"):
-    order = ("approve_plan_director", "approve_plan_gm")
-    for name in (order if first == "director" else order[::-1]):
-        work(desk, ticket, name)
-
-
-def to_execution(desk, ticket, **plan):
-    to_plan(desk, ticket)
-    work(desk, ticket, "capa_plan", **plan)
-    approve_plan(desk, ticket)
-    work(desk, ticket, "customer_confirm_plan")
-
-
-def through_report(desk, ticket):
-    for name in ("execute_capa", "inspect_capa", "compile_final_report",
-                 "approve_report_director", "approve_report_gm"):
-        work(desk, ticket, name)
-
-
-def close_after_visit(desk, ticket) -> dict:
-    assert open_names(desk, ticket) == []  # the visit waits 3 working days
-    desk.wait_for_timers(ticket)
-    assert open_names(desk, ticket) == ["follow_up"]
-    return work(desk, ticket, "follow_up")
-
-
-# ------------------------------------------------------------------ scenarios
 
 
 def test_major_happy_path_with_a_lead_and_two_supporting_departments(

@@ -5,42 +5,13 @@ from __future__ import annotations
 import re
 
 import pytest
-from sqlalchemy import select, update
+from sqlalchemy import select
 
 from engine import notes
 from engine.errors import Forbidden, NotFound
 from engine.forms import FormInvalid
-from engine.models import CaseNote, OutboxMessage, ProcessInstance
-from support.desk import RECORD, Desk
-from support.pages import Visitor, filed
-
-
-@pytest.fixture
-def desk(services, actors, clock):
-    return Desk(services, actors, clock)
-
-
-@pytest.fixture
-def visitor(app):
-    return lambda username=None: Visitor(app, username)
-
-
-def file_online(visitor) -> tuple[str, str]:
-    """A complaint filed on the public page: its ticket and the status link's token."""
-    customer = visitor()
-    form = {k: str(v) for k, v in RECORD.items()
-            if k in ("customer_name", "customer_phone", "customer_email", "product",
-                     "order_number", "description", "demand")}
-    response = customer.post("/complaint", form, token_from="/complaint")
-    assert response.status_code == 302
-    page = customer.get(response.headers["Location"]).get_data(as_text=True)
-    return filed(page)
-
-
-def customer_reads(services, ticket: str, locale: str) -> None:
-    with services.db.write() as session:
-        session.execute(update(ProcessInstance).where(ProcessInstance.ticket == ticket)
-                        .values(customer_locale=locale))
+from engine.models import CaseNote, OutboxMessage
+from support.desk import RECORD, customer_reads
 
 
 def stored_notes(services) -> list[CaseNote]:
@@ -49,7 +20,7 @@ def stored_notes(services) -> list[CaseNote]:
 
 
 def test_a_customer_message_reaches_staff_and_the_team_is_told(visitor, desk):
-    ticket, token = file_online(visitor)
+    ticket, token = visitor().file_online()
     customer = visitor()
     status = f"/status/{token}"
     sent = customer.post(f"{status}/messages", {"body": "  The fan is now smoking.  "},
@@ -68,7 +39,7 @@ def test_a_customer_message_reaches_staff_and_the_team_is_told(visitor, desk):
 
 
 def test_a_customer_message_is_checked_and_kept_on_error(visitor, desk, services):
-    _ticket, token = file_online(visitor)
+    _ticket, token = visitor().file_online()
     customer = visitor()
     status = f"/status/{token}"
     empty = customer.post(f"{status}/messages", {"body": "   "}, token_from=status)
@@ -86,7 +57,7 @@ def test_a_customer_message_is_checked_and_kept_on_error(visitor, desk, services
 
 def test_a_status_link_cannot_flood_the_team(visitor, desk, services, monkeypatch):
     monkeypatch.setattr(notes, "MAX_CUSTOMER_MESSAGES", 2)
-    _ticket, token = file_online(visitor)
+    _ticket, token = visitor().file_online()
     customer = visitor()
     status = f"/status/{token}"
     for text in ("First", "Second"):
@@ -100,7 +71,7 @@ def test_a_status_link_cannot_flood_the_team(visitor, desk, services, monkeypatc
 
 
 def test_a_customer_can_still_write_after_the_case_is_closed(visitor, desk):
-    ticket, token = file_online(visitor)
+    ticket, token = visitor().file_online()
     status = f"/status/{token}"
     customer = visitor()
     customer.post(f"{status}/withdraw", {"reason": "Solved it myself"}, token_from=status)
@@ -114,7 +85,7 @@ def test_a_customer_can_still_write_after_the_case_is_closed(visitor, desk):
 
 def test_a_reply_is_on_the_status_page_and_mailed_in_the_customers_language(
         visitor, desk, services):
-    ticket, token = file_online(visitor)
+    ticket, token = visitor().file_online()
     customer_reads(services, ticket, "zh")
     agent = visitor("agent")
     case_path = f"/cases/{ticket}"
@@ -137,7 +108,7 @@ def test_a_reply_is_on_the_status_page_and_mailed_in_the_customers_language(
 
 
 def test_an_internal_comment_never_reaches_the_customer(visitor, desk, services):
-    ticket, token = file_online(visitor)
+    ticket, token = visitor().file_online()
     agent = visitor("agent")
     case_path = f"/cases/{ticket}"
     agent.post(f"{case_path}/notes", {"kind": "comment", "body": "Customer sounds angry."},
@@ -158,7 +129,7 @@ def test_an_internal_comment_never_reaches_the_customer(visitor, desk, services)
 
 
 def test_only_customer_service_replies_and_compliance_does_not_write(visitor, desk, services):
-    ticket, _token = file_online(visitor)
+    ticket, _token = visitor().file_online()
     case_path = f"/cases/{ticket}"
     for username in ("auditor", "gm", "leader"):
         staff = visitor(username)
@@ -246,7 +217,7 @@ def test_a_reply_template_is_filled_in_the_customers_language(visitor, desk, ser
 
 
 def test_htmx_posts_get_just_the_section_and_plain_posts_the_page(visitor, desk):
-    ticket, token = file_online(visitor)
+    ticket, token = visitor().file_online()
     agent = visitor("agent")
     case_path = f"/cases/{ticket}"
     partial = agent.post(f"{case_path}/notes", {"kind": "comment", "body": "First look."},

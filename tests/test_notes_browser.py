@@ -8,7 +8,8 @@ import pytest
 
 from engine import runtime
 from support.desk import RECORD
-from test_browser import browser, desk_for, server, shot, sign_in  # noqa: F401 (fixtures)
+from support.browser import shot, sign_in
+from support.server import desk_for
 
 pytestmark = [pytest.mark.sqlite_only, pytest.mark.browser]
 
@@ -40,9 +41,8 @@ def still_same_page(page) -> bool:
     return page.evaluate("window.notReloaded === true")
 
 
-def test_customer_and_agent_write_to_each_other_without_page_reloads(
-        browser, server, tmp_path):  # noqa: F811
-    services, _desk = desk_for(server, tmp_path)
+def test_customer_and_agent_write_to_each_other_without_page_reloads(browser, server):
+    services, _desk = desk_for(server)
     try:
         filed = runtime.file_complaint(services, {**RECORD, "channel": "hotline"},
                                        staff=_desk.actors["agent"])
@@ -86,8 +86,8 @@ def test_customer_and_agent_write_to_each_other_without_page_reloads(
     assert customer_problems == [] and agent_problems == []
 
 
-def test_a_refused_update_in_place_says_so_and_keeps_the_text(browser, server, tmp_path):  # noqa: F811
-    services, _desk = desk_for(server, tmp_path)
+def test_a_refused_update_in_place_says_so_and_keeps_the_text(browser, server):
+    services, _desk = desk_for(server)
     try:
         ticket = runtime.file_complaint(services, {**RECORD, "channel": "hotline"},
                                         staff=_desk.actors["agent"]).ticket
@@ -107,8 +107,7 @@ def test_a_refused_update_in_place_says_so_and_keeps_the_text(browser, server, t
     assert still_same_page(agent)
 
 
-def test_an_expired_session_leads_to_the_sign_in_page_not_into_a_section(
-        browser, server):  # noqa: F811
+def test_an_expired_session_leads_to_the_sign_in_page_not_into_a_section(browser, server):
     agent = sign_in(browser, server, "agent")
     agent.goto(f"{server.url}/")
     agent.context.clear_cookies()  # signed out elsewhere, or the session expired

@@ -1,33 +1,8 @@
 """The customer's own pages: public intake, the private status page, answering, withdrawing."""
 from __future__ import annotations
 
-
-import pytest
-
-from support.desk import RECORD, Desk
-from support.pages import csrf, filed
-
-
-@pytest.fixture
-def desk(services, actors, clock):
-    return Desk(services, actors, clock)
-
-
-def post(client, path, data, token_from):
-    page = client.get(token_from).get_data(as_text=True)
-    return client.post(path, data={**data, "csrf_token": csrf(page)})
-
-
-CUSTOMER_FORM = {k: str(v) for k, v in RECORD.items()
-                 if k in ("customer_name", "customer_phone", "customer_email", "product",
-                          "order_number", "description", "demand", "amount")}
-
-
-def file_online(client) -> tuple[str, str]:
-    response = post(client, "/complaint", CUSTOMER_FORM, "/complaint")
-    assert response.status_code == 302, response.get_data(as_text=True)[:2000]
-    page = client.get(response.headers["Location"]).get_data(as_text=True)
-    return filed(page)
+from support.desk import RECORD
+from support.pages import CUSTOMER_FORM, file_online, post
 
 
 def test_a_customer_files_online_and_follows_the_complaint(client, desk):

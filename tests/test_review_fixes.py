@@ -2,24 +2,12 @@
 would have run into."""
 from __future__ import annotations
 
-import pytest
 from sqlalchemy import update
 
 from engine.models import ProcessInstance
-from support.desk import Desk
-from test_attachments import EXE, file_online, png, send_form
-from test_public import csrf
-
-
-@pytest.fixture
-def desk(services, actors, clock):
-    return Desk(services, actors, clock)
-
-
-def customer_reads(services, ticket: str, locale: str) -> None:
-    with services.db.write() as session:
-        session.execute(update(ProcessInstance).where(ProcessInstance.ticket == ticket)
-                        .values(customer_locale=locale))
+from support.desk import customer_reads
+from support.evidence import EXE, PDF, png, stored_attachments
+from support.pages import file_online, post, send_form
 
 
 def test_adding_evidence_answers_in_the_language_of_the_status_page(client, services):
@@ -38,9 +26,8 @@ def test_adding_evidence_answers_in_the_language_of_the_status_page(client, serv
 
 def test_the_language_switcher_never_sends_anyone_to_another_site(client):
     def switch(referrer: str) -> str:
-        page = client.get("/complaint").get_data(as_text=True)
-        response = client.post("/language", data={"lang": "zh", "csrf_token": csrf(page)},
-                               headers={"Referer": referrer})
+        response = post(client, "/language", {"lang": "zh"}, "/complaint",
+                        headers={"Referer": referrer})
         assert response.status_code == 302
         return response.headers["Location"]
 
@@ -54,11 +41,10 @@ def test_a_problem_left_unsolved_is_filed_in_the_customers_language_and_zone(app
                                                                             services):
     from sqlalchemy import select
     from engine.models import OutboxMessage
-    from test_public import file_online as file_as_customer, post
 
     client = app.test_client()
     client.set_cookie("lang", "zh")
-    ticket, token = file_as_customer(client)
+    ticket, token = file_online(client)
     with services.db.write() as session:  # the zone the browser reported when filing
         session.execute(update(ProcessInstance).where(ProcessInstance.ticket == ticket)
                         .values(customer_timezone="Europe/Berlin"))
@@ -79,7 +65,6 @@ def test_a_problem_left_unsolved_is_filed_in_the_customers_language_and_zone(app
 
 
 def test_only_the_forms_that_carry_evidence_accept_large_bodies(client, services):
-    from test_attachments import PDF, rows
     # Anyone may post to the sign-in of the API: a body the size of a submission of
     # evidence is refused before it is read into memory.
     padding = "x" * (3 * 1024 * 1024)
@@ -95,4 +80,4 @@ def test_only_the_forms_that_carry_evidence_accept_large_bodies(client, services
     added = send_form(client, f"/status/{token}/attachments", {}, f"/status/{token}",
                       [("scan.pdf", PDF + b"\n" * (3 * 1024 * 1024))])
     assert added.status_code == 302
-    assert [r.filename for r in rows(services, ticket)] == ["scan.pdf"]
+    assert [r.filename for r in stored_attachments(services, ticket)] == ["scan.pdf"]

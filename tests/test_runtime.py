@@ -12,12 +12,6 @@ from engine.errors import AlreadyCompleted, NotFound, ProcessError
 from engine.forms import FormInvalid
 from engine.models import AuditEvent, HumanTask, InstanceState, ProcessInstance
 from engine.services import COMPLAINT_PROCESS
-from support.desk import Desk
-
-
-@pytest.fixture
-def desk(services, actors, clock):
-    return Desk(services, actors, clock)
 
 
 def deploy_variant(services, old: bytes, new: bytes) -> int:

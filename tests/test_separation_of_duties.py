@@ -2,17 +2,12 @@
 (the service-call case is in test_major_path)."""
 from __future__ import annotations
 
-import re
-
 import pytest
 
-from support.desk import GOOD, Desk
-from test_major_path import add_user, file_major, row, to_plan, work
-
-
-@pytest.fixture
-def desk(services, actors, clock):
-    return Desk(services, actors, clock)
+from support.desk import GOOD
+from support.major_path import file_major, row, to_plan, work
+from support.pages import csrf, signed_in
+from support.people import add_user
 
 
 @pytest.fixture
@@ -29,13 +24,10 @@ def authored(desk, services):
 
 
 def test_the_author_is_refused_on_the_web_pages(app, desk, authored):
-    client = app.test_client()
-    login = client.get("/login").get_data(as_text=True)
-    token = re.search(r'name="csrf_token" value="([^"]+)"', login).group(1)
-    client.post("/login", data={"username": "wei", "password": "secret-pw", "csrf_token": token})
+    client = signed_in(app, "wei", password="secret-pw")
     inbox = client.get("/").get_data(as_text=True)
     assert "Approve the CAPA plan" not in inbox
-    token = re.search(r'name="csrf_token" value="([^"]+)"', inbox).group(1)
+    token = csrf(inbox)
     for name in ("approve_plan_director", "approve_plan_gm"):
         task = row(desk, authored, name)
         page = client.get(f"/tasks/{task.id}")

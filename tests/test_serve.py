@@ -1,64 +1,12 @@
 """`make run`'s server: starts on a fresh instance folder, serves, keeps data on restart."""
 from __future__ import annotations
 
-import json
-import os
-import socket
-import subprocess
-import sys
-import time
-import urllib.error
-import urllib.request
-
 import pytest
 
 from support.desk import RECORD
-from conftest import PROJECT_ROOT
+from support.server import Server, call
 
 pytestmark = pytest.mark.sqlite_only
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def call(url: str, body: dict | None = None, token: str | None = None) -> tuple[int, dict]:
-    request = urllib.request.Request(url, data=json.dumps(body).encode() if body else None,
-                                     headers={"Content-Type": "application/json"})
-    if token:
-        request.add_header("Authorization", f"Bearer {token}")
-    try:
-        with urllib.request.urlopen(request, timeout=10) as response:
-            return response.status, json.loads(response.read())
-    except urllib.error.HTTPError as error:
-        return error.code, json.loads(error.read())
-
-
-class Server:
-    def __init__(self, instance_dir):
-        self.port = free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
-        env = {**os.environ, "PORT": str(self.port), "HOST": "127.0.0.1",
-               "COMPLAINTS_INSTANCE": str(instance_dir)}
-        env.pop("COMPLAINTS_DATABASE_URL", None)
-        self.process = subprocess.Popen([sys.executable, "-m", "web.serve"], cwd=PROJECT_ROOT,
-                                        env=env, stdout=subprocess.PIPE,
-                                        stderr=subprocess.STDOUT, text=True)
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            try:
-                if call(f"{self.url}/healthz")[0] == 200:
-                    return
-            except OSError:
-                time.sleep(0.2)
-        self.stop()
-        raise AssertionError(f"server did not come up: {self.output}")
-
-    def stop(self) -> None:
-        self.process.terminate()
-        self.output = self.process.communicate(timeout=20)[0]
 
 
 def test_serves_prints_logins_and_keeps_data_across_restarts(tmp_path):

@@ -21,11 +21,6 @@ def local(value: dt.datetime) -> str:
     return value.astimezone(SHANGHAI).strftime("%a %d %H:%M")
 
 
-@pytest.fixture
-def desk(services, actors, clock):
-    return Desk(services, actors, clock)
-
-
 def sla_notices(services, ticket=None) -> list[tuple[str, str, str]]:
     """(kind, recipient role or user id, subject) of the SLA notices so far, oldest first."""
     with services.db.read() as session:

@@ -2,55 +2,14 @@
 from __future__ import annotations
 
 
-import pytest
-
-from support.desk import Desk
-from support.pages import csrf
-
-
-@pytest.fixture
-def desk(services, actors, clock):
-    return Desk(services, actors, clock)
-
-
-class Browser:
-    """A test client that signs in and posts forms with their CSRF token, like a browser."""
-
-    def __init__(self, app):
-        self.client = app.test_client()
-
-    def login(self, username: str, password: str = "demo"):
-        token = csrf(self.client.get("/login").get_data(as_text=True))
-        return self.client.post("/login", data={"username": username, "password": password,
-                                                "csrf_token": token})
-
-    def get(self, path: str):
-        return self.client.get(path)
-
-    def post(self, path: str, data: dict, token_from: str | None = None):
-        page = self.client.get(token_from or "/").get_data(as_text=True)
-        return self.client.post(path, data={**data, "csrf_token": csrf(page)})
-
-
-@pytest.fixture
-def browser(app):
-    def make(username: str | None = None) -> Browser:
-        b = Browser(app)
-        if username:
-            response = b.login(username)
-            assert response.status_code == 302
-        return b
-    return make
-
-
-def test_login_logout_and_login_required(browser):
-    anonymous = browser()
+def test_login_logout_and_login_required(visitor):
+    anonymous = visitor()
     response = anonymous.get("/")
     assert response.status_code == 302 and "/login" in response.headers["Location"]
-    bad = anonymous.login("agent", "wrong")
+    bad = anonymous.log_in("agent", "wrong")
     assert bad.status_code == 401
     assert "Unknown user name or wrong password" in bad.get_data(as_text=True)
-    good = anonymous.login("agent")
+    good = anonymous.log_in("agent")
     assert good.status_code == 302
     inbox = anonymous.get("/")
     assert inbox.status_code == 200 and "Li Na" in inbox.get_data(as_text=True)
@@ -59,8 +18,8 @@ def test_login_logout_and_login_required(browser):
     assert anonymous.get("/").status_code == 302
 
 
-def test_forms_without_csrf_token_are_refused(browser, desk):
-    agent = browser("agent")
+def test_forms_without_csrf_token_are_refused(visitor, desk):
+    agent = visitor("agent")
     ticket = desk.file()
     task = desk.task(ticket, "check_record")
     response = agent.client.post(f"/tasks/{task.id}", data={"record_complete": "true"})
@@ -68,24 +27,24 @@ def test_forms_without_csrf_token_are_refused(browser, desk):
     assert desk.open_task_names(ticket) == ["check_record"]
 
 
-def test_inbox_lists_my_tasks_and_my_teams_queue(browser, desk):
+def test_inbox_lists_my_tasks_and_my_teams_queue(visitor, desk):
     ticket = desk.file()
-    page = browser("agent").get("/").get_data(as_text=True)
+    page = visitor("agent").get("/").get_data(as_text=True)
     assert ticket in page and "Check the record is complete" in page
-    handler_page = browser("handler").get("/").get_data(as_text=True)
+    handler_page = visitor("handler").get("/").get_data(as_text=True)
     assert ticket not in handler_page
 
 
-def test_claim_and_release(browser, desk):
+def test_claim_and_release(visitor, desk):
     ticket = desk.file()
     desk.run_until(ticket, "confirm_receipt")
     task = desk.task(ticket, "confirm_receipt")
-    handler = browser("handler")
+    handler = visitor("handler")
     response = handler.post(f"/tasks/{task.id}/claim", {})
     assert response.status_code == 302
     assert desk.task(ticket, "confirm_receipt").assignee == "handler"
     # A colleague arriving late is told, not shown an error page.
-    head = browser("head")
+    head = visitor("head")
     late = head.post(f"/tasks/{task.id}/claim", {})
     assert late.status_code == 302
     assert "claimed" in head.get("/").get_data(as_text=True)
@@ -94,12 +53,12 @@ def test_claim_and_release(browser, desk):
     assert desk.task(ticket, "confirm_receipt").assignee is None
 
 
-def test_a_form_with_errors_keeps_the_input_and_says_what_is_wrong(browser, desk):
+def test_a_form_with_errors_keeps_the_input_and_says_what_is_wrong(visitor, desk):
     ticket = desk.file()
     desk.do(ticket, "check_record")
     desk.do(ticket, "classify")
     task = desk.task(ticket, "dispatch")
-    agent = browser("agent")
+    agent = visitor("agent")
     page = agent.get(f"/tasks/{task.id}")
     assert page.status_code == 200
     html = page.get_data(as_text=True)
@@ -115,10 +74,10 @@ def test_a_form_with_errors_keeps_the_input_and_says_what_is_wrong(browser, desk
     assert desk.open_task_names(ticket) == ["dispatch"]
 
 
-def test_a_form_that_completes_moves_the_case_on(browser, desk):
+def test_a_form_that_completes_moves_the_case_on(visitor, desk):
     ticket = desk.file()
     task = desk.task(ticket, "check_record")
-    agent = browser("agent")
+    agent = visitor("agent")
     response = agent.post(f"/tasks/{task.id}", {"record_complete": "true"},
                           token_from=f"/tasks/{task.id}")
     assert response.status_code == 302
@@ -128,11 +87,11 @@ def test_a_form_that_completes_moves_the_case_on(browser, desk):
     assert "Check the record is complete" in case_page and "agent" in case_page
 
 
-def test_another_department_can_neither_see_nor_complete(browser, desk):
+def test_another_department_can_neither_see_nor_complete(visitor, desk):
     ticket = desk.file()
     desk.run_until(ticket, "confirm_receipt")
     task = desk.task(ticket, "confirm_receipt")
-    outsider = browser("handler2")
+    outsider = visitor("handler2")
     assert ticket not in outsider.get("/").get_data(as_text=True)
     case = outsider.get(f"/cases/{ticket}")
     assert case.status_code == 404 and "Wang Lei" not in case.get_data(as_text=True)
@@ -142,13 +101,13 @@ def test_another_department_can_neither_see_nor_complete(browser, desk):
     assert outsider.post(f"/tasks/{task.id}/claim", {}).status_code == 403
     assert desk.task(ticket, "confirm_receipt").assignee is None
     assert ticket not in outsider.get("/cases").get_data(as_text=True)
-    insider = browser("handler")
+    insider = visitor("handler")
     assert insider.get(f"/cases/{ticket}").status_code == 200
     assert ticket in insider.get("/cases").get_data(as_text=True)
 
 
-def test_staff_register_a_phone_complaint(browser, desk):
-    agent = browser("agent")
+def test_staff_register_a_phone_complaint(visitor, desk):
+    agent = visitor("agent")
     form = agent.get("/register")
     assert form.status_code == 200
     missing = agent.post("/register", {"customer_name": "Zhao Li", "channel": "hotline"},
@@ -165,14 +124,14 @@ def test_staff_register_a_phone_complaint(browser, desk):
     case = desk.case(ticket)
     assert case.record["channel"] == "counter"
     assert case.record["received_at"].startswith("2026-11-25T09:30")
-    assert browser("handler").get("/register").status_code == 403
+    assert visitor("handler").get("/register").status_code == 403
 
 
-def test_only_a_supervisor_cancels(browser, desk):
+def test_only_a_supervisor_cancels(visitor, desk):
     ticket = desk.file()
-    agent = browser("agent")
+    agent = visitor("agent")
     assert agent.post(f"/cases/{ticket}/cancel", {"reason": "dup"}).status_code == 403
-    supervisor = browser("supervisor")
+    supervisor = visitor("supervisor")
     response = supervisor.post(f"/cases/{ticket}/cancel", {"reason": "Duplicate"},
                                token_from=f"/cases/{ticket}")
     assert response.status_code == 302
@@ -185,10 +144,10 @@ PUBLIC = {"/login", "/healthz", "/api/v1/openapi.json", "/api/v1/token", "/api/v
           "/status/<token>/attachments", "/status/<token>/attachments/<attachment_id>"}
 
 
-def test_every_route_refuses_anonymous_visitors(app, browser, desk):
+def test_every_route_refuses_anonymous_visitors(app, visitor, desk):
     ticket = desk.file()
     task = desk.task(ticket, "check_record")
-    anonymous = browser()
+    anonymous = visitor()
     checked = 0
     for rule in app.url_map.iter_rules():
         if rule.rule in PUBLIC:
@@ -208,34 +167,34 @@ def test_every_route_refuses_anonymous_visitors(app, browser, desk):
     assert desk.open_task_names(ticket) == ["check_record"]
 
 
-def test_the_supervisor_sees_the_dispatch_copy_in_the_inbox(browser, desk):
+def test_the_supervisor_sees_the_dispatch_copy_in_the_inbox(visitor, desk):
     ticket = desk.file()
     desk.run_until(ticket, "confirm_receipt")
-    page = browser("supervisor").get("/").get_data(as_text=True)
+    page = visitor("supervisor").get("/").get_data(as_text=True)
     assert "<title>Inbox" in page and "<title>Inbox · Copied" not in page
     body = page.split("</head>", 1)[1]
     assert body.count("Copied to you") == 1
     assert body.count(f"Complaint {ticket} was dispatched to Quality") == 1  # the name, not the code
-    assert "Copied to you" not in browser("agent").get("/").get_data(as_text=True)
+    assert "Copied to you" not in visitor("agent").get("/").get_data(as_text=True)
 
 
-def test_case_page_shows_deadlines_and_a_paused_clock(browser, desk):
+def test_case_page_shows_deadlines_and_a_paused_clock(visitor, desk):
     ticket = desk.file()
     desk.run_until(ticket, "verify")
-    agent = browser("agent")
+    agent = visitor("agent")
     page = agent.get(f"/cases/{ticket}").get_data(as_text=True)
     assert "2026-11-25 14:00" in page  # verification due 4 business hours after receipt
     other = desk.file()
     desk.do(other, "check_record", record_complete=False, missing_facts="Order number")
     page = agent.get(f"/cases/{other}").get_data(as_text=True)
     assert "SLA clock paused" in page
-    assert "2026-11-25 14:00" in browser("handler").get("/").get_data(as_text=True)
+    assert "2026-11-25 14:00" in visitor("handler").get("/").get_data(as_text=True)
 
 
-def test_case_search_filters_and_pages(browser, desk):
+def test_case_search_filters_and_pages(visitor, desk):
     first = desk.file(customer_name="Zhang San", customer_phone="13911112222")
     second = desk.file(customer_name="Li Si", complaint_type="logistics")
-    agent = browser("agent")
+    agent = visitor("agent")
     by_name = agent.get("/cases?q=Zhang").get_data(as_text=True)
     assert first in by_name and second not in by_name
     assert first in agent.get("/cases?q=1391111").get_data(as_text=True)
@@ -248,31 +207,31 @@ def test_case_search_filters_and_pages(browser, desk):
     assert agent.get("/cases?page=x&since=notadate").status_code == 200
 
 
-def test_contact_data_is_masked_for_departments_and_every_view_is_audited(browser, desk, services):
+def test_contact_data_is_masked_for_departments_and_every_view_is_audited(visitor, desk, services):
     from sqlalchemy import select
     from engine.models import AuditEvent
     ticket = desk.file()
     desk.run_until(ticket, "verify")
-    handler_page = browser("handler").get(f"/cases/{ticket}").get_data(as_text=True)
+    handler_page = visitor("handler").get(f"/cases/{ticket}").get_data(as_text=True)
     assert "13800138000" not in handler_page and "138****8000" in handler_page
     assert "wang.lei@example.com" not in handler_page and "w***@example.com" in handler_page
-    agent_page = browser("agent").get(f"/cases/{ticket}").get_data(as_text=True)
+    agent_page = visitor("agent").get(f"/cases/{ticket}").get_data(as_text=True)
     assert "13800138000" in agent_page
     with services.db.read() as session:
         viewers = [e.actor for e in session.execute(select(AuditEvent).where(
             AuditEvent.kind == "case_viewed").order_by(AuditEvent.id)).scalars()]
     assert viewers == ["handler", "agent"]
-    assert browser("handler2").get(f"/cases/{ticket}").status_code == 404
+    assert visitor("handler2").get(f"/cases/{ticket}").status_code == 404
 
 
-def test_only_a_head_reassigns_with_a_reason(browser, desk):
+def test_only_a_head_reassigns_with_a_reason(visitor, desk):
     ticket = desk.file()
     desk.run_until(ticket, "verify")
     task = desk.task(ticket, "verify")
     assert task.assignee == "handler"
-    assert browser("handler").post(f"/tasks/{task.id}/reassign",
+    assert visitor("handler").post(f"/tasks/{task.id}/reassign",
                                    {"assignee": "head", "reason": "x"}).status_code == 403
-    head = browser("head")
+    head = visitor("head")
     page = head.get(f"/cases/{ticket}").get_data(as_text=True)
     assert "Reassign" in page
     head.post(f"/tasks/{task.id}/reassign", {"assignee": "head", "reason": "", "ticket": ticket},

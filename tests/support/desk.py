@@ -3,8 +3,11 @@ from __future__ import annotations
 
 import datetime as dt
 
+from sqlalchemy import update
+
 from engine import cases, runtime, tasks
 from engine.directory import Actor
+from engine.models import ProcessInstance
 
 RECORD = {
     "customer_name": "Wang Lei",
@@ -128,7 +131,6 @@ class Desk:
     def wait_for_timers(self, ticket: str) -> None:
         """Move the clock to the case's next timer (e.g. the follow-up wait) and fire it."""
         from engine import timers
-        from engine.models import ProcessInstance
         from sqlalchemy import select
         with self.services.db.read() as session:
             due = session.execute(select(ProcessInstance.next_due_at).where(
@@ -172,3 +174,10 @@ class Desk:
             assert len(names) == 1, names
             self.do(ticket, names[0])
         raise AssertionError(f"never reached {stop}")
+
+
+def customer_reads(services, ticket: str, locale: str) -> None:
+    """Record the customer's language as if they had asked for it when filing."""
+    with services.db.write() as session:
+        session.execute(update(ProcessInstance).where(ProcessInstance.ticket == ticket)
+                        .values(customer_locale=locale))
