@@ -9,12 +9,6 @@ from engine import audit, case_run, runtime
 from engine.case_run import CaseRun
 from engine.errors import AlreadyCompleted
 from engine.models import AuditEvent, AuditHead, HumanTask, InstanceState, ProcessInstance
-from support.desk import Desk
-
-
-@pytest.fixture
-def desk(services, actors, clock):
-    return Desk(services, actors, clock)
 
 
 def _snapshot(services, ticket: str) -> tuple:
