@@ -42,7 +42,7 @@ from engine.services import Services  # noqa: E402
 from support.desk import GOOD, WORKER, Desk  # noqa: E402
 from support.pg_server import throwaway_postgres  # noqa: E402
 # Shared with the worker tests: consistent bulk copies of real instances, worker processes.
-from test_timer_workers import (  # noqa: E402
+from support.workers import (  # noqa: E402
     check_copy, clone_instances, past_working_moment, start_worker, stop_worker,
 )
 
