@@ -41,6 +41,8 @@ def _choose_locale() -> str:
 
 
 def current_zone() -> ZoneInfo:
+    if not has_request_context():
+        return COMPANY_ZONE  # CLI commands and background jobs
     if "zone" not in g:
         from .auth import current_actor
         actor = current_actor()
@@ -72,6 +74,16 @@ def translate(text) -> str:
     the diagrams, form labels, stage texts, the engine's messages) in the reader's
     language. Returns a plain string, so a template still escapes it."""
     return i18n.localize(text, i18n.translations(current_locale()).gettext)
+
+
+def local_time(value) -> str:
+    """A moment as the reader sees it: YYYY-MM-DD HH:MM in their zone."""
+    return i18n.local_time(value, current_zone())
+
+
+def relative_time(value, now) -> str:
+    """'5 min ago', 'in 3 h' in the reader's language; their local time further away."""
+    return i18n.relative_time(value, now, gettext, current_zone())
 
 
 def ngettext(singular: str, plural: str, n: int, **values) -> str:
@@ -113,7 +125,6 @@ def _same_site_referrer() -> Optional[str]:
 
 def time_tag(value) -> Markup:
     """A moment as `<time>` in the viewer's zone, to place inside a translated sentence."""
-    from .formrender import local_time  # formrender builds on this module
     return Markup('<time datetime="{}">{}</time>').format(value.isoformat(), local_time(value))
 
 

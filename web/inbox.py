@@ -25,7 +25,7 @@ from engine.forms import FormInvalid
 
 from . import formrender
 from .auth import current_actor, login_required
-from .i18n import _, current_zone, translate
+from .i18n import _, current_zone, local_time, relative_time, translate
 
 bp = Blueprint("inbox", __name__)
 
@@ -84,7 +84,7 @@ def notice_text(notice: notifications.Notice, department_names: dict[str, str]) 
     """A notice in the reader's language, its times in the reader's zone."""
     zone = current_zone()
     return notifications.text_of(
-        notice, translate, lambda moment: f"{formrender.local_time(moment)} {zone.key}",
+        notice, translate, lambda moment: f"{local_time(moment)} {zone.key}",
         department_names)
 
 
@@ -391,12 +391,12 @@ def page_helpers():
 
 @bp.app_template_filter("localtime")
 def localtime_filter(value):
-    return formrender.local_time(value)
+    return local_time(value)
 
 
 @bp.app_template_filter("ago")
 def ago_filter(value, now):
-    return formrender.relative_time(value, now)
+    return relative_time(value, now)
 
 
 @bp.app_template_filter("shown")

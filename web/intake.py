@@ -6,7 +6,7 @@ from flask import Blueprint, flash, redirect, render_template, request, url_for
 from engine import forms, intake
 from engine.upload_checks import UploadRefused
 from engine.forms import FormInvalid
-from engine.i18n import N_, normalize_locale
+from engine.i18n import COMPANY_ZONE, N_, normalize_locale
 
 from . import formrender
 from . import attachments as evidence
@@ -22,7 +22,7 @@ DEFAULT_CUSTOMER_LOCALE = "zh"
 
 
 def _defaults() -> dict:
-    now = services().now().astimezone(formrender.COMPANY_ZONE).replace(microsecond=0)
+    now = services().now().astimezone(COMPANY_ZONE).replace(microsecond=0)
     return {"channel": DEFAULT_CHANNEL, "received_at": now.isoformat()}
 
 
