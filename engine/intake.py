@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session
 
 from . import forms
 from .directory import Actor
+from .errors import Forbidden
 from .i18n import Message, N_
 from .services import Services
 from .task_forms import choice_source
@@ -17,6 +18,9 @@ from .task_forms import choice_source
 INTAKE_FORM = "intake.schema.json"
 INTAKE_UI = "intake.uischema.json"
 STAFF_CHANNELS_DEFAULT = "hotline"
+# Customer service registers complaints received by phone, at the counter or by another
+# system; anyone else who files one files it as a customer would.
+REGISTER_ROLES = frozenset({"cs_agent", "cs_supervisor", "admin"})
 
 
 def token_digest(token: str) -> str:
@@ -31,6 +35,17 @@ def intake_form(services: Services, session: Session) -> tuple[dict, dict]:
     schema = intake_schema(services)
     ui = services.forms.ui_schema(INTAKE_UI)
     return forms.resolve_choices(schema, ui, choice_source(session, None)), ui
+
+
+def may_register(actor: Optional[Actor]) -> bool:
+    """Whether the person registers complaints on a customer's behalf (sets the channel,
+    the time of receipt and the staff's assessment)."""
+    return actor is not None and bool(actor.roles & REGISTER_ROLES)
+
+
+def require_registrar(actor: Optional[Actor]) -> None:
+    if not may_register(actor):
+        raise Forbidden(N_("Only customer service registers complaints."))
 
 
 def normalise_record(services: Services, record: Any, now: dt.datetime,

@@ -111,8 +111,8 @@ def file_complaint():
     staff = _bearer_actor() if request.headers.get("Authorization") else None
     if request.headers.get("Authorization") and staff is None:
         return error(401, "The bearer token is not valid.")
-    if staff is not None and "cs_agent" not in staff.roles and "admin" not in staff.roles:
-        staff = None  # only customer service registers on a customer's behalf
+    if not intake.may_register(staff):
+        staff = None  # files it as a customer would
     filed = runtime.file_complaint(services(), json_body(), staff=staff)
     return jsonify(ticket=filed.ticket, status_token=filed.status_token), 201
 

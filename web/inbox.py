@@ -29,7 +29,6 @@ from .i18n import _, current_zone, local_time, relative_time, translate
 
 bp = Blueprint("inbox", __name__)
 
-REGISTER_ROLES = {"cs_agent", "cs_supervisor", "admin"}
 CANCEL_ROLES = runtime.CANCEL_ROLES
 
 
@@ -380,7 +379,7 @@ def page_helpers():
     return {
         "nav": {
             "staff": bool(roles & case_service.STAFF_ROLES),
-            "register": bool(roles & REGISTER_ROLES),
+            "register": intake.may_register(actor),
         },
         "lane_titles": tasks.LANE_TITLES,
         "role_titles": ROLES,
