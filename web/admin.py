@@ -6,7 +6,7 @@ import functools
 import io
 import re
 
-from flask import Blueprint, current_app, render_template, send_file
+from flask import Blueprint, render_template, send_file
 from sqlalchemy import func, select
 from sqlalchemy.orm import undefer
 
@@ -16,7 +16,8 @@ from engine.i18n import N_
 from engine.mailer import MailSettings
 from engine.models import OutboxMessage, ProcessInstance
 
-from .auth import current_actor, login_required
+from .identity import current_actor, login_required
+from .services import services
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 
@@ -29,10 +30,6 @@ STATUS_BADGES = {
     "kept": ("muted", N_("Kept (development)")),
 }
 _SIMPLE_TYPE = re.compile(r"^[a-z0-9][a-z0-9!#$&^_.+-]*/[a-z0-9][a-z0-9!#$&^_.+-]*$")
-
-
-def services():
-    return current_app.extensions["services"]
 
 
 def admin_page(view):

@@ -8,11 +8,10 @@ from engine.upload_checks import UploadRefused
 from engine.forms import FormInvalid
 from engine.i18n import COMPANY_ZONE, normalize_locale
 
-from . import formrender
-from . import attachments as evidence
-from .auth import current_actor
+from . import evidence, formrender
 from .i18n import _
-from .inbox import services, staff_page
+from .identity import current_actor, staff_page
+from .services import services
 
 bp = Blueprint("intake", __name__, url_prefix="/register")
 
