@@ -7,7 +7,7 @@ from pathlib import Path
 
 from flask import Blueprint, g, jsonify, request
 
-from engine import cases, intake, runtime, tasks
+from engine import cases, intake, runtime, tasks, visibility
 from engine.directory import actor_for_token, authenticate, issue_token
 from engine.errors import ServiceError
 from engine.forms import FormInvalid
@@ -40,7 +40,7 @@ def token_required(view):
             response = error(401, "A valid bearer token is required.")
             response[0].headers["WWW-Authenticate"] = 'Bearer realm="api"'
             return response
-        if not g.api_actor.roles & cases.STAFF_ROLES:
+        if not g.api_actor.roles & visibility.STAFF_ROLES:
             return error(403, "Staff only.")
         return view(*args, **kwargs)
     return wrapped

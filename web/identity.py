@@ -10,7 +10,7 @@ from typing import Optional
 
 from flask import g, make_response, redirect, request, session, url_for
 
-from engine import cases
+from engine import visibility
 from engine.directory import Actor, actor_of, get_user
 from engine.errors import Forbidden
 
@@ -48,7 +48,7 @@ def staff_page(view):
     """Signed in (else to the login page) and a staff role (else 403)."""
     @functools.wraps(view)
     def wrapped(*args, **kwargs):
-        cases.require_staff(current_actor())
+        visibility.require_staff(current_actor())
         return view(*args, **kwargs)
     return login_required(wrapped)
 

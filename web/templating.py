@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from flask import Flask
 
-from engine import cases, intake, tasks
+from engine import intake, tasks, visibility
 from engine.directory import ROLES
 
 from . import evidence, formrender
@@ -18,7 +18,7 @@ def page_helpers() -> dict:
     return {
         "actor": actor,
         "nav": {
-            "staff": bool(roles & cases.STAFF_ROLES),
+            "staff": bool(roles & visibility.STAFF_ROLES),
             "register": intake.may_register(actor),
         },
         "lane_titles": tasks.LANE_TITLES,
