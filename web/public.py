@@ -2,12 +2,7 @@
 answer our questions there, withdraw it."""
 from __future__ import annotations
 
-import copy
-
-from flask import (
-    Blueprint, abort, flash, redirect, render_template, request, session,
-    url_for,
-)
+from flask import Blueprint, abort, flash, redirect, render_template, request, session, url_for
 
 from engine import customers, forms, notes
 from engine import intake as intake_records
@@ -25,24 +20,13 @@ from .services import services
 
 bp = Blueprint("public", __name__)
 
-# Fields the company fills, not the customer (the channel and time are set on receipt).
-STAFF_ONLY_FIELDS = {"channel", "received_at", "urgency", "grade", "spread_risk",
-                     "legal_threat", "routine_solvable", "employee_number"}
 # A field people never see; bots fill every field they find.
 HONEYPOT = "fax_number"
 
 
 def public_form() -> tuple[dict, dict]:
     with services().db.read() as db:
-        schema, ui = intake_records.intake_form(services(), db)
-    schema = copy.deepcopy(schema)
-    for name in STAFF_ONLY_FIELDS:
-        schema["properties"].pop(name, None)
-    schema["required"] = [r for r in schema.get("required", []) if r not in STAFF_ONLY_FIELDS]
-    ui = {k: v for k, v in ui.items() if k not in STAFF_ONLY_FIELDS}
-    if "ui:order" in ui:
-        ui["ui:order"] = [f for f in ui["ui:order"] if f not in STAFF_ONLY_FIELDS]
-    return schema, ui
+        return intake_records.customer_form(services(), db)
 
 
 def _intake_page(values, errors=None, status=200, evidence_problem=None):
