@@ -25,7 +25,7 @@ def case_page(ticket: str, cancel_error: str | None = None, reason: str = "", st
         same_customer = case_service.same_customer(db, actor, ticket)
         files = attachments.staff_listing(db, actor, ticket)
         schema, ui = intake.intake_form(services(), db)
-        workable = {v.id for v in tasks.worklist(db, actor)}
+        workable = tasks.workable_on_case(db, actor, ticket)
         reassignable = {t.id: tasks.reassign_candidates(db, t) for t in case.open_tasks
                         if tasks.can_reassign(actor, t)}
         dept_names = {d.code: d.name for d in departments(db)}
