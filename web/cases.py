@@ -6,8 +6,7 @@ import datetime as dt
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 
 from engine import cases as case_service
-from engine import intake, notes, reply_templates, runtime
-from engine.directory import departments
+from engine import intake, notes, reply_templates, runtime, task_forms
 from engine.errors import AlreadyCompleted
 from engine.forms import FormInvalid
 from engine.i18n import N_
@@ -49,7 +48,7 @@ def index():
     with services().db.read() as db:
         result = case_service.search(db, actor, query, RECENT)
         schema, ui = intake.intake_form(services(), db)
-        dept_names = {d.code: d.name for d in departments(db)}
+        dept_names = task_forms.department_names(db)
         type_prop = (schema.get("properties") or {}).get("complaint_type")
         rows = [{
             "ticket": i.ticket,

@@ -8,8 +8,8 @@ from flask import (
 )
 
 from engine import cases as case_service
-from engine import forms, intake, notifications, runtime, tasks
-from engine.directory import ROLES, departments
+from engine import forms, intake, notifications, runtime, task_forms, tasks
+from engine.directory import ROLES
 from engine.errors import AlreadyClaimed, AlreadyCompleted, NotFound, ProcessError
 from engine.forms import FormInvalid
 
@@ -17,7 +17,7 @@ from . import formrender
 from .htmx import swap_target
 from .i18n import _, current_zone, local_time, translate
 from .identity import current_actor, staff_page
-from .presenters.history import history_rows
+from .presenters.history import history_fields, history_rows
 from .services import services
 
 bp = Blueprint("inbox", __name__)
@@ -83,7 +83,7 @@ def _inbox(filters: tasks.WorklistFilter):
     with services().db.read() as db:
         views = tasks.worklist(db, actor, filters=filters, now=now)
         summary = tasks.worklist_summary(db, actor, now)
-        department_names = {d.code: d.name for d in departments(db)}
+        department_names = task_forms.department_names(db)
         notices = notifications.for_actor(db, actor) if region is None else []
     notices = [dataclasses.replace(n, subject=notice_text(n, department_names))
                for n in notices]
@@ -188,8 +188,8 @@ def _case_summary(ticket: str):
         except NotFound:
             return None, [], []
         schema, ui = intake.intake_form(services(), db)
-        dept_names = {d.code: d.name for d in departments(db)}
-    steps = [h for h in history_rows(case, schema, dept_names) if h["kind"] == "task_completed"]
+        history_props = history_fields(db, schema)
+    steps = [h for h in history_rows(case, history_props) if h["kind"] == "task_completed"]
     return case, formrender.record_rows(schema, ui, case.record), steps
 
 

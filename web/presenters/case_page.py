@@ -5,14 +5,13 @@ from __future__ import annotations
 
 from flask import render_template
 
-from engine import attachments, intake, runtime, tasks
+from engine import attachments, intake, runtime, task_forms, tasks
 from engine import cases as case_service
-from engine.directory import departments
 
 from .. import conversation, formrender
 from ..identity import current_actor
 from ..services import services
-from .history import OUTCOME_NAMES, history_rows
+from .history import OUTCOME_NAMES, history_fields, history_rows
 
 
 def case_page(ticket: str, cancel_error: str | None = None, reason: str = "", status=200,
@@ -28,11 +27,12 @@ def case_page(ticket: str, cancel_error: str | None = None, reason: str = "", st
         workable = tasks.workable_on_case(db, actor, ticket)
         reassignable = {t.id: tasks.reassign_candidates(db, t) for t in case.open_tasks
                         if tasks.can_reassign(actor, t)}
-        dept_names = {d.code: d.name for d in departments(db)}
+        dept_names = task_forms.department_names(db)
+        history_props = history_fields(db, schema)
     record = formrender.record_rows(schema, ui, case.record)
     return render_template(
         "case.html", case=case, record=record, workable=workable, reassignable=reassignable,
-        history=history_rows(case, schema, dept_names), now=services().now(),
+        history=history_rows(case, history_props), now=services().now(),
         department=dept_names.get(case.department, case.department),
         can_cancel=case.status == "open" and bool(actor.roles & runtime.CANCEL_ROLES),
         cancel_error=cancel_error, reason=reason, notes=notes_panel, same_customer=same_customer,

@@ -2,6 +2,7 @@
 shown as people read them."""
 from __future__ import annotations
 
+from engine import task_forms
 from engine.cases import CaseView
 from engine.customers import CUSTOMER
 from engine.i18n import N_
@@ -24,32 +25,15 @@ OUTCOME_NAMES = {
 ON_BEHALF_NAMES = {"customer": N_("Customer"), "self": N_("The customer themself")}
 
 
-def field_props(dept_names: dict[str, str]) -> dict[str, dict]:
-    """Field name -> schema property across all forms (labels and choices for the history).
-
-    Department choices come from the database, as on the forms themselves.
-    """
-    registry = services().forms
-    props: dict[str, dict] = {}
-    for path in sorted(registry.directory.glob("*.schema.json")):
-        try:
-            schema = registry.schema(path.name)
-            ui = registry.ui_schema(path.name.replace(".schema.json", ".uischema.json"))
-        except (OSError, ValueError):
-            continue
-        for name, prop in (schema.get("properties") or {}).items():
-            if not isinstance(prop, dict) or name in props:
-                continue
-            hints = ui.get(name) if isinstance(ui.get(name), dict) else {}
-            if (hints.get("ui:options") or {}).get("source") == "departments":
-                prop = {**prop, "oneOf": [{"const": code, "title": title}
-                                          for code, title in dept_names.items()]}
-            props[name] = prop
-    return props
+def history_fields(session, intake_schema: dict) -> dict[str, dict]:
+    """The properties the history shows values with: every form's, the intake record's
+    own where both name a field."""
+    return {**task_forms.field_properties(services(), session),
+            **(intake_schema.get("properties") or {})}
 
 
-def history_rows(case: CaseView, intake_schema: dict, dept_names: dict[str, str]) -> list[dict]:
-    props = {**field_props(dept_names), **(intake_schema.get("properties") or {})}
+def history_rows(case: CaseView, props: dict[str, dict]) -> list[dict]:
+    """Newest first; `props` from `history_fields`."""
     rows = []
     for entry in reversed(case.history):
         detail = dict(entry.detail)
