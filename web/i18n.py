@@ -124,4 +124,4 @@ def init_app(app: Flask) -> None:
 
 
 __all__ = ["_", "gettext", "ngettext", "translate", "current_locale", "current_zone",
-           "Markup"]
+           "local_time", "relative_time", "Markup"]
