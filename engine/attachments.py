@@ -22,7 +22,7 @@ from typing import BinaryIO, Iterable, Iterator, Optional
 from sqlalchemy import delete, func, select, update
 from sqlalchemy.orm import Session
 
-from . import audit, cases, customers, intake, runtime
+from . import audit, customers, intake, runtime
 from .directory import Actor
 from .errors import AlreadyCompleted, Forbidden, NotFound
 from .i18n import N_
@@ -31,6 +31,7 @@ from .services import Services
 from .upload_checks import (
     CATEGORY_OF_TYPE, INLINE_TYPES, CheckedUpload, UploadRefused, human_size,
 )
+from .visibility import STAFF_ROLES, can_see, case_by_ticket, visible_case
 
 RETENTION_YEARS = 3
 # Roles that may look but never change a case: they see evidence, they do not add it.
@@ -162,7 +163,7 @@ def file_with_evidence(services: Services, record, staff: Optional[Actor],
         filed = runtime.file_complaint(services, record, staff=staff, session=session,
                                        **preferences)
         if uploads:
-            add(services, session, _instance(session, filed.ticket).id, uploads, staff)
+            add(services, session, case_by_ticket(session, filed.ticket).id, uploads, staff)
     services.due_changed(filed.next_due_at)
     return filed
 
@@ -203,7 +204,7 @@ def add_for_customer(services: Services, token: str, uploads: list[CheckedUpload
 
 
 def _writable_instance(session: Session, actor: Actor, ticket: str) -> ProcessInstance:
-    instance = _visible_instance(session, actor, ticket)
+    instance = visible_case(session, actor, ticket)
     if not can_add(actor, instance, session):
         raise Forbidden(N_("You can look at this case but not add to it."))
     return instance
@@ -222,22 +223,7 @@ def add_for_staff(services: Services, actor: Actor, ticket: str,
 def can_add(actor: Actor, instance: ProcessInstance, session: Session) -> bool:
     """Everyone who sees the case through a role that may act on it."""
     acting = replace(actor, roles=frozenset(actor.roles - READ_ONLY_ROLES))
-    return bool(acting.roles & cases.STAFF_ROLES) and cases.can_see(acting, instance, session)
-
-
-def _instance(session: Session, ticket: str) -> ProcessInstance:
-    instance = session.execute(select(ProcessInstance).where(
-        ProcessInstance.ticket == ticket)).scalar_one_or_none()
-    if instance is None:
-        raise NotFound(N_("No such complaint."))
-    return instance
-
-
-def _visible_instance(session: Session, actor: Actor, ticket: str) -> ProcessInstance:
-    instance = _instance(session, ticket)
-    if not cases.can_see(actor, instance, session):
-        raise NotFound(N_("No such complaint."))  # as for a ticket that does not exist
-    return instance
+    return bool(acting.roles & STAFF_ROLES) and can_see(acting, instance, session)
 
 
 # --------------------------------------------------------------------------- listing
@@ -286,7 +272,7 @@ def _views(session: Session, instance_id: int, customer_only: bool) -> list[Atta
 
 
 def staff_listing(session: Session, actor: Actor, ticket: str) -> Listing:
-    instance = _visible_instance(session, actor, ticket)
+    instance = visible_case(session, actor, ticket)
     return Listing(items=_views(session, instance.id, customer_only=False),
                    can_add=can_add(actor, instance, session))
 
@@ -338,7 +324,7 @@ def open_for_staff(services: Services, actor: Actor, ticket: str,
                    attachment_id: str) -> Download:
     """A file of a case the actor may see; the look is audited like any view of the case."""
     with services.db.write() as session:
-        instance = _visible_instance(session, actor, ticket)
+        instance = visible_case(session, actor, ticket)
         attachment = _attachment_of(session, instance.id, attachment_id)
         download = _download(services, attachment)
         audit.record(session, "case_viewed", actor.username, instance.id,

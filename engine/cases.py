@@ -1,24 +1,20 @@
-"""Reading complaints: who may see which case, the case view and its history."""
+"""Reading complaints: the case search, the case view and its history (who may see which
+case is engine/visibility.py)."""
 from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass, field
 from typing import Optional
 
-from sqlalchemy import and_, false, func, or_, select, true
+from sqlalchemy import and_, func, or_, select
 from sqlalchemy.orm import Session
 
 from . import audit, intake, runtime, tasks
 from .directory import Actor
-from .errors import Forbidden, NotFound
 from .i18n import N_
 from .models import AuditEvent, HumanTask, ProcessInstance
 from .services import Services
-
-# Roles that see every case; department roles see only cases dispatched to them.
-SEE_ALL_ROLES = {"cs_agent", "cs_supervisor", "cs_director", "gm_office", "leadership",
-                 "supervisor", "compliance", "admin"}
-STAFF_ROLES = SEE_ALL_ROLES | tasks.DEPARTMENT_ROLES | {"process_owner"}
+from .visibility import visible_case, visible_to
 
 # Who needs the customer's contact data; everyone else sees it masked (confidentiality).
 CONTACT_ROLES = {"cs_agent", "cs_supervisor", "cs_director", "compliance", "supervisor", "admin"}
@@ -54,35 +50,6 @@ HISTORY_KINDS = {
 }
 
 
-def can_see(actor: Actor, instance: ProcessInstance, session: Session) -> bool:
-    if actor.roles & SEE_ALL_ROLES:
-        return True
-    if actor.roles & tasks.DEPARTMENT_ROLES and actor.department:
-        if instance.department_code == actor.department:
-            return True
-        # A task of theirs on the case (e.g. assigned) also lets them in.
-        return session.execute(
-            select(HumanTask.id).where(
-                HumanTask.instance_id == instance.id,
-                (HumanTask.assignee_id == actor.id) | (HumanTask.completed_by_id == actor.id),
-            ).limit(1)
-        ).first() is not None
-    return False
-
-
-def _visible_to(actor: Actor):
-    """The SQL condition for cases the actor may see (mirrors `can_see`)."""
-    if actor.roles & SEE_ALL_ROLES:
-        return true()
-    if actor.roles & tasks.DEPARTMENT_ROLES and actor.department:
-        involved = select(HumanTask.id).where(
-            HumanTask.instance_id == ProcessInstance.id,
-            (HumanTask.assignee_id == actor.id) | (HumanTask.completed_by_id == actor.id),
-        ).exists()
-        return or_(ProcessInstance.department_code == actor.department, involved)
-    return false()
-
-
 def recent(session: Session, actor: Actor, limit: int = 50) -> list[ProcessInstance]:
     """The newest cases the actor may see."""
     return search(session, actor, CaseQuery(), limit=limit).rows
@@ -116,7 +83,7 @@ def search(session: Session, actor: Actor, query: CaseQuery, limit: int = 50,
 
     Works from indexed columns of the instance table, never from the serialized state.
     """
-    conditions = [_visible_to(actor)]
+    conditions = [visible_to(actor)]
     text = query.text.strip()
     if text.isdigit():
         # Ticket or phone prefix: index range scans ("2611" covers 2611000000-2611999999).
@@ -223,14 +190,7 @@ def _history(session: Session, instance_id: int) -> list[HistoryEntry]:
 
 
 def load_case(services: Services, session: Session, actor: Actor, ticket: str) -> CaseView:
-    instance = session.execute(
-        select(ProcessInstance).where(ProcessInstance.ticket == ticket)
-    ).scalar_one_or_none()
-    if instance is None:
-        raise NotFound(N_("No such complaint."))
-    if not can_see(actor, instance, session):
-        # Same answer as for a ticket that does not exist: nothing leaks.
-        raise NotFound(N_("No such complaint."))
+    instance = visible_case(session, actor, ticket)
     data = masked_for(actor, runtime.case_data(services, instance))
     record_fields = intake.intake_schema(services).get("properties", {})
     record = {k: data.get(k) for k in record_fields}
@@ -267,10 +227,7 @@ def same_customer(session: Session, actor: Actor, ticket: str,
     order number; each an indexed column), newest first, among the cases the actor may
     see. Cases already linked by a follow-up are left out: the page lists them on their
     own."""
-    instance = session.execute(
-        select(ProcessInstance).where(ProcessInstance.ticket == ticket)).scalar_one_or_none()
-    if instance is None or not can_see(actor, instance, session):
-        raise NotFound(N_("No such complaint."))
+    instance = visible_case(session, actor, ticket)
     same_customer = [column == value for column, value in (
         (ProcessInstance.customer_phone, instance.customer_phone),
         (ProcessInstance.customer_email, instance.customer_email),
@@ -281,7 +238,7 @@ def same_customer(session: Session, actor: Actor, ticket: str,
         or_(*same_customer),
         ProcessInstance.id != instance.id,
         or_(ProcessInstance.parent_ticket.is_(None), ProcessInstance.parent_ticket != ticket),
-        _visible_to(actor),
+        visible_to(actor),
     ]
     if instance.parent_ticket:
         conditions.append(ProcessInstance.ticket != instance.parent_ticket)
@@ -299,8 +256,3 @@ def record_view(services: Services, actor: Actor, ticket: str) -> None:
             ProcessInstance.ticket == ticket)).scalar_one_or_none()
         if instance_id is not None:
             audit.record(session, "case_viewed", actor.username, instance_id)
-
-
-def require_staff(actor: Actor) -> None:
-    if not actor.roles & STAFF_ROLES:
-        raise Forbidden(N_("Staff only."))

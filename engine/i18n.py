@@ -98,13 +98,59 @@ def translator(locale: Optional[str]) -> Callable[..., str]:
     return translate
 
 
-def local_time(value: Optional[dt.datetime], zone: Optional[ZoneInfo] = None) -> str:
-    """YYYY-MM-DD HH:MM in the given zone (the company's by default); '' for nothing."""
-    if value is None:
+def parse_time(value) -> Optional[dt.datetime]:
+    """A moment given as a datetime or as ISO 8601 text (how case data stores times);
+    None for anything else."""
+    if isinstance(value, dt.datetime):
+        return value
+    if isinstance(value, str) and len(value) >= 16 and value[4:5] == "-" and value[10:11] in "Tt ":
+        try:
+            return dt.datetime.fromisoformat(value.replace("Z", "+00:00").replace("z", "+00:00"))
+        except ValueError:
+            return None
+    return None
+
+
+def local_time(value, zone: Optional[ZoneInfo] = None) -> str:
+    """YYYY-MM-DD HH:MM in the given zone (the company's by default); '' for nothing.
+    Text that is not a time is returned as it is; a time without zone is taken as UTC,
+    as the database stores it."""
+    if value is None or value == "":
         return ""
-    if value.tzinfo is None:
-        value = value.replace(tzinfo=dt.timezone.utc)
-    return value.astimezone(zone or COMPANY_ZONE).strftime("%Y-%m-%d %H:%M")
+    moment = parse_time(value)
+    if moment is None:
+        return str(value)
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=dt.timezone.utc)
+    return moment.astimezone(zone or COMPANY_ZONE).strftime("%Y-%m-%d %H:%M")
+
+
+def relative_time(value, now: dt.datetime, gettext: Callable[..., str],
+                  zone: Optional[ZoneInfo] = None) -> str:
+    """'5 min ago', 'in 3 h', '2 days ago' for times within two weeks of `now`, the local
+    time beyond; `gettext` (with %(name)s values) gives the reader's language."""
+    moment = parse_time(value)
+    if moment is None:
+        return local_time(value, zone)
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=dt.timezone.utc)
+    seconds = (now - moment).total_seconds()
+    future = seconds < 0
+    seconds = abs(seconds)
+    if seconds < 60:
+        return gettext(N_("in under a minute") if future else N_("just now"))
+    for unit, limit, ahead, ago in _RELATIVE_UNITS:
+        if seconds < limit:
+            return gettext(ahead if future else ago, count=int(seconds // unit))
+    return local_time(moment, zone)
+
+
+# Seconds per unit, the distance up to which the unit is used, and its wording.
+_RELATIVE_UNITS = (
+    (60, 3600, N_("in %(count)s min"), N_("%(count)s min ago")),
+    (3600, 48 * 3600, N_("in %(count)s h"), N_("%(count)s h ago")),
+    (86400, 14 * 86400, N_("in %(count)s days"), N_("%(count)s days ago")),
+)
 
 
 def zone_label(zone: Optional[ZoneInfo], now: Optional[dt.datetime] = None) -> str:

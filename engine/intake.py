@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session
 
 from . import forms
 from .directory import Actor
+from .errors import Forbidden
 from .i18n import Message, N_
 from .services import Services
 from .task_forms import choice_source
@@ -17,6 +18,16 @@ from .task_forms import choice_source
 INTAKE_FORM = "intake.schema.json"
 INTAKE_UI = "intake.uischema.json"
 STAFF_CHANNELS_DEFAULT = "hotline"
+# Customer service registers complaints received by phone, at the counter or by another
+# system; anyone else who files one files it as a customer would.
+REGISTER_ROLES = frozenset({"cs_agent", "cs_supervisor", "admin"})
+# Set when the complaint is received: what a customer sends for them is replaced.
+RECEIPT_FIELDS = frozenset({"channel", "received_at"})
+# The company's own assessment, and who of its staff was involved: customer service sets
+# them, a customer may not (the grade alone would route a complaint to the major path).
+STAFF_ONLY_FIELDS = frozenset({"urgency", "grade", "spread_risk", "legal_threat",
+                               "routine_solvable", "employee_number"})
+STAFF_ONLY = N_("Only customer service sets this field.")
 
 
 def token_digest(token: str) -> str:
@@ -33,20 +44,66 @@ def intake_form(services: Services, session: Session) -> tuple[dict, dict]:
     return forms.resolve_choices(schema, ui, choice_source(session, None)), ui
 
 
+def customer_may_set(field: str) -> bool:
+    """Whether a customer (the public page, the API without a registering token) gives
+    this field of the complaint record."""
+    return field not in RECEIPT_FIELDS and field not in STAFF_ONLY_FIELDS
+
+
+def customer_form(services: Services, session: Session) -> tuple[dict, dict]:
+    """The intake form as a customer fills it in: the fields they may set."""
+    schema, ui = intake_form(services, session)
+    schema = {**schema,
+              "properties": {name: prop for name, prop in schema.get("properties", {}).items()
+                             if customer_may_set(name)},
+              "required": [name for name in schema.get("required", []) if customer_may_set(name)]}
+    ui = {key: hints for key, hints in ui.items() if customer_may_set(key)}
+    if "ui:order" in ui:
+        ui["ui:order"] = [name for name in ui["ui:order"] if customer_may_set(name)]
+    return schema, ui
+
+
+def _refused_from_customer(record: dict) -> dict[str, Message]:
+    """The staff-only fields a customer gave a value (a null sets nothing)."""
+    return {name: Message(STAFF_ONLY) for name, value in record.items()
+            if name in STAFF_ONLY_FIELDS and value is not None}
+
+
+def may_register(actor: Optional[Actor]) -> bool:
+    """Whether the person registers complaints on a customer's behalf (sets the channel,
+    the time of receipt and the staff's assessment)."""
+    return actor is not None and bool(actor.roles & REGISTER_ROLES)
+
+
+def require_registrar(actor: Optional[Actor]) -> None:
+    if not may_register(actor):
+        raise Forbidden(N_("Only customer service registers complaints."))
+
+
 def normalise_record(services: Services, record: Any, now: dt.datetime,
                      staff: Optional[Actor]) -> dict:
-    """Validate an intake record; the public channel cannot choose channel or time."""
+    """Validate an intake record. Without `staff` it is a customer's: the channel and time
+    are set on receipt, and a staff-only field is refused beside the record's other
+    errors, so that one answer names everything to fix."""
     if not isinstance(record, dict):
         raise forms.FormInvalid({"": Message(N_("The complaint record must be a JSON object."))})
     record = dict(record)
+    refused = {}
     if staff is None:
+        refused = _refused_from_customer(record)
+        record = {name: value for name, value in record.items() if name not in refused}
         record["channel"] = "web"
         record["received_at"] = now.isoformat()
     else:
         record.setdefault("channel", STAFF_CHANNELS_DEFAULT)
         record.setdefault("received_at", now.isoformat())
     schema = intake_schema(services)
-    forms.validate(schema, record)
+    try:
+        forms.validate(schema, record)
+    except forms.FormInvalid as exc:
+        raise forms.FormInvalid({**exc.fields, **refused}, *exc.args) from None
+    if refused:
+        raise forms.FormInvalid(refused)
     received = dt.datetime.fromisoformat(record["received_at"].replace("Z", "+00:00"))
     if received.tzinfo is None:
         raise forms.FormInvalid({"received_at": Message(N_("Give the time with its time zone."))})

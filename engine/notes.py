@@ -18,13 +18,14 @@ from typing import Optional
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from . import audit, cases, customers, mailer, notifications, runtime
+from . import audit, customers, mailer, notifications, runtime
 from .directory import Actor
-from .errors import Forbidden, NotFound, ServiceError
+from .errors import Forbidden, ServiceError
 from .forms import FormInvalid
 from .i18n import N_, translator
 from .models import CaseNote, ProcessInstance, User
 from .services import Services
+from .visibility import STAFF_ROLES, can_see, visible_case
 
 CUSTOMER_MESSAGE = "customer_message"
 REPLY = "reply"
@@ -86,16 +87,7 @@ def may_comment(session: Session, actor: Actor, instance: ProcessInstance) -> bo
     # Judged on the roles that may act: compliance alone lets a person see every case,
     # but not write on one.
     acting = dataclasses.replace(actor, roles=actor.roles - READ_ONLY_ROLES)
-    return bool(acting.roles & cases.STAFF_ROLES) and cases.can_see(acting, instance, session)
-
-
-def visible_instance(session: Session, actor: Actor, ticket: str) -> ProcessInstance:
-    instance = session.execute(
-        select(ProcessInstance).where(ProcessInstance.ticket == ticket)).scalar_one_or_none()
-    if instance is None or not cases.can_see(actor, instance, session):
-        # The same answer for a case that exists but is not theirs: nothing leaks.
-        raise NotFound(N_("No such complaint."))
-    return instance
+    return bool(acting.roles & STAFF_ROLES) and can_see(acting, instance, session)
 
 
 def _views(session: Session, instance_id: int, kinds: tuple[str, ...]) -> list[NoteView]:
@@ -109,7 +101,7 @@ def _views(session: Session, instance_id: int, kinds: tuple[str, ...]) -> list[N
 
 
 def staff_thread(session: Session, actor: Actor, ticket: str) -> StaffThread:
-    instance = visible_instance(session, actor, ticket)
+    instance = visible_case(session, actor, ticket)
     has_customer = instance.status_token_hash is not None
     return StaffThread(
         ticket=instance.ticket,
@@ -188,7 +180,7 @@ def reply(services: Services, actor: Actor, ticket: str, body: Optional[str]) ->
         raise Forbidden(N_("Only customer service replies to the customer."))
     now = services.now()
     with services.db.write() as session:
-        instance = visible_instance(session, actor, ticket)
+        instance = visible_case(session, actor, ticket)
         if instance.status_token_hash is None:
             raise Forbidden(N_("This case has no customer to reply to."))
         text = clean_body(body)
@@ -226,7 +218,7 @@ def comment(services: Services, actor: Actor, ticket: str, body: Optional[str]) 
     """An internal comment: staff only, never shown to the customer."""
     now = services.now()
     with services.db.write() as session:
-        instance = visible_instance(session, actor, ticket)
+        instance = visible_case(session, actor, ticket)
         if not may_comment(session, actor, instance):
             raise Forbidden(N_("Compliance reads cases but does not write on them."))
         text = clean_body(body)

@@ -15,6 +15,7 @@ from .directory import Actor
 from .errors import Forbidden, NotFound
 from .i18n import DEFAULT_LOCALE, N_, normalize_locale, translator
 from .services import Services
+from .visibility import visible_case
 
 FILE = "reply_templates.json"
 PLACEHOLDERS = ("customer_name", "ticket")
@@ -43,7 +44,7 @@ def fill(text: str, values: dict[str, str]) -> str:
 def prefill(services: Services, session: Session, actor: Actor, ticket: str,
             template_id: str) -> str:
     """The template's text for this case, in the customer's language."""
-    instance = notes.visible_instance(session, actor, ticket)
+    instance = visible_case(session, actor, ticket)
     if not notes.may_reply(actor):
         raise Forbidden(N_("Only customer service replies to the customer."))
     chosen = next((t for t in available(services) if t.id == template_id), None)

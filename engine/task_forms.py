@@ -2,6 +2,7 @@
 the directory, and the rule that fields a form only shows are never taken back."""
 from __future__ import annotations
 
+import functools
 from typing import Any, Optional
 
 from sqlalchemy.orm import Session
@@ -22,6 +23,31 @@ def choice_source(session: Session, department: Optional[str]):
             return [(u.username, u.display_name) for u in department_users(session, department)]
         raise ValueError(f"unknown choice source {name!r}")
     return source
+
+
+def department_names(session: Session) -> dict[str, str]:
+    """Department code -> name, as the forms offer the departments."""
+    return dict(choice_source(session, None)("departments"))
+
+
+def field_properties(services: Services, session: Session) -> dict[str, dict]:
+    """Field name -> schema property across all forms (the first form to name a field
+    gives it), with the choice lists filled in as on the forms: what a stored value of
+    any step is shown with, e.g. in a case's history."""
+    source = functools.cache(choice_source(session, None))  # one query per list
+    registry = services.forms
+    props: dict[str, dict] = {}
+    for path in sorted(registry.directory.glob("*.schema.json")):
+        try:
+            schema = registry.schema(path.name)
+            ui = registry.ui_schema(path.name.replace(".schema.json", ".uischema.json"))
+        except (OSError, ValueError):
+            continue
+        for name, prop in (forms.resolve_choices(schema, ui, source).get("properties")
+                           or {}).items():
+            if isinstance(prop, dict):
+                props.setdefault(name, prop)
+    return props
 
 
 def form_for(services: Services, session: Session, row: HumanTask) -> tuple[dict, dict]:

@@ -445,3 +445,12 @@ def open_tasks(session: Session, instance_id: int) -> list[TaskView]:
         .order_by(HumanTask.created_at)
     ).scalars()
     return [view_of(row) for row in rows]
+
+
+def workable_on_case(session: Session, actor: Actor, ticket: str) -> set[str]:
+    """The ids of the case's ready tasks the actor may work now: `can_work`, the rule
+    `require_workable` applies to a ready task, asked of this case's tasks alone."""
+    rows = session.execute(
+        select(HumanTask).join(ProcessInstance, HumanTask.instance_id == ProcessInstance.id)
+        .where(ProcessInstance.ticket == ticket, HumanTask.state == "ready")).scalars()
+    return {row.id for row in rows if can_work(actor, row)}

@@ -2,19 +2,18 @@
 from __future__ import annotations
 
 import datetime as dt
-from zoneinfo import ZoneInfo
 
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
+from .i18n import COMPANY_ZONE
 from .models import TicketCounter
 
 SERIAL_DIGITS = 6
-# The month a ticket belongs to is the company's month, not UTC's.
-COMPANY_ZONE = ZoneInfo("Asia/Shanghai")
 
 
 def month_key(when: dt.datetime) -> str:
+    """The month a ticket belongs to: the company's month, not UTC's."""
     return when.astimezone(COMPANY_ZONE).strftime("%y%m")
 
 

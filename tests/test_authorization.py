@@ -33,7 +33,7 @@ import pytest
 from sqlalchemy import func, select
 
 from support.clock import Clock
-from engine import attachments, bootstrap, mailer, notes, runtime, tasks, upload_checks
+from engine import attachments, bootstrap, intake, mailer, notes, runtime, tasks, upload_checks
 from engine.directory import actor_of, find_user, issue_token
 from engine.models import Attachment, CaseNote, HumanTask, ProcessInstance
 from engine.services import Services
@@ -440,7 +440,8 @@ ROUTES = [
     Route("api.openapi", "GET", "/api/v1/openapi.json", EVERYONE),
     Route("api.token", "POST", "/api/v1/token", rule(staff=OK), body=credentials,
           as_json=True),
-    Route("api.file_complaint", "POST", "/api/v1/complaints", EVERYONE, body=NEW_RECORD,
+    Route("api.file_complaint", "POST", "/api/v1/complaints", EVERYONE,
+          body={k: v for k, v in NEW_RECORD.items() if intake.customer_may_set(k)},
           as_json=True, observe=case_count),
     Route("api.get_complaint", "GET", "/api/v1/complaints/{ticket}", THE_CASE),
     Route("api.list_tasks", "GET", "/api/v1/tasks", STAFF_SEEING_THE_CASE),

@@ -5,18 +5,12 @@ import os
 import secrets
 from pathlib import Path
 
-from flask import Flask, jsonify, request
+from flask import Flask, jsonify
 from flask_wtf.csrf import CSRFProtect
 
 from engine.services import Services
 
 csrf = CSRFProtect()
-
-# Only the forms that carry evidence take bodies up to MAX_CONTENT_LENGTH; every other
-# request is held to this, so no JSON or form post is read at the size of a set of files.
-SMALL_BODY = 2 * 1024 * 1024
-EVIDENCE_ENDPOINTS = frozenset({"public.file", "intake.submit", "attachments.customer_upload",
-                                "attachments.staff_upload"})
 
 
 def _secret_key(instance_path: Path) -> str:
@@ -55,18 +49,18 @@ def create_app(config: dict | None = None) -> Flask:
         services.attachment_dir = Path(os.environ.get("COMPLAINTS_ATTACHMENT_DIR")
                                        or instance / "attachments")
 
-    @app.before_request  # before the CSRF check, which reads the form
-    def limit_body_size():
-        if request.endpoint not in EVIDENCE_ENDPOINTS:
-            limit = app.config.get("MAX_CONTENT_LENGTH")
-            request.max_content_length = SMALL_BODY if limit is None else min(SMALL_BODY, limit)
+    from . import (
+        admin, api, attachments, auth, cases, cli, errors, i18n, inbox, intake, language,
+        public, request_limits, settings, templating,
+    )
 
+    request_limits.init_app(app)  # before the CSRF check, which reads the form
     csrf.init_app(app)
-
-    from . import admin, api, attachments, auth, cases, cli, i18n, inbox, intake, public, settings
-
     i18n.init_app(app)
+    templating.init_app(app)
+    errors.init_app(app)
 
+    app.register_blueprint(language.bp)
     app.register_blueprint(auth.bp)
     app.register_blueprint(inbox.bp)
     app.register_blueprint(cases.bp)

@@ -6,17 +6,15 @@ import functools
 import io
 import re
 
-from flask import Blueprint, current_app, render_template, send_file
-from sqlalchemy import func, select
-from sqlalchemy.orm import undefer
+from flask import Blueprint, render_template, send_file
 
-from engine import audit
-from engine.errors import Forbidden, NotFound
+from engine import outbox as outbox_messages
+from engine.errors import NotFound
 from engine.i18n import N_
 from engine.mailer import MailSettings
-from engine.models import OutboxMessage, ProcessInstance
 
-from .auth import current_actor, login_required
+from .identity import current_actor, login_required
+from .services import services
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 
@@ -31,16 +29,11 @@ STATUS_BADGES = {
 _SIMPLE_TYPE = re.compile(r"^[a-z0-9][a-z0-9!#$&^_.+-]*/[a-z0-9][a-z0-9!#$&^_.+-]*$")
 
 
-def services():
-    return current_app.extensions["services"]
-
-
 def admin_page(view):
     """Signed in (else to the login page) and an administrator (else 403)."""
     @functools.wraps(view)
     def wrapped(*args, **kwargs):
-        if not current_actor().has("admin"):
-            raise Forbidden(N_("Administrators only."))
+        outbox_messages.require_reader(current_actor())
         return view(*args, **kwargs)
     return login_required(wrapped)
 
@@ -48,44 +41,19 @@ def admin_page(view):
 @bp.get("/outbox")
 @admin_page
 def outbox():
+    actor = current_actor()
     with services().db.read() as db:
-        rows = db.execute(
-            select(OutboxMessage, ProcessInstance.ticket)
-            .outerjoin(ProcessInstance, OutboxMessage.instance_id == ProcessInstance.id)
-            .order_by(OutboxMessage.created_at.desc(), OutboxMessage.id.desc())
-            .limit(PAGE_SIZE)).all()
-        totals = dict(db.execute(
-            select(OutboxMessage.status, func.count()).group_by(OutboxMessage.status)).all())
+        rows = outbox_messages.newest(db, actor, PAGE_SIZE)
+        totals = outbox_messages.status_totals(db, actor)
     return render_template("admin_outbox.html", rows=rows, totals=totals,
                            badges=STATUS_BADGES, settings=MailSettings.from_env(),
                            page_size=PAGE_SIZE, now=services().now())
 
 
-def _message(raw_id: str, with_attachment: bool = False):
-    # Parsed here rather than by a URL converter: sign-in and role are checked first.
-    if not raw_id.isdigit() or len(raw_id) > 18:
-        raise NotFound(N_("No such message."))
-    message_id = int(raw_id)
-    query = (select(OutboxMessage, ProcessInstance.ticket)
-             .outerjoin(ProcessInstance, OutboxMessage.instance_id == ProcessInstance.id)
-             .where(OutboxMessage.id == message_id))
-    if with_attachment:
-        query = query.options(undefer(OutboxMessage.attachment))
-    with services().db.write() as db:
-        found = db.execute(query).first()
-        if found is None:
-            raise NotFound(N_("No such message."))
-        # Mails carry customers' data: reading one is audited like reading the case.
-        audit.record(db, "outbox_message_viewed" if not with_attachment
-                     else "outbox_attachment_downloaded",
-                     current_actor().username, found[0].instance_id, message_id=message_id)
-    return found
-
-
 @bp.get("/outbox/<message_id>")
 @admin_page
 def message(message_id: str):
-    row, ticket = _message(message_id)
+    row, ticket = outbox_messages.open_message(services(), current_actor(), message_id)
     return render_template("admin_message.html", m=row, ticket=ticket, badges=STATUS_BADGES,
                            now=services().now())
 
@@ -93,7 +61,8 @@ def message(message_id: str):
 @bp.get("/outbox/<message_id>/attachment")
 @admin_page
 def attachment(message_id: str):
-    row, _ticket = _message(message_id, with_attachment=True)
+    row, _ticket = outbox_messages.open_message(services(), current_actor(), message_id,
+                                                with_attachment=True)
     if row.attachment is None:
         raise NotFound(N_("This message has no attachment."))
     content_type = (row.attachment_type or "").split(";")[0].strip().lower()

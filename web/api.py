@@ -5,20 +5,19 @@ import functools
 import json
 from pathlib import Path
 
-from flask import Blueprint, current_app, g, jsonify, request
+from flask import Blueprint, g, jsonify, request
 
-from engine import cases, intake, runtime, tasks
-from engine.directory import actor_for_token, issue_token
+from engine import cases, intake, runtime, tasks, visibility
+from engine.directory import actor_for_token, authenticate, issue_token
 from engine.errors import ServiceError
 from engine.forms import FormInvalid
+
+from .rate_limit import too_many_attempts
+from .services import services
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 
 OPENAPI_FILE = Path(__file__).parent / "openapi.json"
-
-
-def services():
-    return current_app.extensions["services"]
 
 
 def error(status: int, message: str, fields: dict | None = None):
@@ -41,7 +40,7 @@ def token_required(view):
             response = error(401, "A valid bearer token is required.")
             response[0].headers["WWW-Authenticate"] = 'Bearer realm="api"'
             return response
-        if not g.api_actor.roles & cases.STAFF_ROLES:
+        if not g.api_actor.roles & visibility.STAFF_ROLES:
             return error(403, "Staff only.")
         return view(*args, **kwargs)
     return wrapped
@@ -94,10 +93,8 @@ def token():
     username, password = body.get("username"), body.get("password")
     if not isinstance(username, str) or not isinstance(password, str):
         return error(401, "Unknown user name or wrong password.")
-    from .auth import too_many_attempts
     if too_many_attempts(f"api:{request.remote_addr}:{username}"):
         return error(429, "Too many attempts. Wait a minute and try again.")
-    from engine.directory import authenticate
     with services().db.write() as db:
         user = authenticate(db, username, password)
         if user is None:
@@ -111,8 +108,8 @@ def file_complaint():
     staff = _bearer_actor() if request.headers.get("Authorization") else None
     if request.headers.get("Authorization") and staff is None:
         return error(401, "The bearer token is not valid.")
-    if staff is not None and "cs_agent" not in staff.roles and "admin" not in staff.roles:
-        staff = None  # only customer service registers on a customer's behalf
+    if not intake.may_register(staff):
+        staff = None  # files it as a customer would
     filed = runtime.file_complaint(services(), json_body(), staff=staff)
     return jsonify(ticket=filed.ticket, status_token=filed.status_token), 201
 

@@ -1,29 +1,18 @@
 """What the conversation sections of the case page and the status page show.
 
 Both sections are rendered whole (the page) or alone (an htmx request swaps just the
-section), from the same template and the same values built here.
+section, see web/htmx.py), from the same template and the same values built here.
 """
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from typing import Optional
 
-from flask import render_template, request
-
 from engine import notes, reply_templates
 from engine.directory import Actor
 from engine.i18n import DEFAULT_LOCALE, LOCALE_NAMES, normalize_locale
 
 from .i18n import _
-
-
-def is_htmx() -> bool:
-    return request.headers.get("HX-Request") == "true"
-
-
-def partial(template: str, status: int = 200, **context):
-    """A section alone, for htmx to swap in; caches must not mix it up with the page."""
-    return render_template(template, **context), status, {"Vary": "HX-Request"}
 
 
 @dataclass

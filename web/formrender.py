@@ -4,8 +4,8 @@ The schema files in `forms/` (JSON Schema 2020-12 plus react-jsonschema-form sty
 hints) are turned into plain HTML here, so task forms work without JavaScript. Every
 piece of text that comes from a schema, a value or an error message is escaped.
 
-Also here: the display helpers the pages share (times in the viewer's zone, values
-shown with their choice titles).
+Also here: how the pages show a stored value (choice titles, Yes/No, times in the
+viewer's zone).
 
 Schema texts (titles, descriptions, choice titles, placeholders) and the validator's
 messages are English catalog ids, shown in the reader's language.
@@ -16,26 +16,13 @@ import datetime as dt
 import json
 import re
 from typing import Any, Iterable, Mapping, Optional
-from zoneinfo import ZoneInfo
 
-from flask import has_request_context
 from markupsafe import Markup, escape
 from werkzeug.datastructures import MultiDict
 from engine.forms import field_types
-from engine.i18n import N_
+from engine.i18n import N_, parse_time
 
-from .i18n import _, translate
-
-COMPANY_ZONE = ZoneInfo("Asia/Shanghai")
-
-
-def viewer_zone() -> ZoneInfo:
-    """The zone of the person looking (see web/i18n.py); the company's outside a request."""
-    if has_request_context():
-        from .i18n import current_zone
-        return current_zone()
-    return COMPANY_ZONE
-
+from .i18n import _, current_zone, local_time, translate
 
 DATETIME_PLACEHOLDER = "2026-11-25 09:30"
 DATETIME_HINT = N_("Format %(example)s, in %(zone)s time unless you add an offset such as "
@@ -45,7 +32,7 @@ EMPTY = "—"
 
 def datetime_hint() -> str:
     """How to type a date and time: bare times are read in the viewer's zone."""
-    return _(DATETIME_HINT, example=DATETIME_PLACEHOLDER, zone=viewer_zone().key)
+    return _(DATETIME_HINT, example=DATETIME_PLACEHOLDER, zone=current_zone().key)
 
 
 # --------------------------------------------------------------------------- schema reading
@@ -121,57 +108,6 @@ def as_text(value: Any) -> str:
     return str(value)
 
 
-def parse_time(value: Any) -> Optional[dt.datetime]:
-    if isinstance(value, dt.datetime):
-        return value
-    if isinstance(value, str) and len(value) >= 16 and value[4:5] == "-" and value[10:11] in "Tt ":
-        try:
-            parsed = dt.datetime.fromisoformat(value.replace("Z", "+00:00").replace("z", "+00:00"))
-        except ValueError:
-            return None
-        return parsed
-    return None
-
-
-def local_time(value: Any) -> str:
-    """YYYY-MM-DD HH:MM in the company's zone (Asia/Shanghai); '' for nothing."""
-    if value is None or value == "":
-        return ""
-    moment = parse_time(value)
-    if moment is None:
-        return str(value)
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=dt.timezone.utc)
-    return moment.astimezone(viewer_zone()).strftime("%Y-%m-%d %H:%M")
-
-
-def relative_time(value: Any, now: dt.datetime) -> str:
-    """'5 min ago', 'in 3 h', 'yesterday'-style wording for recent and near times."""
-    moment = parse_time(value)
-    if moment is None:
-        return local_time(value)
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=dt.timezone.utc)
-    seconds = (now - moment).total_seconds()
-    future = seconds < 0
-    seconds = abs(seconds)
-    if seconds < 60:
-        return _("just now") if not future else _("in under a minute")
-    if seconds < 3600:
-        count = int(seconds // 60)
-        return _("in %(count)s min", count=count) if future else \
-            _("%(count)s min ago", count=count)
-    if seconds < 48 * 3600:
-        count = int(seconds // 3600)
-        return _("in %(count)s h", count=count) if future else \
-            _("%(count)s h ago", count=count)
-    if seconds < 14 * 86400:
-        count = int(seconds // 86400)
-        return _("in %(count)s days", count=count) if future else \
-            _("%(count)s days ago", count=count)
-    return local_time(moment)
-
-
 def display_value(prop: Optional[dict], value: Any, hints: Optional[dict] = None) -> str:
     """A stored value as a person reads it: choice titles, Yes/No, local times."""
     prop = prop or {}
@@ -220,7 +156,7 @@ def normalise_datetime(raw: str) -> str:
     except ValueError:
         return raw
     if offset is None:
-        return moment.replace(tzinfo=viewer_zone()).isoformat()
+        return moment.replace(tzinfo=current_zone()).isoformat()
     offset = offset.upper()
     if offset != "Z" and ":" not in offset:
         offset = f"{offset[:3]}:{offset[3:]}"

@@ -1,4 +1,4 @@
-"""Per-request language and time zone, and the language switcher.
+"""Per-request language and time zone (the switcher in the page header is web/language.py).
 
 Language: the signed-in user's setting, else the `lang` cookie set by the switcher, else
 the browser's Accept-Language, else English. Time zone: the user's setting, else the
@@ -9,17 +9,16 @@ from __future__ import annotations
 from typing import Optional
 from zoneinfo import ZoneInfo
 
-from flask import Blueprint, Flask, g, has_request_context, redirect, request
+from flask import Flask, g, has_request_context, request
 from markupsafe import Markup
 
 from engine import i18n
 from engine.i18n import COMPANY_ZONE, LOCALE_NAMES, LOCALES, normalize_locale, zone_or_none
 
-bp = Blueprint("i18n", __name__)
+from .identity import current_actor
 
 LANG_COOKIE = "lang"
 ZONE_COOKIE = "tz"
-COOKIE_MAX_AGE = 365 * 24 * 3600
 
 
 def current_locale() -> str:
@@ -31,7 +30,6 @@ def current_locale() -> str:
 
 
 def _choose_locale() -> str:
-    from .auth import current_actor  # auth imports this module's gettext
     actor = current_actor()
     return (normalize_locale(actor.locale if actor else None)
             or normalize_locale(request.cookies.get(LANG_COOKIE))
@@ -41,8 +39,9 @@ def _choose_locale() -> str:
 
 
 def current_zone() -> ZoneInfo:
+    if not has_request_context():
+        return COMPANY_ZONE  # CLI commands and background jobs
     if "zone" not in g:
-        from .auth import current_actor
         actor = current_actor()
         g.zone = (zone_or_none(actor.timezone if actor else None)
                   or zone_or_none(request.cookies.get(ZONE_COOKIE))
@@ -74,46 +73,24 @@ def translate(text) -> str:
     return i18n.localize(text, i18n.translations(current_locale()).gettext)
 
 
+def local_time(value) -> str:
+    """A moment as the reader sees it: YYYY-MM-DD HH:MM in their zone."""
+    return i18n.local_time(value, current_zone())
+
+
+def relative_time(value, now) -> str:
+    """'5 min ago', 'in 3 h' in the reader's language; their local time further away."""
+    return i18n.relative_time(value, now, gettext, current_zone())
+
+
 def ngettext(singular: str, plural: str, n: int, **values) -> str:
     text = i18n.translations(current_locale()).ngettext(singular, plural, n)
     values.setdefault("num", n)
     return text % values
 
 
-@bp.post("/language")
-def switch_language():
-    """The switcher in the page header: a plain form, so it works without JavaScript."""
-    from engine.directory import set_preferences
-    from .auth import current_actor, services
-    chosen = normalize_locale(request.form.get("lang")) or i18n.DEFAULT_LOCALE
-    target = _same_site_referrer() or "/"
-    actor = current_actor()
-    if actor is not None:
-        with services().db.write() as db:
-            set_preferences(db, actor.id, locale=chosen)
-    response = redirect(target)
-    response.set_cookie(LANG_COOKIE, chosen, max_age=COOKIE_MAX_AGE, samesite="Lax",
-                        httponly=True, secure=request.is_secure)
-    return response
-
-
-def _same_site_referrer() -> Optional[str]:
-    """Back to the page the switcher was on. Taken from the Referer (sent for same-origin
-    requests under our Referrer-Policy) rather than a form field, so that no page, not even
-    a 404 for a guessed link, has to echo its own address."""
-    referrer = request.referrer or ""
-    origin = request.host_url.rstrip("/")
-    if not referrer.startswith(origin + "/"):
-        return None
-    path = referrer[len(origin):]
-    # Judged as a browser follows it: tabs and line breaks dropped, "\\" read as "/".
-    followed = "".join(c for c in path if c >= " ").replace("\\", "/")
-    return None if followed.startswith("//") else path
-
-
 def time_tag(value) -> Markup:
     """A moment as `<time>` in the viewer's zone, to place inside a translated sentence."""
-    from .formrender import local_time  # formrender builds on this module
     return Markup('<time datetime="{}">{}</time>').format(value.isoformat(), local_time(value))
 
 
@@ -122,7 +99,6 @@ def ticket_tag(ticket: str) -> Markup:
 
 
 def init_app(app: Flask) -> None:
-    app.register_blueprint(bp)
     app.jinja_env.add_extension("jinja2.ext.i18n")
     app.jinja_env.install_gettext_callables(gettext, ngettext, newstyle=True)
     # `_()` marks the template's own (trusted) text; data goes through `|translate`.
@@ -148,4 +124,4 @@ def init_app(app: Flask) -> None:
 
 
 __all__ = ["_", "gettext", "ngettext", "translate", "current_locale", "current_zone",
-           "Markup"]
+           "local_time", "relative_time", "Markup"]

@@ -1,54 +1,26 @@
-"""The staff inbox: my tasks, my team's queue, claim/release, and working a task.
-
-Also home of what every staff page shares: the staff-only decorator, the app-wide HTML
-error pages (JSON under /api/), and the template helpers (times, nav permissions, forms).
-"""
+"""The staff inbox: my tasks, my team's queue, claim/release, and working a task."""
 from __future__ import annotations
 
 import dataclasses
-import functools
 
 from flask import (
-    Blueprint, current_app, flash, jsonify, make_response, redirect, render_template, request,
-    url_for,
+    Blueprint, current_app, flash, make_response, redirect, render_template, request, url_for,
 )
-from flask_wtf.csrf import CSRFError
 
-from engine import upload_checks
 from engine import cases as case_service
-from engine import forms, intake, notifications, runtime, tasks
-from engine.directory import ROLES, departments
-from engine.errors import (
-    AlreadyClaimed, AlreadyCompleted, Forbidden, NotFound, ProcessError, ServiceError,
-)
+from engine import forms, intake, notifications, runtime, task_forms, tasks
+from engine.directory import ROLES
+from engine.errors import AlreadyClaimed, AlreadyCompleted, NotFound, ProcessError
 from engine.forms import FormInvalid
 
 from . import formrender
-from .auth import current_actor, login_required
-from .i18n import _, current_zone, translate
+from .htmx import swap_target
+from .i18n import _, current_zone, local_time, translate
+from .identity import current_actor, staff_page
+from .presenters.history import history_fields, history_rows
+from .services import services
 
 bp = Blueprint("inbox", __name__)
-
-REGISTER_ROLES = {"cs_agent", "cs_supervisor", "admin"}
-CANCEL_ROLES = runtime.CANCEL_ROLES
-
-
-def services():
-    return current_app.extensions["services"]
-
-
-def staff_page(view):
-    """Signed in (else to the login page) and a staff role (else 403)."""
-    @functools.wraps(view)
-    def wrapped(*args, **kwargs):
-        case_service.require_staff(current_actor())
-        return view(*args, **kwargs)
-    return login_required(wrapped)
-
-
-def require_any_role(roles: set[str], message: str) -> None:
-    if not current_actor().roles & roles:
-        raise Forbidden(message)
 
 
 # --------------------------------------------------------------------------- inbox
@@ -64,12 +36,7 @@ LIST_LIMIT = 100
 
 def _htmx_region():
     """The id of the inbox part to answer with, or None for the whole page."""
-    headers = request.headers
-    if headers.get("HX-Request") != "true" or headers.get("HX-Boosted") or \
-            headers.get("HX-History-Restore-Request") == "true":
-        return None
-    target = headers.get("HX-Target")
-    return target if target in PARTIALS else "inbox-content"
+    return swap_target(PARTIALS, default="inbox-content")
 
 
 def queue_label(queue: tasks.Queue, department_names: dict[str, str]) -> str:
@@ -84,7 +51,7 @@ def notice_text(notice: notifications.Notice, department_names: dict[str, str]) 
     """A notice in the reader's language, its times in the reader's zone."""
     zone = current_zone()
     return notifications.text_of(
-        notice, translate, lambda moment: f"{formrender.local_time(moment)} {zone.key}",
+        notice, translate, lambda moment: f"{local_time(moment)} {zone.key}",
         department_names)
 
 
@@ -116,7 +83,7 @@ def _inbox(filters: tasks.WorklistFilter):
     with services().db.read() as db:
         views = tasks.worklist(db, actor, filters=filters, now=now)
         summary = tasks.worklist_summary(db, actor, now)
-        department_names = {d.code: d.name for d in departments(db)}
+        department_names = task_forms.department_names(db)
         notices = notifications.for_actor(db, actor) if region is None else []
     notices = [dataclasses.replace(n, subject=notice_text(n, department_names))
                for n in notices]
@@ -215,16 +182,14 @@ def reassign(task_id: str):
 
 def _case_summary(ticket: str):
     """The case record and earlier steps for the side panel (None if not visible)."""
-    from .cases import history_rows  # the case pages import this module
-
     with services().db.read() as db:
         try:
             case = case_service.load_case(services(), db, current_actor(), ticket)
         except NotFound:
             return None, [], []
         schema, ui = intake.intake_form(services(), db)
-        dept_names = {d.code: d.name for d in departments(db)}
-    steps = [h for h in history_rows(case, schema, dept_names) if h["kind"] == "task_completed"]
+        history_props = history_fields(db, schema)
+    steps = [h for h in history_rows(case, history_props) if h["kind"] == "task_completed"]
     return case, formrender.record_rows(schema, ui, case.record), steps
 
 
@@ -276,134 +241,3 @@ def complete(task_id: str):
     if result.get("status") == "closed":
         flash(_("Case %(ticket)s is closed.", ticket=result["ticket"]), "info")
     return redirect(url_for("inbox.index"))
-
-
-# --------------------------------------------------------------------------- app-wide
-
-def _wants_json() -> bool:
-    return request.path.startswith("/api/")
-
-
-def _json_error(status: int, message: str):
-    return jsonify(error=message, fields={}), status
-
-
-@bp.app_errorhandler(404)
-def not_found(_exc):
-    if _wants_json():
-        return _json_error(404, "Not found.")
-    return render_template("404.html", message=None), 404
-
-
-@bp.app_errorhandler(403)
-def forbidden(_exc):
-    if _wants_json():
-        return _json_error(403, "Forbidden.")
-    return render_template("403.html", message=None), 403
-
-
-@bp.app_errorhandler(405)
-def not_allowed(_exc):
-    if _wants_json():
-        return _json_error(405, "Method not allowed.")
-    return render_template("error.html", status=405, heading=_("Not possible here"),
-                           message=_("This page does not accept that kind of request.")), 405
-
-
-@bp.app_errorhandler(413)
-def too_large(_exc):
-    if _wants_json():
-        return _json_error(413, "The request body is too large.")
-    from . import EVIDENCE_ENDPOINTS, SMALL_BODY  # the app's body limits
-    if request.endpoint not in EVIDENCE_ENDPOINTS:
-        return render_template("error.html", status=413, heading=_("Too large"), message=_(
-            "What you sent is larger than %(total)s. Go back, shorten it and send it again.",
-            total=upload_checks.human_size(SMALL_BODY))), 413
-    limits = upload_checks.limits_of(services())
-    return render_template("error.html", status=413, heading=_("Too large"), message=_(
-        "What you sent is larger than %(total)s in all. Attach at most %(count)s files of up "
-        "to %(size)s each: go back, choose fewer or smaller files and send the form again.",
-        total=upload_checks.human_size(current_app.config["MAX_CONTENT_LENGTH"]),
-        count=limits.max_files, size=upload_checks.human_size(limits.max_file_bytes))), 413
-
-
-@bp.app_errorhandler(CSRFError)
-def csrf_failed(_exc):
-    if _wants_json():
-        return _json_error(400, "The CSRF token is missing or invalid.")
-    return render_template(
-        "error.html", status=400, heading=_("The form has expired"),
-        message=_("Your session changed since the page was loaded. Go back, reload the page "
-                  "and send the form again.")), 400
-
-
-@bp.app_errorhandler(ServiceError)
-def service_error(exc: ServiceError):
-    if _wants_json():
-        return _json_error(exc.status, str(exc))
-    if isinstance(exc, NotFound):
-        return render_template("404.html", message=translate(exc)), 404
-    if isinstance(exc, Forbidden):
-        return render_template("403.html", message=translate(exc)), 403
-    if isinstance(exc, AlreadyCompleted):
-        return render_template("error.html", status=409, heading=_("Already done"),
-                               message=translate(exc)), 409
-    current_app.logger.error("service error on %s: %s", request.path, exc)
-    return render_template(
-        "error.html", status=exc.status, heading=_("The process could not continue"),
-        message=_("%(problem)s Nothing was changed; tell the process owner.",
-                  problem=translate(exc))), exc.status
-
-
-@bp.app_errorhandler(FormInvalid)
-def form_invalid(exc: FormInvalid):
-    if _wants_json():
-        return jsonify(error=str(exc), fields=exc.fields), 422
-    details = "; ".join(f"{formrender.humanize(k) + ': ' if k else ''}{translate(v)}"
-                        for k, v in exc.fields.items())
-    return render_template("error.html", status=422, heading=_("Some input needs attention"),
-                           message=f"{translate(exc)} {details}"), 422
-
-
-@bp.app_errorhandler(500)
-def server_error(_exc):
-    if _wants_json():
-        return _json_error(500, "Internal server error.")
-    return render_template("error.html", status=500, heading=_("Something went wrong"),
-                           message=_("The error was logged. Try again in a moment.")), 500
-
-
-@bp.app_context_processor
-def page_helpers():
-    actor = current_actor()
-    roles = actor.roles if actor else frozenset()
-    return {
-        "nav": {
-            "staff": bool(roles & case_service.STAFF_ROLES),
-            "register": bool(roles & REGISTER_ROLES),
-        },
-        "lane_titles": tasks.LANE_TITLES,
-        "role_titles": ROLES,
-        "render_fields": formrender.render_fields,
-        "render_error_summary": formrender.render_error_summary,
-    }
-
-
-@bp.app_template_filter("localtime")
-def localtime_filter(value):
-    return formrender.local_time(value)
-
-
-@bp.app_template_filter("ago")
-def ago_filter(value, now):
-    return formrender.relative_time(value, now)
-
-
-@bp.app_template_filter("shown")
-def shown_filter(value):
-    return formrender.display_value(None, value)
-
-
-@bp.app_template_filter("humanize")
-def humanize_filter(value):
-    return formrender.humanize(str(value))

@@ -6,13 +6,12 @@ from flask import Blueprint, flash, redirect, render_template, request, url_for
 from engine import forms, intake
 from engine.upload_checks import UploadRefused
 from engine.forms import FormInvalid
-from engine.i18n import N_, normalize_locale
+from engine.i18n import COMPANY_ZONE, normalize_locale
 
-from . import formrender
-from . import attachments as evidence
-from .auth import current_actor
+from . import evidence, formrender
 from .i18n import _
-from .inbox import REGISTER_ROLES, require_any_role, services, staff_page
+from .identity import current_actor, staff_page
+from .services import services
 
 bp = Blueprint("intake", __name__, url_prefix="/register")
 
@@ -22,7 +21,7 @@ DEFAULT_CUSTOMER_LOCALE = "zh"
 
 
 def _defaults() -> dict:
-    now = services().now().astimezone(formrender.COMPANY_ZONE).replace(microsecond=0)
+    now = services().now().astimezone(COMPANY_ZONE).replace(microsecond=0)
     return {"channel": DEFAULT_CHANNEL, "received_at": now.isoformat()}
 
 
@@ -36,14 +35,14 @@ def _form_page(values, errors=None, status=200, evidence_problem=None):
 @bp.get("")
 @staff_page
 def form():
-    require_any_role(REGISTER_ROLES, N_("Only customer service registers complaints."))
+    intake.require_registrar(current_actor())
     return _form_page(_defaults())
 
 
 @bp.post("")
 @staff_page
 def submit():
-    require_any_role(REGISTER_ROLES, N_("Only customer service registers complaints."))
+    intake.require_registrar(current_actor())
     with services().db.read() as db:
         schema, ui = intake.intake_form(services(), db)
     data = forms.coerce_submission(schema, formrender.posted(schema, ui, request.form))

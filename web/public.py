@@ -2,12 +2,7 @@
 answer our questions there, withdraw it."""
 from __future__ import annotations
 
-import copy
-
-from flask import (
-    Blueprint, abort, current_app, flash, redirect, render_template, request, session,
-    url_for,
-)
+from flask import Blueprint, abort, flash, redirect, render_template, request, session, url_for
 
 from engine import customers, forms, notes
 from engine import intake as intake_records
@@ -16,35 +11,22 @@ from engine.upload_checks import UploadRefused
 from engine.forms import FormInvalid
 from engine.i18n import zone_or_none
 
-from . import conversation, formrender
-from . import attachments as evidence
-from .auth import too_many_attempts
+from . import conversation, evidence, formrender
+from .htmx import is_htmx, partial
 from .i18n import _, current_locale, translate, use_customer_preferences
+from .presenters.status_page import status_page
+from .rate_limit import too_many_attempts
+from .services import services
 
 bp = Blueprint("public", __name__)
 
-# Fields the company fills, not the customer (the channel and time are set on receipt).
-STAFF_ONLY_FIELDS = {"channel", "received_at", "urgency", "grade", "spread_risk",
-                     "legal_threat", "routine_solvable", "employee_number"}
 # A field people never see; bots fill every field they find.
 HONEYPOT = "fax_number"
 
 
-def services():
-    return current_app.extensions["services"]
-
-
 def public_form() -> tuple[dict, dict]:
     with services().db.read() as db:
-        schema, ui = intake_records.intake_form(services(), db)
-    schema = copy.deepcopy(schema)
-    for name in STAFF_ONLY_FIELDS:
-        schema["properties"].pop(name, None)
-    schema["required"] = [r for r in schema.get("required", []) if r not in STAFF_ONLY_FIELDS]
-    ui = {k: v for k, v in ui.items() if k not in STAFF_ONLY_FIELDS}
-    if "ui:order" in ui:
-        ui["ui:order"] = [f for f in ui["ui:order"] if f not in STAFF_ONLY_FIELDS]
-    return schema, ui
+        return intake_records.customer_form(services(), db)
 
 
 def _intake_page(values, errors=None, status=200, evidence_problem=None):
@@ -96,22 +78,9 @@ def filed():
     return render_template("public_filed.html", ticket=receipt["ticket"], link=link)
 
 
-def _status_page(token, errors=None, values=None, status=200, conversation_state=None):
-    try:
-        view = customers.status(services(), token)
-        messages = conversation.customer_panel(services(), token, **(conversation_state or {}))
-        files = evidence.customer_listing(token)
-    except NotFound:
-        abort(404)
-    use_customer_preferences(view.locale, view.timezone)
-    return render_template("status.html", view=view, token=token, errors=errors or {},
-                           values=values or {}, now=services().now(),
-                           conversation=messages, evidence=files), status
-
-
 @bp.get("/status/<token>")
 def status(token: str):
-    return _status_page(token)
+    return status_page(token)
 
 
 @bp.post("/status/<token>/tasks/<task_id>")
@@ -130,7 +99,7 @@ def answer(token: str, task_id: str):
     try:
         customers.complete(services(), token, task_id, data)
     except FormInvalid as exc:
-        return _status_page(token, {task_id: exc.fields or {"": str(exc)}},
+        return status_page(token, {task_id: exc.fields or {"": str(exc)}},
                             {task_id: request.form}, status=422)
     except AlreadyCompleted as exc:
         flash(translate(exc), "warning")
@@ -149,7 +118,7 @@ def withdraw(token: str):
     except NotFound:
         abort(404)
     except FormInvalid as exc:
-        return _status_page(token, {"withdraw": exc.fields}, status=422)
+        return status_page(token, {"withdraw": exc.fields}, status=422)
     except AlreadyCompleted as exc:
         flash(translate(exc), "warning")
         return redirect(url_for("public.status", token=token))
@@ -179,7 +148,7 @@ def send_message(token: str):
         return _messages_answer(token, {"body": body, "error": conversation.error_text(exc)},
                                 status=422)
     notice = _("Thank you, we have your message. We will answer here.")
-    if conversation.is_htmx():
+    if is_htmx():
         return _messages_answer(token, {"notice": notice})
     flash(notice, "success")
     return redirect(url_for("public.status", token=token, _anchor="customer-messages"))
@@ -187,10 +156,10 @@ def send_message(token: str):
 
 def _messages_answer(token: str, state: dict, status: int = 200):
     """The messages section alone for htmx, the whole status page otherwise."""
-    if not conversation.is_htmx():
-        return _status_page(token, status=status, conversation_state=state)
+    if not is_htmx():
+        return status_page(token, status=status, conversation_state=state)
     try:
         panel = conversation.customer_panel(services(), token, **state)
     except NotFound:
         abort(404)
-    return conversation.partial("_customer_messages.html", status, conversation=panel)
+    return partial("_customer_messages.html", status, conversation=panel)

@@ -9,8 +9,9 @@ from engine.i18n import (
     COMPANY_ZONE_NAME, LOCALE_NAMES, N_, Message, normalize_locale, zone_choices, zone_or_none,
 )
 
-from .auth import current_actor, login_required, services
 from .i18n import LANG_COOKIE, _
+from .identity import current_actor, login_required
+from .services import services
 
 bp = Blueprint("settings", __name__)
 

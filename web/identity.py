@@ -1,0 +1,58 @@
+"""Who is signed in, and the checks a page makes of them before it runs.
+
+Pages know the person by the session the login page set up (web/auth.py); the API knows
+them by a bearer token (web/api.py).
+"""
+from __future__ import annotations
+
+import functools
+from typing import Optional
+
+from flask import g, make_response, redirect, request, session, url_for
+
+from engine import visibility
+from engine.directory import Actor, actor_of, get_user
+from engine.errors import Forbidden
+
+from .services import services
+
+
+def current_actor() -> Optional[Actor]:
+    if "actor" not in g:
+        g.actor = None
+        user_id = session.get("user_id")
+        if user_id is not None:
+            with services().db.read() as db:
+                user = get_user(db, user_id)
+                g.actor = actor_of(user) if user is not None else None
+    return g.actor
+
+
+def login_required(view):
+    @functools.wraps(view)
+    def wrapped(*args, **kwargs):
+        if current_actor() is None:
+            target = url_for("auth.login", next=request.full_path)
+            if request.headers.get("HX-Request") == "true":
+                # An in-place update would put the sign-in page inside the section it
+                # meant to refresh: have htmx load it as the whole page instead.
+                response = make_response("", 200)
+                response.headers["HX-Redirect"] = target
+                return response
+            return redirect(target)
+        return view(*args, **kwargs)
+    return wrapped
+
+
+def staff_page(view):
+    """Signed in (else to the login page) and a staff role (else 403)."""
+    @functools.wraps(view)
+    def wrapped(*args, **kwargs):
+        visibility.require_staff(current_actor())
+        return view(*args, **kwargs)
+    return login_required(wrapped)
+
+
+def require_any_role(roles: set[str], message: str) -> None:
+    if not current_actor().roles & roles:
+        raise Forbidden(message)
