@@ -2,16 +2,9 @@
 the case page offers it."""
 from __future__ import annotations
 
-import pytest
 
 from engine import tasks
-from support.desk import Desk
 from support.pages import Visitor
-
-
-@pytest.fixture
-def desk(services, actors, clock):
-    return Desk(services, actors, clock)
 
 
 def workable(desk, username: str, ticket: str) -> set[str]:
