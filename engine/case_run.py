@@ -136,11 +136,11 @@ def run_engine(workflow: BpmnWorkflow, action) -> None:
                            element=element) from exc
 
 
-def workflow_data(workflow: BpmnWorkflow) -> dict:
+def workflow_data(workflow: BpmnWorkflow, ready: Optional[list] = None) -> dict:
     """The case data as of now: the ready tasks' data while running, else the final data."""
     if workflow.is_completed():
         return workflow.data or (workflow.last_task.data if workflow.last_task else {})
-    ready = workflow.get_tasks(state=TaskState.READY)
+    ready = workflow.get_tasks(state=TaskState.READY) if ready is None else ready
     if ready:
         merged: dict = {}
         for task in ready:
@@ -149,8 +149,30 @@ def workflow_data(workflow: BpmnWorkflow) -> dict:
     return workflow.last_task.data if workflow.last_task else {}
 
 
-def _ready_manual_ids(workflow: BpmnWorkflow) -> dict:
-    return {str(t.id): t for t in workflow.get_tasks(state=TaskState.READY, manual=True)}
+class TaskStates:
+    """The tasks a step looks at, by state, from one walk of the task tree (depth first, as
+    SpiffWorkflow's get_tasks walks it): a step needs them several times, and each walk
+    costs as much as a small engine step."""
+
+    def __init__(self, workflow: BpmnWorkflow):
+        self.ready: list = []
+        self.completed_ids: set = set()
+        self.completed: list = []
+        self.waiting: list = []
+        for task in workflow.get_tasks_iterator():
+            state = task.state
+            if state == TaskState.READY:
+                self.ready.append(task)
+            elif state == TaskState.COMPLETED:
+                self.completed_ids.add(task.id)
+                self.completed.append(task)
+            elif state == TaskState.WAITING:
+                self.waiting.append(task)
+
+    @property
+    def ready_manual(self) -> dict:
+        """The ready user tasks by id: what the human-task rows mirror."""
+        return {str(t.id): t for t in self.ready if t.task_spec.manual}
 
 
 class CaseRun:
@@ -165,8 +187,9 @@ class CaseRun:
         self.workflow = workflow
         self.now = now
         self._new = new
-        self._ready_before = {} if new else _ready_manual_ids(workflow)
-        self._done_before = set() if new else notifications.finished_task_ids(workflow)
+        before = None if new else TaskStates(workflow)
+        self._ready_before = {} if new else before.ready_manual
+        self._done_before = set() if new else before.completed_ids
         self._events: list[tuple[str, Optional[str], dict]] = []
         self._completed: Optional[tuple[str, Optional[int], Optional[str]]] = None
         self._stopped: Optional[str] = None  # the outcome of a case ended early
@@ -334,12 +357,12 @@ class CaseRun:
 
     # ------------------------------------------------------------------ saving
 
-    def _case_values(self, data: dict) -> dict:
+    def _case_values(self, data: dict, after: TaskStates) -> dict:
         case = self.case
         values = {name: getattr(case, name) for name in STEP_COLUMNS}
         values.update({
             "updated_at": self.now,
-            "next_due_at": sla.next_due(self.workflow),
+            "next_due_at": sla.next_due_of(after.waiting),
             "path": data.get("path") or case.path,
             "outcome": data.get("outcome"),
             "department_code": data.get("department") or case.department_code,
@@ -382,8 +405,8 @@ class CaseRun:
         if not together:
             connection.execute(_SAVE_STATE, {"case_id": self.case.id, "new_state": state})
 
-    def _sync_tasks(self) -> list[dict]:
-        ready_after = _ready_manual_ids(self.workflow)
+    def _sync_tasks(self, after: TaskStates) -> list[dict]:
+        ready_after = after.ready_manual
         connection = self.session.connection()
         completed_id = None
         if self._completed is not None:
@@ -405,18 +428,19 @@ class CaseRun:
             raise RuntimeError("a case run commits once")
         self._committed = True
         workflow, case, session = self.workflow, self.case, self.session
-        finished = notifications.completed_since(workflow, self._done_before)
+        after = TaskStates(workflow)
+        finished = [t for t in after.completed if t.id not in self._done_before]
         try:
             notices = notifications.collect(finished, self.services.script_engine)
         except Exception as exc:  # a broken subject expression must not lose the step silently
             raise ProcessError(f"A notification in the diagram failed: {exc}") from exc
-        data = workflow_data(workflow)
-        values = self._case_values(data)
+        data = workflow_data(workflow, after.ready)
+        values = self._case_values(data, after)
         self._write_case(values, dump_state(workflow))
         for name, value in values.items():
             if hasattr(case, name):
                 setattr(case, name, value)
-        created = self._sync_tasks()
+        created = self._sync_tasks(after)
         announcements.new_tasks(self.services, session, case, workflow, created, self.now)
         notifications.store(session, case.id, notices, self.now)
         # A step reopened after its deadline (a loop) fires its SLA timers at once.

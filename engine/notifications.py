@@ -14,8 +14,6 @@ from typing import Iterable, NamedTuple, Optional
 
 from sqlalchemy import and_, insert, or_, select
 from sqlalchemy.orm import Session
-from SpiffWorkflow.bpmn import BpmnWorkflow
-from SpiffWorkflow.util.task import TaskState
 
 from .directory import Actor
 from .models import Notification, ProcessInstance
@@ -42,15 +40,6 @@ class Outgoing(NamedTuple):
 
 def render(message_id: str, values: dict) -> str:
     return message_id % values
-
-
-def finished_task_ids(workflow: BpmnWorkflow) -> set:
-    return {t.id for t in workflow.get_tasks(state=TaskState.COMPLETED)}
-
-
-def completed_since(workflow: BpmnWorkflow, done_before: set) -> list:
-    """The tasks a step finished (one walk of the task tree, shared by its consumers)."""
-    return [t for t in workflow.get_tasks(state=TaskState.COMPLETED) if t.id not in done_before]
 
 
 def collect(finished: list, script_engine) -> list[Outgoing]:

@@ -117,7 +117,7 @@ def complete_in(services: Services, session: Session, actor: Actor, task_id: str
     result = run.commit()
     return {"ticket": result.ticket, "status": result.status, "path": result.path,
             "outcome": result.outcome, "linked_ticket": result.linked_ticket,
-            "next_due_at": result.next_due_at}
+            "task_title": row.title, "next_due_at": result.next_due_at}
 
 
 LINKED_FIELDS = (

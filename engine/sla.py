@@ -10,7 +10,6 @@ from typing import Callable, Optional
 
 from sqlalchemy import bindparam, func, insert, select, update
 from sqlalchemy.orm import Session
-from SpiffWorkflow.bpmn import BpmnWorkflow
 from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition
 from SpiffWorkflow.bpmn.specs.mixins.events.intermediate_event import BoundaryEvent
 from SpiffWorkflow.util.task import TaskState
@@ -148,13 +147,11 @@ def timer_due(task) -> Optional[dt.datetime]:
     return TimerEventDefinition.get_datetime(value) if isinstance(value, str) else None
 
 
-def waiting_timers(workflow: BpmnWorkflow) -> list:
-    return [t for t in workflow.get_tasks(state=TaskState.WAITING)
+def next_due_of(waiting: list) -> Optional[dt.datetime]:
+    """The earliest firing time among these waiting tasks' timers."""
+    dues = [timer_due(t) for t in waiting
             if isinstance(getattr(t.task_spec, "event_definition", None), TimerEventDefinition)]
-
-
-def next_due(workflow: BpmnWorkflow) -> Optional[dt.datetime]:
-    dues = [d for d in (timer_due(t) for t in waiting_timers(workflow)) if d is not None]
+    dues = [d for d in dues if d is not None]
     return min(dues) if dues else None
 
 

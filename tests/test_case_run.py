@@ -5,10 +5,11 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import delete, select, update
 
-from engine import audit, case_run, runtime
+from engine import audit, case_run, runtime, task_forms
 from engine.case_run import CaseRun
 from engine.errors import AlreadyCompleted
 from engine.models import AuditEvent, AuditHead, HumanTask, InstanceState, ProcessInstance
+from support.pages import csrf
 
 
 def _snapshot(services, ticket: str) -> tuple:
@@ -121,3 +122,37 @@ def test_events_of_one_step_chain_in_order(desk, services, actors):
         assert audit.verify_chain(session, events[0].chain) is None
     assert [e.kind for e in events[-2:]] == ["task_completed", "case_closed"]
     assert events[-1].at == events[-2].at and events[-1].actor == events[-2].actor == "agent"
+
+
+def test_a_task_page_post_reads_the_case_and_the_choice_lists_once(desk, visitor, monkeypatch):
+    """Posting the dispatch form (whose department list comes from the directory) loads
+    the workflow once and reads the departments once: the form is known from the same
+    read that completes the task."""
+    ticket = desk.file()
+    desk.run_until(ticket, "dispatch")
+    task_id = desk.task(ticket, "dispatch").id
+    agent = visitor("agent")
+    token = csrf(agent.get(f"/tasks/{task_id}").get_data(as_text=True))
+    loads, department_reads = [], []
+    real_load, real_departments = case_run.load_state, task_forms.departments
+    monkeypatch.setattr(case_run, "load_state",
+                        lambda *a: loads.append(1) or real_load(*a))
+    monkeypatch.setattr(task_forms, "departments",
+                        lambda *a: department_reads.append(1) or real_departments(*a))
+    response = agent.client.post(f"/tasks/{task_id}", data={
+        "department": "quality", "dispatch_note": "Defective fan.", "csrf_token": token})
+    assert response.status_code == 302
+    assert (len(loads), len(department_reads)) == (1, 1)
+    assert desk.open_task_names(ticket) == ["confirm_receipt"]
+
+
+def test_a_refused_task_page_post_shows_the_form_again_with_the_input(desk, visitor):
+    ticket = desk.file()
+    desk.run_until(ticket, "dispatch")
+    task_id = desk.task(ticket, "dispatch").id
+    response = visitor("agent").post(f"/tasks/{task_id}", {"department": "nowhere",
+                                                           "dispatch_note": "Kept text"})
+    assert response.status_code == 422
+    page = response.get_data(as_text=True)
+    assert "Kept text" in page and 'name="department"' in page
+    assert desk.open_task_names(ticket) == ["dispatch"]

@@ -217,23 +217,28 @@ def task(task_id: str):
 @staff_page
 def complete(task_id: str):
     actor = current_actor()
+
+    def read_form(schema: dict, ui: dict) -> dict:
+        return forms.coerce_submission(schema, formrender.posted(schema, ui, request.form))
+
     try:
-        detail = runtime.task_detail(services(), actor, task_id)
-        data = forms.coerce_submission(
-            detail.schema, formrender.posted(detail.schema, detail.ui, request.form))
-        result = runtime.complete_task(services(), actor, task_id, data)
+        # One read of the task, its case and its form; the page is built again only when
+        # the step failed and nothing was saved.
+        result = runtime.complete_task(services(), actor, task_id, read_form=read_form)
     except (AlreadyCompleted, AlreadyClaimed) as exc:
         flash(_message(exc), "warning")
         return redirect(url_for("inbox.index"))
     except FormInvalid as exc:
+        detail = runtime.task_detail(services(), actor, task_id)
         return _task_page(detail, request.form, exc.fields or {"": str(exc)}, status=422)
     except ProcessError as exc:
         # Nothing was changed: keep the input and say what failed.
         current_app.logger.error("task %s failed: %s", task_id, exc)
+        detail = runtime.task_detail(services(), actor, task_id)
         return _task_page(detail, request.form, {
             "": _("The process could not continue: %(problem)s Nothing was saved; tell the "
                   "process owner.", problem=translate(exc))}, status=exc.status)
-    flash(_("Done: %(task)s (%(ticket)s)", task=translate(detail.task.title),
+    flash(_("Done: %(task)s (%(ticket)s)", task=translate(result["task_title"]),
             ticket=result["ticket"]), "success")
     if result.get("linked_ticket"):
         flash(_("A linked complaint was registered: %(ticket)s", ticket=result["linked_ticket"]),
