@@ -197,6 +197,7 @@ class CaseRun:
         self._linked_ticket: Optional[str] = None
         self._fired_by: Optional[str] = None
         self._committed = False
+        self._loaded_due = case.next_due_at
 
     # ------------------------------------------------------------------ opening
 
@@ -454,10 +455,12 @@ class CaseRun:
             self.record("case_closed", actor, outcome=values.get("outcome"))
         audit.record_many(session, case.id, self._events)
         follow_on = self._after_close(data) if closed else None
-        if self._fired_by is None:
-            # A timer worker arms for the earliest due time itself after its run (and so
-            # does every other worker after theirs): only steps elsewhere need to tell.
-            announce(session, values.get("next_due_at"))
+        due, known = values.get("next_due_at"), None if self._new else self._loaded_due
+        if self._fired_by is None and due is not None and (known is None or due < known):
+            # Workers are armed no later than the due time they knew for this case; only
+            # an earlier one is news. A timer worker arms for the earliest due time itself
+            # after its run (and so does every other worker after theirs).
+            announce(session, due)
         return StepResult(instance_id=case.id, ticket=case.ticket, status=case.status,
                           path=case.path, outcome=data.get("outcome"),
                           next_due_at=values.get("next_due_at"), data=data,

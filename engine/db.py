@@ -6,9 +6,11 @@ through the same `Database` object so the services never branch on the dialect.
 from __future__ import annotations
 
 import contextlib
+import time
 from typing import Iterator
 
 from sqlalchemy import create_engine, event
+from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -41,6 +43,31 @@ def _configure_sqlite(engine: Engine) -> None:
             conn.exec_driver_sql("BEGIN")
 
 
+# A pooled connection idle for longer than this is tested before use (a database restart
+# or a proxy's idle timeout may have closed it); a busy one is not, which saves a round
+# trip per unit of work.
+IDLE_BEFORE_PING = 10.0
+
+
+def _ping_idle_connections(engine: Engine) -> None:
+    @event.listens_for(engine, "checkin")
+    def _on_checkin(_dbapi_connection, record):
+        record.info["checked_in"] = time.monotonic()
+
+    @event.listens_for(engine, "checkout")
+    def _on_checkout(dbapi_connection, record, _proxy):
+        idle_since = record.info.get("checked_in")
+        if idle_since is None or time.monotonic() - idle_since < IDLE_BEFORE_PING:
+            return
+        try:
+            cursor = dbapi_connection.cursor()
+            cursor.execute("SELECT 1")
+            cursor.close()
+            dbapi_connection.rollback()
+        except Exception as exc:  # the pool replaces the connection and tries again
+            raise DisconnectionError() from exc
+
+
 class Database:
     def __init__(self, url: str, echo: bool = False):
         self.url = url
@@ -48,12 +75,18 @@ class Database:
         if url.startswith("sqlite"):
             kwargs["connect_args"] = {"check_same_thread": False, "timeout": 10}
         else:
-            kwargs.update(pool_size=10, max_overflow=20, pool_pre_ping=True)
+            kwargs.update(pool_size=10, max_overflow=20)
         self.engine = create_engine(url, **kwargs)
         self.is_sqlite = self.engine.dialect.name == "sqlite"
+        reading = self.engine
         if self.is_sqlite:
             _configure_sqlite(self.engine)
-        self._reader = sessionmaker(bind=self.engine, expire_on_commit=False)
+        else:
+            _ping_idle_connections(self.engine)
+            # Reads run statement by statement: under READ COMMITTED a read transaction
+            # gives no firmer view, and BEGIN and ROLLBACK would be two more round trips.
+            reading = self.engine.execution_options(isolation_level="AUTOCOMMIT")
+        self._reader = sessionmaker(bind=reading, expire_on_commit=False)
         self._writer = sessionmaker(
             bind=self.engine.execution_options(writer=True), expire_on_commit=False
         )
