@@ -166,10 +166,12 @@ def _attached_task(boundary_task):
 
 
 def breach_due(user_task) -> Optional[dt.datetime]:
-    """The due time of a user task: its breach timer's firing time."""
+    """The due time of a user task: its breach timer's firing time, also once it fired (a
+    case registered late reaches its steps past their deadlines, and a deadline stays a
+    deadline after it was missed)."""
     for sibling in user_task.parent.children if user_task.parent else []:
         if task_property(sibling.task_spec, "slaEvent") == "breach" and \
-                sibling.state == TaskState.WAITING:
+                sibling.state in (TaskState.WAITING, TaskState.COMPLETED):
             return timer_due(sibling)
     return None
 
