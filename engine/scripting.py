@@ -2,13 +2,21 @@
 
 Diagram expressions are Python. Deploying a diagram must not mean deploying arbitrary
 code, so everything is compiled with RestrictedPython and run with its guarded builtins:
-no imports, no dunder attribute walks, no `open`, no `getattr`/`str.format` tricks.
+no imports, no dunder attribute walks, no `open`, no `getattr`/`str.format` tricks. What
+the guards would only refuse when a case runs into it is refused when the diagram is
+deployed (`refusals`), and every run is bounded in CPU time (`SCRIPT_CPU_SECONDS`): a
+loop that never ends fails its step instead of holding the case and the database.
 """
 from __future__ import annotations
 
+import ast
 import copy
 import functools
 import operator
+import sys
+import threading
+import time
+from contextlib import contextmanager
 
 from RestrictedPython import compile_restricted_eval, compile_restricted_exec, safe_globals
 from RestrictedPython.Eval import default_guarded_getiter
@@ -57,9 +65,99 @@ def _restricted_globals() -> dict:
     }
 
 
+# Builtins the run-time guards refuse or that reach outside the task data: refused at
+# deploy so that a diagram using them never goes live.
+REFUSED_CALLS = {
+    "open": "files cannot be opened from a diagram",
+    "getattr": "use the attribute directly (a.b), not getattr",
+    "setattr": "task data is changed by assignment, not setattr",
+    "delattr": "task data is changed by assignment, not delattr",
+    "globals": "the script environment cannot be inspected",
+    "locals": "the script environment cannot be inspected",
+    "vars": "the script environment cannot be inspected",
+    "dir": "the script environment cannot be inspected",
+    "type": "compare values, not their types",
+    "compile": "a diagram cannot compile code",
+    "input": "a diagram cannot read input",
+    "breakpoint": "a diagram cannot start a debugger",
+    "memoryview": "a diagram cannot reach memory",
+    "help": "a diagram cannot start help",
+}
+REFUSED_ATTRIBUTES = {
+    "format": "format strings can reach attributes; join text with + or f'{x}'",
+    "format_map": "format strings can reach attributes; join text with + or f'{x}'",
+}
+
+
+def refusals(code: str, mode: str) -> list[tuple[int, str]]:
+    """(line, reason) for each use that the restricted compiler lets through but the
+    run-time guards would refuse, or that has no place in a diagram."""
+    try:
+        tree = ast.parse(code, mode=mode)
+    except SyntaxError:
+        return []  # the compiler reports it with its own words
+    found = []
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and \
+                node.func.id in REFUSED_CALLS:
+            found.append((node.lineno, f"{node.func.id}(): {REFUSED_CALLS[node.func.id]}"))
+        elif isinstance(node, ast.Attribute) and node.attr in REFUSED_ATTRIBUTES:
+            found.append((node.lineno, f".{node.attr}: {REFUSED_ATTRIBUTES[node.attr]}"))
+        elif isinstance(node, ast.Subscript) and isinstance(node.slice, ast.Constant) and \
+                isinstance(node.slice.value, str) and node.slice.value.startswith("_"):
+            found.append((node.lineno, f"[{node.slice.value!r}]: keys starting with _ "
+                                       "cannot be read"))
+    return sorted(set(found))
+
+
+# --------------------------------------------------------------------------- run time
+
+SCRIPT_CPU_SECONDS = 1.0
+SCRIPT_FILENAME = "<diagram script>"
+
+
+class ScriptTimeout(Exception):
+    """A script or expression ran longer than its CPU time allows."""
+
+
+_bounded = threading.local()
+
+
+def _tracer(deadline: float):
+    """A trace function that stops the diagram's own code once the thread has used its
+    CPU time: a line event comes with every loop turn, so no Python loop escapes it."""
+    def local(frame, event, _arg):
+        if event == "line" and time.thread_time() > deadline:
+            raise ScriptTimeout(f"the script ran longer than {SCRIPT_CPU_SECONDS:g} s of "
+                                "CPU time and was stopped")
+        return local
+
+    def calls(frame, _event, _arg):
+        return local if frame.f_code.co_filename == SCRIPT_FILENAME else None
+    return calls
+
+
+@contextmanager
+def cpu_bounded():
+    """Run the enclosed diagram code under the CPU time limit (nested uses share the
+    outer limit). Code that spends the time inside one builtin call (a huge power) is
+    beyond the reach of a trace function."""
+    if getattr(_bounded, "active", False):
+        yield
+        return
+    previous = sys.gettrace()
+    _bounded.active = True
+    sys.settrace(_tracer(time.thread_time() + SCRIPT_CPU_SECONDS))
+    try:
+        yield
+    finally:
+        sys.settrace(previous)
+        _bounded.active = False
+
+
 @functools.lru_cache(maxsize=4096)
 def _compile_eval(expression: str):
-    result = compile_restricted_eval(expression)
+    result = compile_restricted_eval(expression, filename=SCRIPT_FILENAME)
     if result.errors:
         raise SyntaxError("; ".join(result.errors))
     return result.code
@@ -67,7 +165,7 @@ def _compile_eval(expression: str):
 
 @functools.lru_cache(maxsize=1024)
 def _compile_exec(script: str):
-    result = compile_restricted_exec(script)
+    result = compile_restricted_exec(script, filename=SCRIPT_FILENAME)
     if result.errors:
         raise SyntaxError("; ".join(result.errors))
     return result.code
@@ -88,7 +186,9 @@ class RestrictedEnvironment(TaskDataEnvironment):
         my_globals = copy.copy(self.globals)
         my_globals.update(external_context or {})
         my_globals.update(context)
-        return eval(_compile_eval(expression), my_globals)
+        code = _compile_eval(expression)
+        with cpu_bounded():
+            return eval(code, my_globals)
 
     def call_service(self, context, operation_name=None, operation_params=None, **_kwargs):
         from .connectors import call  # connectors need the database models
@@ -100,7 +200,8 @@ class RestrictedEnvironment(TaskDataEnvironment):
         context.update(copy.copy(self.globals))
         context.update(external_context or {})
         try:
-            exec(code, context)
+            with cpu_bounded():
+                exec(code, context)
         finally:
             self._remove_globals_and_functions_from_context(context, external_context)
         return True

@@ -8,6 +8,7 @@ from __future__ import annotations
 import ast
 import hashlib
 import json
+import re
 import threading
 from dataclasses import dataclass
 from pathlib import Path
@@ -17,12 +18,13 @@ from lxml import etree
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 from SpiffWorkflow.bpmn.parser.ValidationException import ValidationException
+from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition
 from SpiffWorkflow.spiff.parser.process import BpmnValidator, SpiffBpmnParser
 
 from . import audit
 from .models import ProcessVersion
 from .extensions import task_property
-from .scripting import compile_restricted_code
+from .scripting import compile_restricted_code, refusals
 from .serialization import registry
 
 MAX_DOCUMENT_BYTES = 2 * 1024 * 1024
@@ -36,6 +38,54 @@ DMN_NAMESPACES = {
 
 class SpecError(ValueError):
     """A process document was refused; the message says why, for the uploader."""
+
+
+# What Python prints for objects (`<Element {ns}task at 0x7f...>`): never for uploaders.
+_OBJECT_REPR = re.compile(r"<[^<>]*? at 0x[0-9a-fA-F]+>")
+
+
+def plain(text: str) -> str:
+    text = _OBJECT_REPR.sub("an element", str(text)).replace("{%s}" % BPMN_NS, "bpmn:")
+    return text.strip().rstrip(".") + "."
+
+
+def describe(exc: ValidationException, filename: Optional[str] = None) -> str:
+    """A SpiffWorkflow validation error as the uploader needs it: the file, the element
+    (id, kind, line) and the reason."""
+    where = [getattr(exc, "file_name", "") or filename or ""]
+    element = getattr(exc, "id", "") or ""
+    if element:
+        kind = getattr(exc, "tag", "") or ""
+        where.append(f"element {element}" + (f" ({kind})" if kind else ""))
+    line = getattr(exc, "line_number", "")
+    if line:
+        where.append(f"line {line}")
+    prefix = ", ".join(w for w in where if w)
+    return (f"{prefix}: " if prefix else "") + plain(exc)
+
+
+FLOW_REFERENCES = ("sourceRef", "targetRef")
+
+
+def check_references(root: etree._Element, filename: str) -> None:
+    """Every sequence flow joins two elements of its process: SpiffWorkflow reports a
+    dangling one in words that point nowhere near the cause."""
+    ids = {element.get("id") for element in root.iter() if element.get("id")}
+    for flow in root.iter(f"{{{BPMN_NS}}}sequenceFlow"):
+        for reference in FLOW_REFERENCES:
+            target = flow.get(reference)
+            if target and target not in ids:
+                raise SpecError(
+                    f"{filename}: sequence flow {flow.get('id')}, line {flow.sourceline}: its "
+                    f"{reference} names {target!r}, which is no element of the diagram; "
+                    "connect the flow to an existing element or remove it.")
+    for node in root.iter(f"{{{BPMN_NS}}}incoming", f"{{{BPMN_NS}}}outgoing"):
+        if node.text and node.text.strip() not in ids:
+            owner = node.getparent()
+            raise SpecError(
+                f"{filename}: element {owner.get('id')}, line {node.sourceline}: it names "
+                f"the flow {node.text.strip()!r}, which does not exist; draw the flow or "
+                "remove the reference.")
 
 
 _SAFE_PARSER = etree.XMLParser(
@@ -85,18 +135,59 @@ class LoadedSpec:
     subprocess_specs: dict
 
 
+SPIFF_NS = "http://spiffworkflow.org/bpmn/schema/1.0/core"
+
+
+def check_calls(roots: dict[str, tuple[str, etree._Element]]) -> None:
+    """Call activities name a process, and business rule tasks a decision, that one of the
+    documents defines: said with the file and element instead of SpiffWorkflow's words."""
+    processes, decisions = set(), set()
+    for kind, root in roots.values():
+        if kind == "bpmn":
+            processes |= {p.get("id") for p in root.iter(f"{{{BPMN_NS}}}process")}
+        else:
+            decisions |= {d.get("id") for d in root.iter() if etree.QName(d).localname
+                          == "decision"}
+    for filename, (kind, root) in roots.items():
+        if kind != "bpmn":
+            continue
+        for call in root.iter(f"{{{BPMN_NS}}}callActivity"):
+            called = call.get("calledElement")
+            if called and called not in processes:
+                raise SpecError(
+                    f"{filename}: element {call.get('id')} (call activity), line "
+                    f"{call.sourceline}: it calls the process {called!r}, which none of the "
+                    f"documents defines (defined: {', '.join(sorted(processes))}); name one "
+                    "of those or add the diagram that defines it.")
+        for reference in root.iter(f"{{{SPIFF_NS}}}calledDecisionId"):
+            wanted = (reference.text or "").strip()
+            if wanted and wanted not in decisions:
+                task = next((a for a in reference.iterancestors()
+                             if a.get("id") is not None), reference)
+                raise SpecError(
+                    f"{filename}: element {task.get('id')} (business rule task), line "
+                    f"{reference.sourceline}: it uses the decision {wanted!r}, which no DMN "
+                    f"document defines (defined: {', '.join(sorted(decisions)) or 'none'}); "
+                    "name one of those or add the decision table.")
+
+
 def build_parser(sources: dict[str, bytes]) -> SpiffBpmnParser:
     parser = SpiffBpmnParser(validator=BpmnValidator())
+    roots = {}
     for filename, content in sorted(sources.items()):
         root = parse_xml(content, filename)
-        kind = document_kind(root, filename)
+        roots[filename] = (document_kind(root, filename), root)
+    check_calls(roots)
+    for filename, (kind, root) in roots.items():
+        if kind == "bpmn":
+            check_references(root, filename)
         try:
             if kind == "bpmn":
                 parser.add_bpmn_xml(root, filename=filename)
             else:
                 parser.add_dmn_xml(root, filename=filename)
         except ValidationException as exc:
-            raise SpecError(f"{filename}: {exc}") from None
+            raise SpecError(describe(exc, filename)) from None
     return parser
 
 
@@ -111,7 +202,7 @@ def compile_process(sources: dict[str, bytes], process_id: str):
         spec = parser.get_spec(process_id)
         subprocess_specs = parser.get_subprocess_specs(process_id)
     except ValidationException as exc:
-        raise SpecError(str(exc)) from None
+        raise SpecError(describe(exc)) from None
     except KeyError:
         raise SpecError(f"no executable process with id {process_id!r} in the documents") from None
     for process in [spec, *subprocess_specs.values()]:
@@ -139,6 +230,10 @@ def _expressions(task_spec):
     script = getattr(task_spec, "script", None)
     if script:
         yield "script", script, "exec"
+    event = getattr(task_spec, "event_definition", None)
+    expression = getattr(event, "expression", None)
+    if isinstance(event, TimerEventDefinition) and isinstance(expression, str):
+        yield "timer expression", expression, "eval"
     for name in EXPRESSION_PROPERTIES:
         expression = task_property(task_spec, name)
         if expression:
@@ -161,14 +256,24 @@ def _expressions(task_spec):
 
 def check_expressions(process_spec) -> None:
     """Compile every script and expression under the restricted compiler at deploy time,
-    so an escape attempt or a typo is refused before any case runs into it."""
+    and refuse what its guards would only refuse at run time, so that an escape attempt
+    or a typo is refused before any case runs into it. The message names the file, the
+    element and the line."""
+    source = getattr(process_spec, "file", None) or process_spec.name
     for task_spec in process_spec.task_specs.values():
         for what, code, mode in _expressions(task_spec):
+            element = getattr(task_spec, "bpmn_id", None) or task_spec.name
+            title = getattr(task_spec, "bpmn_name", None)
+            where = f"{source}: element {element}" + (f" ({title})" if title else "")
             try:
                 compile_restricted_code(code, mode)
             except SyntaxError as exc:
-                name = getattr(task_spec, "bpmn_name", None) or task_spec.name
-                raise SpecError(f"{task_spec.name} ({name}), {what}: {exc}") from None
+                raise SpecError(f"{where}, {what}: {exc}. Change the expression so that it "
+                                "only reads and writes task data.") from None
+            problems = refusals(code, mode)
+            if problems:
+                raise SpecError(f"{where}, {what}: " + "; ".join(
+                    f"line {line}: {reason}" for line, reason in problems) + ".")
 
 
 def content_hash(sources: dict[str, bytes]) -> str:

@@ -5,29 +5,32 @@ import pytest
 
 from engine.scripting import RestrictedEnvironment
 
+# Each payload with the refusal of the guard that stops it: a payload must fail for that
+# reason, not for any other, so that removing a guard fails its test.
 ESCAPES = [
-    "().__class__.__bases__[0].__subclasses__()",
-    "__import__('os').system('id')",
-    "open('/etc/passwd').read()",
-    "getattr(1, '__class__')",
-    "'{0.__class__.__mro__}'.format(1)",
-    "globals()",
-    "eval('1')",
-    "exec('x = 1')",
-    "compile('1', 'x', 'eval')",
-    "(lambda: 0).__code__",
-    "type(1)",
-    "vars()",
-    "{}['__class__']",
+    ("().__class__.__bases__[0].__subclasses__()", SyntaxError, "starts with \"_\""),
+    ("__import__('os').system('id')", SyntaxError, "starts with \"_\""),
+    ("open('/etc/passwd').read()", NameError, "'open' is not defined"),
+    ("getattr(1, '__class__')", NameError, "'getattr' is not defined"),
+    ("'{0.__class__.__mro__}'.format(1)", NotImplementedError, "format*() methods"),
+    ("globals()", NameError, "'globals' is not defined"),
+    ("eval('1')", SyntaxError, "Eval calls are not allowed"),
+    ("exec('x = 1')", SyntaxError, "Exec calls are not allowed"),
+    ("compile('1', 'x', 'eval')", NameError, "'compile' is not defined"),
+    ("(lambda: 0).__code__", SyntaxError, "starts with \"_\""),
+    ("type(1)", NameError, "'type' is not defined"),
+    ("vars()", NameError, "'vars' is not defined"),
+    ("{}['__class__']", KeyError, "access to '__class__' is not allowed"),
+    ("{'_secret': 1}['_secret']", KeyError, "access to '_secret' is not allowed"),
 ]
 
 
-@pytest.mark.parametrize("payload", ESCAPES)
-def test_escape_payloads_are_refused(payload):
+@pytest.mark.parametrize("payload, refusal, reason", ESCAPES, ids=[e[0] for e in ESCAPES])
+def test_escape_payloads_are_refused_by_their_guard(payload, refusal, reason):
     env = RestrictedEnvironment()
-    with pytest.raises(Exception) as refused:
+    with pytest.raises(refusal) as refused:
         env.evaluate(payload, {})
-    assert not isinstance(refused.value, AssertionError)
+    assert reason in str(refused.value)
 
 
 def test_ordinary_scripts_and_expressions_work():
