@@ -47,6 +47,7 @@ HISTORY_KINDS = {
     "task_reassigned": N_("Task reassigned"),
     "case_closed": N_("Case closed"),
     "case_cancelled": N_("Case cancelled"),
+    "step_failed": N_("A step failed; nothing of it was saved"),
 }
 
 

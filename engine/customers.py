@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 from . import customer_follow_up as follow_up
 from . import forms, intake, runtime, task_forms, tasks
 from .directory import Actor
-from .errors import AlreadyCompleted, NotFound
+from .errors import AlreadyCompleted, NotFound, ProcessError
 from .i18n import Message, N_
 from .models import AuditEvent, HumanTask, ProcessInstance
 from .services import Services
@@ -161,6 +161,9 @@ def complete(services: Services, token: str, task_id: str, data: Any) -> dict:
                                          permit=permit, on_behalf="self")
     except AlreadyCompleted:
         raise AlreadyCompleted(N_("This question has already been answered.")) from None
+    except ProcessError as exc:
+        runtime.record_incident(services, exc, CUSTOMER.username, task_id=task_id)
+        raise
     services.due_changed(result.pop("next_due_at"))
     return result
 

@@ -11,15 +11,16 @@ import secrets
 from dataclasses import dataclass
 from typing import Any, Callable, Optional
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session, object_session
 
-from . import announcements, forms, tasks, tickets
+from . import announcements, audit, forms, tasks, tickets
 from .case_run import CaseRun
 from .directory import Actor
-from .errors import AlreadyCompleted, Forbidden
+from .errors import AlreadyCompleted, Forbidden, ProcessError
 from .i18n import Message, N_, normalize_locale, zone_or_none
 from .intake import match_key, normalise_record, token_digest
-from .models import HumanTask
+from .models import AuditEvent, HumanTask
 from .services import COMPLAINT_PROCESS, Services
 from .task_forms import form_for, without_read_only
 
@@ -87,12 +88,42 @@ def complete_task(services: Services, actor: Actor, task_id: str, data: Any = No
 
     `read_form(schema, ui)` turns a posted page into data once the form is known, so that
     a page post reads the task and its choice lists once. Raises NotFound, Forbidden,
-    FormInvalid, AlreadyCompleted or ProcessError; on any of them nothing is changed.
+    FormInvalid, AlreadyCompleted or ProcessError; on any of them nothing is changed (a
+    ProcessError is recorded on the case as an incident, see `record_incident`).
     """
-    with services.db.write() as session:
-        result = complete_in(services, session, actor, task_id, data, read_form=read_form)
+    try:
+        with services.db.write() as session:
+            result = complete_in(services, session, actor, task_id, data, read_form=read_form)
+    except ProcessError as exc:
+        record_incident(services, exc, actor.username, task_id=task_id)
+        raise
     services.due_changed(result.pop("next_due_at"))
     return result
+
+
+def record_incident(services: Services, exc: ProcessError, actor: Optional[str], *,
+                    task_id: Optional[str] = None, instance_id: Optional[int] = None) -> None:
+    """Note on the case that a step failed and why, after the step itself was rolled back,
+    so that staff and the process owner see it in the case's history. A failure that
+    repeats (a timer retried) is noted once."""
+    with services.db.write() as session:
+        task = None
+        if task_id is not None:
+            task = session.execute(select(HumanTask.instance_id, HumanTask.name).where(
+                HumanTask.id == str(task_id))).first()
+            instance_id = task.instance_id if task is not None else None
+        if instance_id is None:
+            return
+        problem = str(exc)[:1000]
+        last = session.execute(select(AuditEvent.kind, AuditEvent.detail).where(
+            AuditEvent.instance_id == instance_id).order_by(AuditEvent.id.desc())
+            .limit(1)).first()
+        if last is not None and last.kind == "step_failed" and \
+                (last.detail or {}).get("problem") == problem:
+            return
+        audit.record(session, "step_failed", actor, instance_id,
+                     task=task.name if task is not None else None,
+                     element=getattr(exc, "element", None), problem=problem)
 
 
 def complete_in(services: Services, session: Session, actor: Actor, task_id: str, data: Any,

@@ -17,6 +17,7 @@ from typing import Optional
 
 from sqlalchemy import case, func, or_, select, update
 
+from . import runtime
 from .case_run import CaseRun
 from .errors import AlreadyCompleted, ProcessError
 from .models import ProcessInstance
@@ -80,6 +81,7 @@ def fire(services: Services, instance_id: int, worker: str) -> list[str]:
         # A broken timer expression must not be retried in a tight loop: keep the lease
         # until it expires and tell the operator.
         log.error("timer on instance %s failed: %s", instance_id, exc)
+        runtime.record_incident(services, exc, None, instance_id=instance_id)
         return []
 
 

@@ -79,7 +79,7 @@ def test_a_failing_script_rolls_everything_back(desk, services):
         before = session.execute(select(ProcessInstance.revision, InstanceState.state).join(
             InstanceState, InstanceState.instance_id == ProcessInstance.id).where(
             ProcessInstance.ticket == ticket)).one()
-        events_before = session.execute(select(func.count(AuditEvent.id))).scalar_one()
+        last_event = session.execute(select(func.max(AuditEvent.id))).scalar_one()
     with pytest.raises(ProcessError) as failed:
         desk.do(ticket, "dispatch")
     assert "missing_variable" in str(failed.value)
@@ -88,7 +88,11 @@ def test_a_failing_script_rolls_everything_back(desk, services):
             InstanceState, InstanceState.instance_id == ProcessInstance.id).where(
             ProcessInstance.ticket == ticket)).one()
         assert after == before
-        assert session.execute(select(func.count(AuditEvent.id))).scalar_one() == events_before
+        # Nothing of the step was saved; the case notes the incident (one event).
+        new_events = session.execute(select(AuditEvent.kind, AuditEvent.detail).where(
+            AuditEvent.id > last_event).order_by(AuditEvent.id)).all()
+        assert [kind for kind, _detail in new_events] == ["step_failed"]
+        assert "missing_variable" in new_events[0].detail["problem"]
         row = session.get(HumanTask, dispatch.id)
         assert row.state == "ready" and row.assignee_id is None
     assert desk.open_task_names(ticket) == ["dispatch"]

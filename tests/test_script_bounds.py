@@ -95,3 +95,23 @@ def test_the_time_limit_is_cpu_time_of_the_script_alone(services):
     started = time.thread_time()
     while time.thread_time() - started < SCRIPT_CPU_SECONDS * 1.5:
         assert engine.evaluate("sum(v for v in items) > 2", {"items": [1, 2, 3]}) is True
+
+
+def test_a_failed_step_shows_on_the_case_page_once(desk, services, visitor):
+    """The incident is in the case's history for staff (what failed, in its own words),
+    and the same failure repeated is noted once."""
+    ticket = desk.file()
+    desk.run_until(ticket, "dispatch")
+    deploy_with(services, "supervisor_copied = True",
+                "supervisor_copied = missing_variable + 1")
+    # A case runs on the version it started on: a new case meets the broken script.
+    broken = desk.file()
+    desk.run_until(broken, "dispatch")
+    for _attempt in range(2):
+        with pytest.raises(ProcessError):
+            desk.do(broken, "dispatch")
+    history = [e for e in desk.case(broken).history if e.kind == "step_failed"]
+    assert len(history) == 1 and "missing_variable" in history[0].detail["problem"]
+    page = visitor("supervisor").get(f"/cases/{broken}").get_data(as_text=True)
+    assert "A step failed; nothing of it was saved" in page and "missing_variable" in page
+    assert [e for e in desk.case(ticket).history if e.kind == "step_failed"] == []

@@ -49,6 +49,8 @@ def history_rows(case: CaseView, props: dict[str, dict]) -> list[dict]:
                     props.get("channel"), detail["channel"])))
             if detail.get("parent_ticket"):
                 facts.append((_("Raised at the follow-up of"), detail["parent_ticket"]))
+        elif entry.kind == "step_failed":
+            facts.append((_("What failed"), detail.get("problem") or ""))
         elif entry.kind == "case_cancelled" and detail.get("reason"):
             facts.append((_("Reason"), detail["reason"]))
         elif entry.kind == "case_closed" and detail.get("outcome"):
