@@ -225,30 +225,28 @@ class CaseRun:
         return run, task_row
 
     @classmethod
-    def for_instance(cls, services: Services, session: Session, instance_id: int,
-                     now: Optional[dt.datetime] = None) -> "CaseRun":
-        row = session.connection().execute(_LOAD_BY_ID, {"instance_id": instance_id}).first()
+    def _case(cls, services, session, statement, parameters, now) -> "CaseRun":
+        row = session.connection().execute(statement, parameters).first()
         if row is None:
             raise NotFound(N_("No such complaint."))
         return cls._loaded(services, session, row, now or services.now())
 
     @classmethod
-    def read(cls, services: Services, session: Session, instance_id: int) -> "CaseRun":
-        """The case as it is, to read its data (no lock; never committed)."""
-        row = session.connection().execute(_READ_BY_ID, {"instance_id": instance_id}).first()
-        if row is None:
-            raise NotFound(N_("No such complaint."))
-        run = cls._loaded(services, session, row, services.now())
-        run._committed = True  # a read is not a step
-        return run
+    def for_instance(cls, services: Services, session: Session, instance_id: int,
+                     now: Optional[dt.datetime] = None) -> "CaseRun":
+        return cls._case(services, session, _LOAD_BY_ID, {"instance_id": instance_id}, now)
 
     @classmethod
     def for_ticket(cls, services: Services, session: Session, ticket: str,
                    now: Optional[dt.datetime] = None) -> "CaseRun":
-        row = session.connection().execute(_LOAD_BY_TICKET, {"ticket": ticket}).first()
-        if row is None:
-            raise NotFound(N_("No such complaint."))
-        return cls._loaded(services, session, row, now or services.now())
+        return cls._case(services, session, _LOAD_BY_TICKET, {"ticket": ticket}, now)
+
+    @classmethod
+    def read(cls, services: Services, session: Session, instance_id: int) -> "CaseRun":
+        """The case as it is, to read its data (no lock; never committed)."""
+        run = cls._case(services, session, _READ_BY_ID, {"instance_id": instance_id}, None)
+        run._committed = True  # a read is not a step
+        return run
 
     @classmethod
     def start(cls, services: Services, session: Session, process_id: str, data: dict,
