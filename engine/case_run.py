@@ -59,13 +59,13 @@ def _case_select(*extra):
 
 
 # Built once: they run on every step, and building a statement costs more than running it.
+# The state row is locked with the case row: PostgreSQL re-reads only the locked rows of
+# a join after waiting for a lock, and the state must be the one the winner wrote.
 _LOAD_BY_TASK = (_case_select(*_TASKS.columns)
                  .join(_TASKS, _TASKS.c.instance_id == _CASES.c.id)
                  .where(_TASKS.c.id == bindparam("task_id"))
                  .with_for_update(of=[_TASKS, _CASES, _STATES]))
 _READ_BY_ID = _case_select().where(_CASES.c.id == bindparam("instance_id"))
-# The state row is locked with the case row: PostgreSQL re-reads only the locked rows of
-# a join after waiting for a lock, and the state must be the one the winner wrote.
 _LOAD_BY_ID = _READ_BY_ID.with_for_update(of=[_CASES, _STATES])
 _LOAD_BY_TICKET = _case_select().where(_CASES.c.ticket == bindparam("ticket")).with_for_update(
     of=[_CASES, _STATES])
