@@ -51,3 +51,33 @@ def test_cases_saved_before_the_state_table_existed_keep_running(tmp_path, clock
         assert data["ticket"] == "2611000001" and data["rejection_count"] == 1
     finally:
         services.db.dispose()
+
+
+def test_existing_audit_chains_keep_their_heads_moving_after_migration_0010(tmp_path):
+    """Heads written by the application before 0010 are moved by the database after it."""
+    url = f"sqlite:///{tmp_path / 'chains.db'}"
+    migrate.upgrade(url, "0009")
+    engine = create_engine(url)
+    with engine.begin() as conn:
+        conn.execute(text("INSERT INTO audit_head (chain, last_hash) VALUES ('case:1', 'h1')"))
+    migrate.upgrade(url)
+
+    def append(chain: str, prev: str, digest: str) -> None:
+        with engine.begin() as conn:
+            conn.execute(text(
+                "INSERT INTO audit_event (chain, instance_id, actor, kind, detail, at, "
+                "prev_hash, hash) VALUES (:chain, NULL, NULL, 'x', '{}', "
+                "'2026-12-01 00:00:00.000000', :prev, :hash)"),
+                {"chain": chain, "prev": prev, "hash": digest})
+
+    def heads() -> dict:
+        with engine.connect() as conn:
+            return dict(conn.execute(text("SELECT chain, last_hash FROM audit_head")).all())
+
+    try:
+        append("case:1", "h1", "h2")
+        append("case:2", "0" * 64, "k1")  # a new chain gets its head
+        append("case:2", "k1", "k2")
+        assert heads()["case:1"] == "h2" and heads()["case:2"] == "k2"
+    finally:
+        engine.dispose()
