@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session
 from . import audit, mailer
 from .i18n import COMPANY_ZONE, local_time, one_line, translator, zone_label, zone_or_none
 from .models import Department, ProcessInstance, User, UserRole
+from .rate_limits import ACKNOWLEDGEMENTS
 
 CUSTOMER_LANE = "customer"
 
@@ -152,6 +153,11 @@ def acknowledgement(services, session: Session, instance, data: dict, status_tok
     except ValueError:
         audit.record(session, "acknowledgement_skipped", None, instance.id,
                      reason="unusable e-mail address")
+        return
+    # Anyone may file in anyone's name: a mailbox gets only so many receipts an hour.
+    if not services.limits.within(session.connection()).hit(ACKNOWLEDGEMENTS, address.lower()).allowed:
+        audit.record(session, "acknowledgement_skipped", None, instance.id,
+                     reason="too many acknowledgements to this address")
         return
     mailer.queue_many(session, [mailer.plain_mail(
         address, _("Complaint %(ticket)s received", ticket=instance.ticket), body,

@@ -10,6 +10,7 @@ from typing import Callable, Optional
 from .db import Database
 from .forms import FormRegistry
 from .models import utcnow
+from .rate_limits import RateLimits
 from .scripting import make_script_engine
 from .sla import CalendarBook, script_helpers
 from .specs import SpecCache
@@ -37,12 +38,16 @@ class Services:
     attachment_dir: Optional[Path] = None
     attachment_max_bytes: int = 20 * 1024 * 1024
     attachment_max_files: int = 5
+    # Limits counted in the database, shared by every process (engine/rate_limits.py).
+    limits: Optional[RateLimits] = None
 
     def __post_init__(self):
         if self.calendars is None:
             self.calendars = CalendarBook(self.db)
         if self.script_engine is None:
             self.script_engine = make_script_engine(script_helpers(self.calendars, self.now))
+        if self.limits is None:
+            self.limits = RateLimits.on(self.db.engine)
 
     @classmethod
     def create(cls, database_url: str, forms_dir: Path | None = None,

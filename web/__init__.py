@@ -51,9 +51,11 @@ def create_app(config: dict | None = None) -> Flask:
 
     from . import (
         admin, api, attachments, auth, cases, cli, errors, i18n, inbox, intake, language,
-        public, request_limits, settings, templating,
+        proxy, public, rate_limit, request_limits, settings, templating,
     )
 
+    proxy.init_app(app)
+    rate_limit.init_app(app)
     request_limits.init_app(app)  # before the CSRF check, which reads the form
     csrf.init_app(app)
     i18n.init_app(app)
