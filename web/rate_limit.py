@@ -7,12 +7,15 @@ from typing import Optional
 
 from flask import Flask, current_app, request
 
-from engine.rate_limits import CUSTOMER_WRITES, FILING, SIGN_IN_ADDRESS, Rule
+from engine.rate_limits import (
+    ACKNOWLEDGEMENTS, CUSTOMER_WRITES, FILING, SIGN_IN_ADDRESS, SIGN_IN_FAILURES, Rule,
+)
 
 from .services import services
 
 # App settings that override a rule's limits (tests loosen them).
-RULE_SETTINGS = {"FILING_LIMIT": FILING}
+RULE_SETTINGS = {"FILING_LIMIT": FILING, "SIGN_IN_FAILURE_LIMIT": SIGN_IN_FAILURES,
+                 "ACKNOWLEDGEMENT_LIMIT": ACKNOWLEDGEMENTS}
 
 
 def client_address() -> str:
