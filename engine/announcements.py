@@ -47,12 +47,21 @@ _QUEUE = (_PEOPLE.join(UserRole, UserRole.user_id == User.id)
                      Department.code == bindparam("department", type_=String))))
 
 
+def members(session: Session, role: str, department: Optional[str]) -> list:
+    """Active people with an address who hold the role (in the department, if given)."""
+    return session.connection().execute(_QUEUE, {"role": role, "department": department}).all()
+
+
+def person(session: Session, user_id: int) -> list:
+    """The user, if active and with an address on file (an empty list otherwise)."""
+    return session.connection().execute(_ASSIGNEE, {"user_id": user_id}).all()
+
+
 def _recipients(session: Session, row) -> list:
     """The assignee, or else every active member of the task's queue."""
-    connection = session.connection()
     if row.assignee_id is not None:
-        return connection.execute(_ASSIGNEE, {"user_id": row.assignee_id}).all()
-    people = connection.execute(_QUEUE, {"role": row.role, "department": row.department_code})
+        return person(session, row.assignee_id)
+    people = members(session, row.role, row.department_code)
     return [u for u in people if u.id != row.excluded_user_id]
 
 

@@ -2,11 +2,11 @@
 from __future__ import annotations
 
 import datetime as dt
-import os
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Optional
 
+from . import public_address
 from .db import Database
 from .forms import FormRegistry
 from .models import utcnow
@@ -29,8 +29,7 @@ class Services:
     calendars: Optional[CalendarBook] = None
     script_engine: object = None
     # Where customers reach the public pages (status links in e-mails).
-    public_url: str = field(default_factory=lambda: os.environ.get(
-        "COMPLAINTS_PUBLIC_URL", "http://127.0.0.1:5000").rstrip("/"))
+    public_url: str = field(default_factory=public_address.public_url)
     # Told the new earliest due time after a commit (the scheduler re-arms on it).
     due_listener: Optional[Callable[[dt.datetime], None]] = None
     # Evidence files (engine/attachments.py); the web app defaults it to its instance
