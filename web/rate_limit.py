@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Optional
 
-from flask import Flask, current_app, request
+from flask import Flask, request
 
 from engine.rate_limits import (
     ACKNOWLEDGEMENTS, CUSTOMER_WRITES, FILING, SIGN_IN_ADDRESS, SIGN_IN_FAILURES, Rule,
