@@ -21,12 +21,12 @@ def _people(session: Session, notice: dict) -> list:
 
 
 def _subject(user, message_id: str, values: dict, due_at) -> str:
-    _ = translator(user.locale)
-    shown = {**values, "task": _(values["task"])}
+    translate = translator(user.locale)
+    shown = {**values, "task": translate(values["task"])}
     if due_at is not None:
         zone = zone_or_none(user.timezone) or COMPANY_ZONE
         shown["due"] = f"{local_time(due_at, zone)} {zone.key}"
-    return _(message_id, **shown)
+    return translate(message_id, **shown)
 
 
 def queue(session: Session, notice: dict, task_id: str, due_at, now: dt.datetime) -> None:
