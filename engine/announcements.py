@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session
 from . import audit, mailer
 from .i18n import COMPANY_ZONE, local_time, one_line, translator, zone_label, zone_or_none
 from .models import Department, ProcessInstance, User, UserRole
+from .rate_limits import ACKNOWLEDGEMENTS
 
 CUSTOMER_LANE = "customer"
 
@@ -46,12 +47,21 @@ _QUEUE = (_PEOPLE.join(UserRole, UserRole.user_id == User.id)
                      Department.code == bindparam("department", type_=String))))
 
 
+def members(session: Session, role: str, department: Optional[str]) -> list:
+    """Active people with an address who hold the role (in the department, if given)."""
+    return session.connection().execute(_QUEUE, {"role": role, "department": department}).all()
+
+
+def person(session: Session, user_id: int) -> list:
+    """The user, if active and with an address on file (an empty list otherwise)."""
+    return session.connection().execute(_ASSIGNEE, {"user_id": user_id}).all()
+
+
 def _recipients(session: Session, row) -> list:
     """The assignee, or else every active member of the task's queue."""
-    connection = session.connection()
     if row.assignee_id is not None:
-        return connection.execute(_ASSIGNEE, {"user_id": row.assignee_id}).all()
-    people = connection.execute(_QUEUE, {"role": row.role, "department": row.department_code})
+        return person(session, row.assignee_id)
+    people = members(session, row.role, row.department_code)
     return [u for u in people if u.id != row.excluded_user_id]
 
 
@@ -152,6 +162,11 @@ def acknowledgement(services, session: Session, instance, data: dict, status_tok
     except ValueError:
         audit.record(session, "acknowledgement_skipped", None, instance.id,
                      reason="unusable e-mail address")
+        return
+    # Anyone may file in anyone's name: a mailbox gets only so many receipts an hour.
+    if not services.limits.within(session.connection()).hit(ACKNOWLEDGEMENTS, address.lower()).allowed:
+        audit.record(session, "acknowledgement_skipped", None, instance.id,
+                     reason="too many acknowledgements to this address")
         return
     mailer.queue_many(session, [mailer.plain_mail(
         address, _("Complaint %(ticket)s received", ticket=instance.ticket), body,

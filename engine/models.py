@@ -9,7 +9,7 @@ import datetime as dt
 from typing import Optional
 
 from sqlalchemy import (
-    JSON, Boolean, Date, DateTime, ForeignKey, Index, Integer, String, Text, UniqueConstraint,
+    JSON, Boolean, Date, DateTime, Float, ForeignKey, Index, Integer, String, Text, UniqueConstraint,
 )
 from sqlalchemy import text
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
@@ -96,6 +96,9 @@ class User(Base):
     locale: Mapped[Optional[str]] = mapped_column(String(16))
     timezone: Mapped[Optional[str]] = mapped_column(String(64))
     created_at: Mapped[dt.datetime] = mapped_column(UtcDateTime, default=utcnow)
+    # Carried in each session cookie; raising it (sign-out, new password, deactivation)
+    # ends every session the account has anywhere.
+    session_generation: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     department: Mapped[Optional[Department]] = relationship(lazy="select")
     roles: Mapped[list["UserRole"]] = relationship(lazy="select", cascade="all, delete-orphan")
 
@@ -116,6 +119,17 @@ class ApiToken(Base):
     user_id: Mapped[int] = mapped_column(ForeignKey("app_user.id"), index=True)
     created_at: Mapped[dt.datetime] = mapped_column(UtcDateTime, default=utcnow)
     expires_at: Mapped[dt.datetime] = mapped_column(UtcDateTime)
+
+
+class RateLimitCounter(Base):
+    """A rate limit's count in its current window, shared by every web process
+    (engine/limit_storage.py). Rows whose window ended are deleted."""
+
+    __tablename__ = "rate_limit_counter"
+    key: Mapped[str] = mapped_column(String(255), primary_key=True)
+    hits: Mapped[int] = mapped_column(Integer)
+    # Seconds since the epoch: the limits library counts windows in those.
+    expires_at: Mapped[float] = mapped_column(Float, index=True)
 
 
 class ProcessVersion(Base):

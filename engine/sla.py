@@ -18,6 +18,7 @@ from .calendars import DEFAULT_CALENDAR, BusinessCalendar, get_calendar
 from .i18n import COMPANY_ZONE, N_, local_time, one_line, translator, zone_or_none
 from .models import ClosedDay, Department, HumanTask, Notification, User
 from .extensions import task_property
+from . import sla_mail
 
 CUSTOMER_SERVICE = "customer_service"
 SLA_STAGES = {"reminder": "reminded_at", "breach": "breached_at", "escalation": "escalated_at"}
@@ -184,7 +185,8 @@ def paused_seconds(book: CalendarBook, department: Optional[str], since: dt.date
 _TASKS = HumanTask.__table__
 # Built once: timer workers run these for every case whose timers fire.
 _FIRED_ROWS = select(_TASKS.c.id, _TASKS.c.name, _TASKS.c.title, _TASKS.c.role,
-                     _TASKS.c.assignee_id, _TASKS.c.department_code, _TASKS.c.due_at).where(
+                     _TASKS.c.assignee_id, _TASKS.c.department_code, _TASKS.c.due_at,
+                     *(_TASKS.c[mark] for mark in SLA_STAGES.values())).where(
     _TASKS.c.id.in_(bindparam("ids", expanding=True)))
 _MARKS = tuple(SLA_STAGES.values())
 # Marks of stages not reached in this step keep their value.
@@ -234,9 +236,13 @@ def apply_fired(session: Session, instance_id: int, ticket: str, finished: list,
         message_id, values = notice_message(stage, row, ticket)
         subject = notice_subject(session, message_id, values, row.due_at,
                                  recipient["recipient_user_id"])
-        notices.append({"instance_id": instance_id, "subject": subject[:255], "body": subject,
-                        "created_at": now, "kind": f"sla_{stage}", "message_id": message_id,
-                        "message_values": values, **recipient})
+        notice = {"instance_id": instance_id, "subject": subject[:255], "body": subject,
+                  "created_at": now, "kind": f"sla_{stage}", "message_id": message_id,
+                  "message_values": values, **recipient}
+        notices.append(notice)
+        # One mail per stage and task, even if the stage's timer were to fire again.
+        if getattr(row, SLA_STAGES[stage]) is None:
+            sla_mail.queue(session, notice, row.id, row.due_at, now)
         applied.append(f"{stage}:{row.name}")
     for task_id, values in marks.items():
         connection.execute(_MARK_FIRED, {"task_id": task_id,

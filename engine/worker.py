@@ -34,8 +34,9 @@ def main(argv: list[str] | None = None) -> None:
     scheduler.start()
     print(f"timer worker {scheduler.worker} running", flush=True)
     stop.wait()
-    scheduler.shutdown()
+    scheduler.shutdown()  # lets a run of due timers in progress finish
     services.db.dispose()
+    print(f"timer worker {scheduler.worker} stopped", flush=True)
 
 
 if __name__ == "__main__":

@@ -140,7 +140,9 @@ def evidence(_case=None, _actor=None) -> dict:
 def _app(services: Services):
     from web import create_app
     return create_app({"SERVICES": services, "DATABASE_URL": services.db.url, "TESTING": True,
-                       "SECRET_KEY": "test-secret", "LOGIN_ATTEMPTS_PER_MINUTE": 10_000})
+                       "SECRET_KEY": "test-secret", "LOGIN_ATTEMPTS_PER_MINUTE": 10_000,
+                       "FILING_LIMIT": "10000/minute",
+                       "SIGN_IN_FAILURE_LIMIT": "10000/minute"})
 
 
 def _file(services, actors, **record) -> tuple[str, str]:
@@ -335,6 +337,8 @@ class Route:
     # its own (filing one more complaint changes nothing they rely on); refusals share
     # one, where `observe` shows they changed nothing.
     fresh: bool = False
+    # Signing out ends every session of the account, which the other rows replay.
+    ends_sessions: bool = False
 
     @property
     def key(self) -> tuple[str, str]:
@@ -345,7 +349,7 @@ class Route:
         return f"{self.method} {self.endpoint}" + (f" ({self.variant})" if self.variant else "")
 
     def needs_own_site(self, actor: str) -> bool:
-        return bool(self.prepare) or (self.fresh and self.expect[actor] not in (DENIED, LOGIN))
+        return bool(self.prepare) or self.ends_sessions or (self.fresh and self.expect[actor] not in (DENIED, LOGIN))
 
     def body_for(self, case: Case, actor: str) -> dict:
         return dict(self.body(case, actor) if callable(self.body) else self.body or {})
@@ -364,7 +368,8 @@ ROUTES = [
     # sign-in, language, health
     Route("auth.login", "GET", "/login", EVERYONE),
     Route("auth.login", "POST", "/login", rule(staff=OK), body=credentials),
-    Route("auth.logout", "POST", "/logout", rule(staff=LOGIN)),  # always ends at sign-in
+    Route("auth.logout", "POST", "/logout", rule(staff=LOGIN),  # always ends at sign-in
+          ends_sessions=True),
     Route("i18n.switch_language", "POST", "/language", EVERYONE, body={"lang": "zh"},
           fresh=True),
     Route("healthz", "GET", "/healthz", EVERYONE),

@@ -2,71 +2,21 @@
 from __future__ import annotations
 
 import datetime as dt
-import email
 import smtplib
-import socket
 import threading
-from email import policy
 
 import pytest
-from aiosmtpd.controller import Controller
 from sqlalchemy import select
 
 from engine import mailer
 from engine.mailer import Attachment, MailSettings, deliver_due
 from engine.models import OutboxMessage
+from support.smtp import SmtpServer, free_port
 
 SUBJECT = "您的投诉 2611-0042 已受理"
 BODY = "王先生您好：\n您的投诉已经受理，我们会在三个工作日内答复。\n"
 REPORT = ("<!doctype html><meta charset=utf-8><title>投诉报告</title>"
           "<h1>投诉处理报告</h1><p>净化器风扇异响 — 已更换。</p>")
-
-
-class Collector:
-    """aiosmtpd handler keeping every message it accepted (and refusing `nobody@`)."""
-
-    def __init__(self):
-        self.messages: list[tuple[str, list[str], email.message.EmailMessage]] = []
-        self._lock = threading.Lock()
-
-    async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
-        if address.startswith("nobody@"):
-            return "550 5.1.1 no such mailbox"
-        envelope.rcpt_tos.append(address)
-        return "250 OK"
-
-    async def handle_DATA(self, server, session, envelope):
-        parsed = email.message_from_bytes(envelope.content, policy=policy.default)
-        with self._lock:
-            self.messages.append((envelope.mail_from, list(envelope.rcpt_tos), parsed))
-        return "250 Message accepted for delivery"
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-class SmtpServer:
-    def __init__(self, port: int):
-        self.port = port
-        self.handler = Collector()
-        self.controller = None
-
-    def start(self) -> "SmtpServer":
-        self.controller = Controller(self.handler, hostname="127.0.0.1", port=self.port)
-        self.controller.start()
-        return self
-
-    def stop(self) -> None:
-        if self.controller is not None:
-            self.controller.stop()
-            self.controller = None
-
-    @property
-    def messages(self):
-        return self.handler.messages
 
 
 @pytest.fixture

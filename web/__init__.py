@@ -50,14 +50,17 @@ def create_app(config: dict | None = None) -> Flask:
                                        or instance / "attachments")
 
     from . import (
-        admin, api, attachments, auth, cases, cli, errors, i18n, inbox, intake, language,
-        public, request_limits, settings, templating,
+        admin, api, attachments, auth, cache_policy, cases, cli, errors, i18n, inbox, intake,
+        language, proxy, public, rate_limit, request_limits, settings, templating,
     )
 
+    proxy.init_app(app)
+    rate_limit.init_app(app)
     request_limits.init_app(app)  # before the CSRF check, which reads the form
     csrf.init_app(app)
     i18n.init_app(app)
     templating.init_app(app)
+    cache_policy.init_app(app)
     errors.init_app(app)
 
     app.register_blueprint(language.bp)

@@ -7,12 +7,14 @@ from pathlib import Path
 
 from flask import Blueprint, g, jsonify, request
 
-from engine import cases, intake, runtime, tasks, visibility
-from engine.directory import actor_for_token, authenticate, issue_token
+from engine import cases, intake, runtime, sign_in, tasks, visibility
+from engine.directory import actor_for_token, issue_token
+from engine.models import User
+from engine.rate_limits import FILING
 from engine.errors import ServiceError
 from engine.forms import FormInvalid
 
-from .rate_limit import too_many_attempts
+from .rate_limit import client_address, refused, with_retry_after
 from .services import services
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
@@ -44,6 +46,11 @@ def token_required(view):
             return error(403, "Staff only.")
         return view(*args, **kwargs)
     return wrapped
+
+
+def too_many(retry_after: int):
+    response, status = error(429, "Too many requests. Wait and try again.")
+    return with_retry_after(response, retry_after), status
 
 
 def json_body():
@@ -93,13 +100,13 @@ def token():
     username, password = body.get("username"), body.get("password")
     if not isinstance(username, str) or not isinstance(password, str):
         return error(401, "Unknown user name or wrong password.")
-    if too_many_attempts(f"api:{request.remote_addr}:{username}"):
-        return error(429, "Too many attempts. Wait a minute and try again.")
+    outcome = sign_in.sign_in(services(), username, password, client_address())
+    if outcome.retry_after:
+        return too_many(outcome.retry_after)
+    if outcome.actor is None:
+        return error(401, "Unknown user name or wrong password.")
     with services().db.write() as db:
-        user = authenticate(db, username, password)
-        if user is None:
-            return error(401, "Unknown user name or wrong password.")
-        value, expires = issue_token(db, user)
+        value, expires = issue_token(db, db.get(User, outcome.actor.id))
     return jsonify(token=value, token_type="Bearer", expires_at=expires.isoformat())
 
 
@@ -110,6 +117,10 @@ def file_complaint():
         return error(401, "The bearer token is not valid.")
     if not intake.may_register(staff):
         staff = None  # files it as a customer would
+    if staff is None:
+        wait = refused(FILING)
+        if wait:
+            return too_many(wait)
     filed = runtime.file_complaint(services(), json_body(), staff=staff)
     return jsonify(ticket=filed.ticket, status_token=filed.status_token), 201
 

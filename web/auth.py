@@ -1,24 +1,18 @@
 """Signing in and out of the pages (who is signed in is web/identity.py)."""
 from __future__ import annotations
 
-from typing import Optional
+from flask import (
+    Blueprint, flash, make_response, redirect, render_template, request, url_for,
+)
 
-from flask import Blueprint, flash, redirect, render_template, request, session, url_for
-
-from engine import audit
-from engine.directory import Actor, actor_of, authenticate
+from engine import audit, sign_in
 
 from .i18n import _
-from .rate_limit import too_many_attempts
+from .identity import end_session, start_session
+from .rate_limit import client_address, with_retry_after
 from .services import services
 
 bp = Blueprint("auth", __name__)
-
-
-def check_credentials(username: str, password: str) -> Optional[Actor]:
-    with services().db.read() as db:
-        user = authenticate(db, username, password)
-        return actor_of(user) if user is not None else None
 
 
 @bp.route("/login", methods=["GET", "POST"])
@@ -28,15 +22,20 @@ def login():
     if request.method == "POST":
         username = request.form.get("username", "").strip()
         password = request.form.get("password", "")
-        if too_many_attempts(f"{request.remote_addr}:{username}"):
-            error = _("Too many attempts. Wait a minute and try again.")
+        outcome = sign_in.sign_in(services(), username, password, client_address())
+        if not sign_in.acceptable_name(username):
+            username = ""  # never echo what no account could be called
+        if outcome.retry_after:
+            error = _("Too many attempts. Wait %(minutes)s minutes and try again.",
+                      minutes=max(1, -(-outcome.retry_after // 60)))
+            return with_retry_after(make_response(render_template(
+                "login.html", error=error, username=username), 429), outcome.retry_after)
         else:
-            actor = check_credentials(username, password)
+            actor = outcome.actor
             if actor is None:
                 error = _("Unknown user name or wrong password.")
             else:
-                session.clear()
-                session["user_id"] = actor.id
+                start_session(actor, outcome.generation)
                 with services().db.write() as db:
                     audit.record(db, "login", actor.username)
                 target = request.args.get("next") or ""
@@ -51,6 +50,6 @@ def login():
 
 @bp.post("/logout")
 def logout():
-    session.clear()
+    end_session()
     flash(_("You are signed out."))
     return redirect(url_for("auth.login"))

@@ -6,8 +6,8 @@ import logging
 import click
 from flask import Flask
 
-from engine import audit, bootstrap, migrate
-from engine.directory import ROLES, create_user
+from engine import audit, bootstrap, migrate, sign_in
+from engine.directory import ROLES, create_user, find_user
 
 
 def register(app: Flask) -> None:
@@ -44,6 +44,29 @@ def register(app: Flask) -> None:
             create_user(session, username, password, list(roles), display_name=name,
                         department=department)
         click.echo(f"user {username} created")
+
+    @app.cli.command("set-password")
+    @click.argument("username")
+    @click.password_option()
+    def set_password_command(username, password):
+        """Give an account a new password; its open sessions end."""
+        with services.db.write() as session:
+            user = find_user(session, username)
+            if user is None:
+                raise click.ClickException(f"no user {username!r}")
+            sign_in.change_password(session, user, password)
+        click.echo(f"password of {username} changed; its sessions are ended")
+
+    @app.cli.command("deactivate-user")
+    @click.argument("username")
+    def deactivate_user_command(username):
+        """Stop an account from signing in; its sessions and API tokens end."""
+        with services.db.write() as session:
+            user = find_user(session, username)
+            if user is None:
+                raise click.ClickException(f"no user {username!r}")
+            sign_in.deactivate(session, user)
+        click.echo(f"user {username} deactivated")
 
     @app.cli.command("worker")
     @click.option("--sweep-seconds", default=30, show_default=True,

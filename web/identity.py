@@ -10,11 +10,26 @@ from typing import Optional
 
 from flask import g, make_response, redirect, request, session, url_for
 
-from engine import visibility
+from engine import sign_in, visibility
 from engine.directory import Actor, actor_of, get_user
 from engine.errors import Forbidden
 
 from .services import services
+
+
+def start_session(actor: Actor, generation: int) -> None:
+    session.clear()
+    session["user_id"] = actor.id
+    session["generation"] = generation
+
+
+def end_session() -> None:
+    """Sign out here and everywhere: a cookie saved before stops working too."""
+    user_id = session.get("user_id")
+    session.clear()
+    if user_id is not None:
+        with services().db.write() as db:
+            sign_in.end_sessions(db, user_id)
 
 
 def current_actor() -> Optional[Actor]:
@@ -24,7 +39,10 @@ def current_actor() -> Optional[Actor]:
         if user_id is not None:
             with services().db.read() as db:
                 user = get_user(db, user_id)
-                g.actor = actor_of(user) if user is not None else None
+                if user is not None and user.session_generation == session.get("generation"):
+                    g.actor = actor_of(user)
+            if g.actor is None:
+                session.clear()  # ended by a sign-out elsewhere, a new password, deactivation
     return g.actor
 
 

@@ -2,7 +2,10 @@
 answer our questions there, withdraw it."""
 from __future__ import annotations
 
-from flask import Blueprint, abort, flash, redirect, render_template, request, session, url_for
+from flask import (
+    Blueprint, abort, flash, make_response, redirect, render_template, request, session,
+    url_for,
+)
 
 from engine import customers, forms, notes
 from engine import intake as intake_records
@@ -10,12 +13,13 @@ from engine.errors import AlreadyCompleted, NotFound
 from engine.upload_checks import UploadRefused
 from engine.forms import FormInvalid
 from engine.i18n import zone_or_none
+from engine.rate_limits import FILING
 
 from . import conversation, evidence, formrender
 from .htmx import is_htmx, partial
 from .i18n import _, current_locale, translate, use_customer_preferences
 from .presenters.status_page import status_page
-from .rate_limit import too_many_attempts
+from .rate_limit import refused, too_many_attempts, with_retry_after
 from .services import services
 
 bp = Blueprint("public", __name__)
@@ -46,10 +50,12 @@ def file():
     if request.form.get(HONEYPOT):
         return _intake_page(request.form, {"": _("Your complaint could not be sent. Please "
                                                   "try again.")}, status=400)
-    if too_many_attempts(f"intake:{request.remote_addr}"):
-        return _intake_page(request.form, {"": _("Too many complaints from your address in a "
-                                                  "short time. Please wait a minute.")},
-                            status=429)
+    wait = refused(FILING)
+    if wait:
+        page, status = _intake_page(request.form, {"": _(
+            "Too many complaints from your address in a short time. Please wait a minute.")},
+            status=429)
+        return with_retry_after(make_response(page, status), wait)
     schema, ui = public_form()
     data = forms.coerce_submission(schema, formrender.posted(schema, ui, request.form))
     try:

@@ -3,17 +3,16 @@ from __future__ import annotations
 
 import os
 
-from waitress import serve
-
-from engine import bootstrap, migrate
+from engine import bootstrap, migrate, public_address
 from engine.scheduler import TimerScheduler
 
-from . import create_app
+from . import create_app, graceful
 
 
 def main() -> None:
     host = os.environ.get("HOST", "127.0.0.1")
     port = int(os.environ.get("PORT", "5000"))
+    public_address.serving_at(host, port)  # links in mails, unless COMPLAINTS_PUBLIC_URL
     app = create_app()
     services = app.extensions["services"]
     migrate.upgrade(services.db.url)
@@ -32,9 +31,11 @@ def main() -> None:
     print("  timers: fired in this process (catch-up done)")
     print("  press Ctrl+C to stop\n", flush=True)
     try:
-        serve(app, host=host, port=port, threads=8, ident="complaints")
+        graceful.serve(app, host=host, port=port, threads=8, ident="complaints")
     finally:
         scheduler.shutdown()
+        services.db.dispose()
+        print("Complaint handling stopped", flush=True)
 
 
 if __name__ == "__main__":

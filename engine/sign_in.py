@@ -1,0 +1,97 @@
+"""Signing in, the same on the pages and the API: failures are counted per account
+across both (and attempts per client address), each used-up tier of failures makes the
+next wait longer, and the account's owner is told by mail when their account is paused.
+
+User names longer than any account's are turned away before anything is counted or
+stored: an attacker's megabyte-long names never reach the counters or the database.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Optional
+
+from sqlalchemy import update
+from sqlalchemy.orm import Session
+
+from . import mailer
+from .directory import Actor, actor_of, authenticate, find_user, hash_password
+from .i18n import translator
+from .models import ApiToken, User
+from .rate_limits import SIGN_IN_ADDRESS, SIGN_IN_FAILURES
+from .services import Services
+
+MAX_USERNAME = User.__table__.c.username.type.length
+# Longer passwords would only make each failed check cost more CPU time.
+MAX_PASSWORD = 1024
+
+
+@dataclass(frozen=True)
+class SignIn:
+    actor: Optional[Actor] = None
+    # The session generation the new session carries (see end_sessions).
+    generation: int = 0
+    # Refused without looking at the password: try again in this many seconds.
+    retry_after: Optional[int] = None
+
+
+def acceptable_name(username: str) -> bool:
+    return 0 < len(username) <= MAX_USERNAME
+
+
+def sign_in(services: Services, username: str, password: str, address: str) -> SignIn:
+    if not acceptable_name(username) or len(password) > MAX_PASSWORD:
+        return SignIn()
+    limits = services.limits
+    wait = limits.blocked(SIGN_IN_FAILURES, username)
+    from_address = limits.hit(SIGN_IN_ADDRESS, address or "unknown")
+    if wait or not from_address.allowed:
+        return SignIn(retry_after=wait or from_address.retry_after)
+    with services.db.read() as db:
+        user = authenticate(db, username, password)
+        if user is not None:
+            return SignIn(actor=actor_of(user), generation=user.session_generation)
+    failure = limits.hit(SIGN_IN_FAILURES, username)
+    if failure.just_exhausted:
+        _tell_owner(services, username, limits.wait(SIGN_IN_FAILURES, username))
+    return SignIn()
+
+
+def _tell_owner(services: Services, username: str, wait_seconds: int) -> None:
+    with services.db.write() as db:
+        user = find_user(db, username)
+        if user is None or not user.active or not user.email:
+            return
+        _ = translator(user.locale)
+        minutes = max(1, -(-wait_seconds // 60))
+        body = "\n\n".join([
+            _("Hello %(name)s,", name=user.display_name),
+            _("someone has repeatedly failed to sign in to your account %(username)s. "
+              "Further attempts are refused for %(minutes)s minutes.",
+              username=user.username, minutes=minutes),
+            _("If it was you, wait and try again. If it was not, tell your administrator."),
+            _("Complaint Desk"),
+        ])
+        try:
+            mailer.queue(db, user.email, _("Sign-in to your account is paused"), body,
+                         now=services.now())
+        except ValueError:
+            pass  # an unusable address on file must not break signing in
+
+
+def end_sessions(session: Session, user_id: int) -> None:
+    """Every session of the account stops working at its next request."""
+    session.execute(update(User).where(User.id == user_id)
+                    .values(session_generation=User.session_generation + 1))
+
+
+def change_password(session: Session, user: User, password: str) -> None:
+    user.password_hash = hash_password(password)
+    session.flush()
+    end_sessions(session, user.id)
+
+
+def deactivate(session: Session, user: User) -> None:
+    user.active = False
+    session.flush()
+    end_sessions(session, user.id)
+    session.execute(ApiToken.__table__.delete().where(ApiToken.user_id == user.id))
