@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 
 from . import audit, intake, runtime, tasks
 from .directory import Actor
+from .form_values import EARLIEST_DAY, LATEST_DAY
 from .i18n import N_
 from .models import AuditEvent, HumanTask, ProcessInstance
 from .services import Services
@@ -53,6 +54,10 @@ HISTORY_KINDS = {
 def recent(session: Session, actor: Actor, limit: int = 50) -> list[ProcessInstance]:
     """The newest cases the actor may see."""
     return search(session, actor, CaseQuery(), limit=limit).rows
+
+
+# Beyond this the offset would outgrow the database's integers; no search has so many pages.
+MAX_PAGE = 100_000
 
 
 @dataclass
@@ -105,13 +110,17 @@ def search(session: Session, actor: Actor, query: CaseQuery, limit: int = 50,
         conditions.append(ProcessInstance.status_token_hash.is_not(None))
     elif query.kind == "improvement":
         conditions.append(ProcessInstance.status_token_hash.is_(None))
+    # No case is older or newer than the days a form may name; a day beyond them (the
+    # year 1 or 9999) would not even convert to UTC.
     if query.since:
+        since = min(max(query.since, EARLIEST_DAY), LATEST_DAY)
         conditions.append(ProcessInstance.created_at >= dt.datetime.combine(
-            query.since, dt.time(), zone))
+            since, dt.time(), zone))
     if query.until:
+        until = min(max(query.until, EARLIEST_DAY), LATEST_DAY)
         conditions.append(ProcessInstance.created_at < dt.datetime.combine(
-            query.until + dt.timedelta(days=1), dt.time(), zone))
-    page = max(1, query.page)
+            until + dt.timedelta(days=1), dt.time(), zone))
+    page = min(max(1, query.page), MAX_PAGE)
     rows = list(session.execute(
         select(ProcessInstance).where(*conditions)
         .order_by(ProcessInstance.created_at.desc(), ProcessInstance.id.desc())

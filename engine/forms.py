@@ -11,8 +11,9 @@ import threading
 from pathlib import Path
 from typing import Any, Callable, Mapping, Optional
 
-from jsonschema import Draft202012Validator, FormatChecker
+from jsonschema import Draft202012Validator
 
+from .form_values import EARLIEST_DAY, LATEST_DAY, finite_number, validator_for
 from .i18n import Message, N_
 
 RESERVED_FIELDS = {"typename"}  # breaks SpiffWorkflow's deserializer
@@ -122,6 +123,9 @@ def _message(error) -> str:
     if validator == "minLength":
         return Message(N_("This field is required.")) if limit == 1 else \
             Message(N_("At least %(count)s characters."), count=limit)
+    if validator == "pattern" and error.schema.get("format") in ("date", "date-time"):
+        return Message(N_("Enter a date from %(earliest)s to %(latest)s."),
+                       earliest=EARLIEST_DAY.isoformat(), latest=LATEST_DAY.isoformat())
     if validator == "format":
         if limit in FORMAT_MESSAGES:
             return Message(FORMAT_MESSAGES[limit])
@@ -163,7 +167,7 @@ def validate(schema: dict, data: Any) -> dict:
     bad = RESERVED_FIELDS & set(data)
     if bad:
         raise FormInvalid({name: Message(N_("This field name is reserved.")) for name in bad})
-    validator = Draft202012Validator(schema, format_checker=FormatChecker())
+    validator = validator_for(schema)
     fields: dict[str, str] = {}
     for error in sorted(validator.iter_errors(data), key=lambda e: e.path):
         if error.validator == "anyOf" and not error.absolute_path:
@@ -226,11 +230,9 @@ def coerce_submission(schema: dict, form: Mapping[str, str]) -> dict:
             except ValueError:
                 pass
         if "number" in types:
-            try:
-                number = float(raw)
-                data[name] = int(number) if number.is_integer() and "." not in raw else number
+            number = finite_number(raw)
+            if number is not None:
+                data[name] = number
                 continue
-            except ValueError:
-                pass
         data[name] = raw
     return data

@@ -12,6 +12,7 @@ from engine.directory import actor_for_token, authenticate, issue_token
 from engine.errors import ServiceError
 from engine.forms import FormInvalid
 
+from . import json_bodies
 from .rate_limit import too_many_attempts
 from .services import services
 
@@ -44,14 +45,6 @@ def token_required(view):
             return error(403, "Staff only.")
         return view(*args, **kwargs)
     return wrapped
-
-
-def json_body():
-    body = request.get_json(silent=True)
-    if body is None:
-        raise FormInvalid({"": "Send a JSON object with Content-Type: application/json."},
-                          "The request body is not valid JSON.")
-    return body
 
 
 @bp.errorhandler(FormInvalid)
@@ -89,7 +82,7 @@ def openapi():
 
 @bp.post("/token")
 def token():
-    body = request.get_json(silent=True) or {}
+    body = json_bodies.optional_object()
     username, password = body.get("username"), body.get("password")
     if not isinstance(username, str) or not isinstance(password, str):
         return error(401, "Unknown user name or wrong password.")
@@ -110,7 +103,7 @@ def file_complaint():
         return error(401, "The bearer token is not valid.")
     if not intake.may_register(staff):
         staff = None  # files it as a customer would
-    filed = runtime.file_complaint(services(), json_body(), staff=staff)
+    filed = runtime.file_complaint(services(), json_bodies.body(), staff=staff)
     return jsonify(ticket=filed.ticket, status_token=filed.status_token), 201
 
 
@@ -142,5 +135,5 @@ def get_task(task_id: str):
 @bp.post("/tasks/<task_id>")
 @token_required
 def complete_task(task_id: str):
-    result = runtime.complete_task(services(), g.api_actor, task_id, json_body())
+    result = runtime.complete_task(services(), g.api_actor, task_id, json_bodies.body())
     return jsonify(result)
