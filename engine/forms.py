@@ -85,14 +85,14 @@ def resolve_choices(schema: dict, ui: dict, choices: ChoiceSource) -> dict:
     return resolved or schema
 
 
-def _field_of(error) -> str:
-    if error.validator == "required":
-        missing = [p for p in error.validator_value if isinstance(error.instance, dict)
-                   and p not in error.instance]
-        base = ".".join(str(p) for p in error.absolute_path)
-        name = missing[0] if missing else ""
-        return f"{base}.{name}" if base and name else (name or base)
-    return ".".join(str(p) for p in error.absolute_path)
+def _fields_of(error) -> list[str]:
+    """The fields an error is about: one for most, each missing one for `required`."""
+    base = ".".join(str(p) for p in error.absolute_path)
+    if error.validator != "required":
+        return [base]
+    missing = [p for p in error.validator_value if isinstance(error.instance, dict)
+               and p not in error.instance] or [""]
+    return [f"{base}.{name}" if base and name else (name or base) for name in missing]
 
 
 # Messages are `Message`s: English for the API, the reader's language on a page.
@@ -172,9 +172,11 @@ def validate(schema: dict, data: Any) -> dict:
     for error in sorted(validator.iter_errors(data), key=lambda e: e.path):
         if error.validator == "anyOf" and not error.absolute_path:
             field, message = _anyof_alternatives(schema, error)
-        else:
-            field, message = _field_of(error), _message(error)
-        fields.setdefault(field, message)
+            fields.setdefault(field, message)
+            continue
+        message = _message(error)
+        for field in _fields_of(error):
+            fields.setdefault(field, message)
     if fields:
         raise FormInvalid(fields)
     return data
