@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 
 from . import audit, intake, runtime, tasks
 from .directory import Actor
-from .form_values import EARLIEST_DAY, LATEST_DAY
+from .form_values import EARLIEST_DAY, LATEST_DAY, storable_part
 from .i18n import N_
 from .models import AuditEvent, HumanTask, ProcessInstance
 from .services import Services
@@ -89,7 +89,7 @@ def search(session: Session, actor: Actor, query: CaseQuery, limit: int = 50,
     Works from indexed columns of the instance table, never from the serialized state.
     """
     conditions = [visible_to(actor)]
-    text = query.text.strip()
+    text = storable_part(query.text).strip()
     if text.isdigit():
         # Ticket or phone prefix: index range scans ("2611" covers 2611000000-2611999999).
         upper = text + ":"  # the character after "9"

@@ -18,6 +18,26 @@ EARLIEST_DAY = dt.date(2000, 1, 1)
 LATEST_DAY = dt.date(2100, 12, 31)
 
 
+def storable_part(text: str) -> str:
+    """The text without the characters no database holds: PostgreSQL refuses NUL, and no
+    driver encodes a lone surrogate (which a JSON escape such as "\\ud800" carries)."""
+    return "".join(character for character in text
+                   if character != "\x00" and not "\ud800" <= character <= "\udfff")
+
+
+def storable(text: str) -> bool:
+    return storable_part(text) == text
+
+
+def storable_params(params) -> dict[str, str]:
+    """Query parameters with only the characters a database holds."""
+    return {name: storable_part(value) for name, value in params.items()}
+
+
+def _storable_string(checker, value) -> bool:
+    return isinstance(value, str) and storable(value)
+
+
 def _finite_number(checker, value) -> bool:
     # JSON has no NaN or infinity; Python's float has, and one in a case's data would
     # be written back as `Infinity` (not JSON) and win every comparison it takes part in.
@@ -50,7 +70,8 @@ def _address(value) -> bool:
 
 FormValidator = validators.extend(
     Draft202012Validator,
-    type_checker=Draft202012Validator.TYPE_CHECKER.redefine("number", _finite_number),
+    type_checker=Draft202012Validator.TYPE_CHECKER.redefine_many(
+        {"number": _finite_number, "string": _storable_string}),
     format_checker=FORMAT_CHECKER,
 )
 

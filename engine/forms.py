@@ -110,6 +110,9 @@ def _message(error) -> str:
         return Message(N_("This field is required."))
     if validator in ("enum", "const", "oneOf"):
         return Message(N_("Choose one of the offered values."))
+    if validator == "type" and isinstance(error.instance, str) and "string" in (
+            limit if isinstance(limit, list) else [limit]):
+        return Message(N_("Remove the characters that cannot be stored, such as NUL."))
     if validator == "type":
         wanted = limit
         if isinstance(wanted, list):  # ["number", "null"]: an optional number

@@ -212,3 +212,26 @@ def test_the_case_list_answers_any_query(visitor, desk, query):
     desk.file()
     response = visitor("agent").get(f"/cases?{query}")
     assert response.status_code < 500
+
+
+# --------------------------------------------------------------------------- characters
+
+@pytest.mark.parametrize("text", ["Wang\x00Lei", "Wang\ud800Lei"])
+def test_text_the_database_cannot_hold_is_refused(client, text):
+    response = client.post("/api/v1/complaints", json={**CUSTOMER_RECORD, "customer_name": text})
+    assert response.status_code == 422
+    assert set(response.get_json()["fields"]) == {"customer_name"}
+
+
+def test_searches_with_characters_the_database_cannot_hold_answer(client, visitor, desk):
+    desk.file()
+    headers = staff_token(client)
+    assert visitor("agent").get("/cases?q=Wang%00&type=x%00&status=%00").status_code == 200
+    assert visitor("agent").get("/?q=Wang%00").status_code == 200
+    assert client.get("/api/v1/tasks?q=Wang%00&task=x%00&queue=y%00",
+                      headers=headers).status_code == 200
+
+
+def test_credentials_the_database_cannot_hold_are_simply_wrong(client):
+    response = client.post("/api/v1/token", json={"username": "agent\x00", "password": "demo"})
+    assert response.status_code == 401

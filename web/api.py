@@ -10,6 +10,7 @@ from flask import Blueprint, g, jsonify, request
 from engine import cases, intake, runtime, tasks, visibility
 from engine.directory import actor_for_token, authenticate, issue_token
 from engine.errors import ServiceError
+from engine.form_values import storable, storable_params
 from engine.forms import FormInvalid
 
 from . import json_bodies
@@ -84,7 +85,8 @@ def openapi():
 def token():
     body = json_bodies.optional_object()
     username, password = body.get("username"), body.get("password")
-    if not isinstance(username, str) or not isinstance(password, str):
+    if not (isinstance(username, str) and isinstance(password, str)
+            and storable(username) and storable(password)):
         return error(401, "Unknown user name or wrong password.")
     if too_many_attempts(f"api:{request.remote_addr}:{username}"):
         return error(429, "Too many attempts. Wait a minute and try again.")
@@ -119,7 +121,7 @@ def get_complaint(ticket: str):
 @bp.get("/tasks")
 @token_required
 def list_tasks():
-    filters = tasks.WorklistFilter.from_params(request.args)
+    filters = tasks.WorklistFilter.from_params(storable_params(request.args))
     with services().db.read() as db:
         views = tasks.worklist(db, g.api_actor, filters=filters, now=services().now())
     return jsonify(tasks=[v.as_dict() for v in views])
