@@ -88,6 +88,9 @@ def normalise_record(services: Services, record: Any, now: dt.datetime,
     if not isinstance(record, dict):
         raise forms.FormInvalid({"": Message(N_("The complaint record must be a JSON object."))})
     record = dict(record)
+    if isinstance(record.get("customer_email"), str):
+        # As the pages do: space around an address is how it was pasted, not part of it.
+        record["customer_email"] = record["customer_email"].strip()
     refused = {}
     if staff is None:
         refused = _refused_from_customer(record)
