@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 
 from . import audit, intake, runtime, tasks
 from .directory import Actor
+from .form_values import EARLIEST_DAY, LATEST_DAY, storable_part
 from .i18n import N_
 from .models import AuditEvent, HumanTask, ProcessInstance
 from .services import Services
@@ -56,6 +57,10 @@ def recent(session: Session, actor: Actor, limit: int = 50) -> list[ProcessInsta
     return search(session, actor, CaseQuery(), limit=limit).rows
 
 
+# Beyond this the offset would outgrow the database's integers; no search has so many pages.
+MAX_PAGE = 100_000
+
+
 @dataclass
 class CaseQuery:
     """Filters of the case search; empty ones do not filter."""
@@ -85,7 +90,7 @@ def search(session: Session, actor: Actor, query: CaseQuery, limit: int = 50,
     Works from indexed columns of the instance table, never from the serialized state.
     """
     conditions = [visible_to(actor)]
-    text = query.text.strip()
+    text = storable_part(query.text).strip()
     if text.isdigit():
         # Ticket or phone prefix: index range scans ("2611" covers 2611000000-2611999999).
         upper = text + ":"  # the character after "9"
@@ -106,13 +111,17 @@ def search(session: Session, actor: Actor, query: CaseQuery, limit: int = 50,
         conditions.append(ProcessInstance.status_token_hash.is_not(None))
     elif query.kind == "improvement":
         conditions.append(ProcessInstance.status_token_hash.is_(None))
+    # No case is older or newer than the days a form may name; a day beyond them (the
+    # year 1 or 9999) would not even convert to UTC.
     if query.since:
+        since = min(max(query.since, EARLIEST_DAY), LATEST_DAY)
         conditions.append(ProcessInstance.created_at >= dt.datetime.combine(
-            query.since, dt.time(), zone))
+            since, dt.time(), zone))
     if query.until:
+        until = min(max(query.until, EARLIEST_DAY), LATEST_DAY)
         conditions.append(ProcessInstance.created_at < dt.datetime.combine(
-            query.until + dt.timedelta(days=1), dt.time(), zone))
-    page = max(1, query.page)
+            until + dt.timedelta(days=1), dt.time(), zone))
+    page = min(max(1, query.page), MAX_PAGE)
     rows = list(session.execute(
         select(ProcessInstance).where(*conditions)
         .order_by(ProcessInstance.created_at.desc(), ProcessInstance.id.desc())

@@ -11,8 +11,9 @@ import threading
 from pathlib import Path
 from typing import Any, Callable, Mapping, Optional
 
-from jsonschema import Draft202012Validator, FormatChecker
+from jsonschema import Draft202012Validator
 
+from .form_values import EARLIEST_DAY, LATEST_DAY, finite_number, validator_for
 from .i18n import Message, N_
 
 RESERVED_FIELDS = {"typename"}  # breaks SpiffWorkflow's deserializer
@@ -84,14 +85,14 @@ def resolve_choices(schema: dict, ui: dict, choices: ChoiceSource) -> dict:
     return resolved or schema
 
 
-def _field_of(error) -> str:
-    if error.validator == "required":
-        missing = [p for p in error.validator_value if isinstance(error.instance, dict)
-                   and p not in error.instance]
-        base = ".".join(str(p) for p in error.absolute_path)
-        name = missing[0] if missing else ""
-        return f"{base}.{name}" if base and name else (name or base)
-    return ".".join(str(p) for p in error.absolute_path)
+def _fields_of(error) -> list[str]:
+    """The fields an error is about: one for most, each missing one for `required`."""
+    base = ".".join(str(p) for p in error.absolute_path)
+    if error.validator != "required":
+        return [base]
+    missing = [p for p in error.validator_value if isinstance(error.instance, dict)
+               and p not in error.instance] or [""]
+    return [f"{base}.{name}" if base and name else (name or base) for name in missing]
 
 
 # Messages are `Message`s: English for the API, the reader's language on a page.
@@ -109,6 +110,9 @@ def _message(error) -> str:
         return Message(N_("This field is required."))
     if validator in ("enum", "const", "oneOf"):
         return Message(N_("Choose one of the offered values."))
+    if validator == "type" and isinstance(error.instance, str) and "string" in (
+            limit if isinstance(limit, list) else [limit]):
+        return Message(N_("Remove the characters that cannot be stored, such as NUL."))
     if validator == "type":
         wanted = limit
         if isinstance(wanted, list):  # ["number", "null"]: an optional number
@@ -122,6 +126,9 @@ def _message(error) -> str:
     if validator == "minLength":
         return Message(N_("This field is required.")) if limit == 1 else \
             Message(N_("At least %(count)s characters."), count=limit)
+    if validator == "pattern" and error.schema.get("format") in ("date", "date-time"):
+        return Message(N_("Enter a date from %(earliest)s to %(latest)s."),
+                       earliest=EARLIEST_DAY.isoformat(), latest=LATEST_DAY.isoformat())
     if validator == "format":
         if limit in FORMAT_MESSAGES:
             return Message(FORMAT_MESSAGES[limit])
@@ -163,14 +170,16 @@ def validate(schema: dict, data: Any) -> dict:
     bad = RESERVED_FIELDS & set(data)
     if bad:
         raise FormInvalid({name: Message(N_("This field name is reserved.")) for name in bad})
-    validator = Draft202012Validator(schema, format_checker=FormatChecker())
+    validator = validator_for(schema)
     fields: dict[str, str] = {}
     for error in sorted(validator.iter_errors(data), key=lambda e: e.path):
         if error.validator == "anyOf" and not error.absolute_path:
             field, message = _anyof_alternatives(schema, error)
-        else:
-            field, message = _field_of(error), _message(error)
-        fields.setdefault(field, message)
+            fields.setdefault(field, message)
+            continue
+        message = _message(error)
+        for field in _fields_of(error):
+            fields.setdefault(field, message)
     if fields:
         raise FormInvalid(fields)
     return data
@@ -226,11 +235,9 @@ def coerce_submission(schema: dict, form: Mapping[str, str]) -> dict:
             except ValueError:
                 pass
         if "number" in types:
-            try:
-                number = float(raw)
-                data[name] = int(number) if number.is_integer() and "." not in raw else number
+            number = finite_number(raw)
+            if number is not None:
+                data[name] = number
                 continue
-            except ValueError:
-                pass
         data[name] = raw
     return data

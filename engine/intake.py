@@ -88,6 +88,9 @@ def normalise_record(services: Services, record: Any, now: dt.datetime,
     if not isinstance(record, dict):
         raise forms.FormInvalid({"": Message(N_("The complaint record must be a JSON object."))})
     record = dict(record)
+    if isinstance(record.get("customer_email"), str):
+        # As the pages do: space around an address is how it was pasted, not part of it.
+        record["customer_email"] = record["customer_email"].strip()
     refused = {}
     if staff is None:
         refused = _refused_from_customer(record)
@@ -98,20 +101,32 @@ def normalise_record(services: Services, record: Any, now: dt.datetime,
         record.setdefault("channel", STAFF_CHANNELS_DEFAULT)
         record.setdefault("received_at", now.isoformat())
     schema = intake_schema(services)
+    problems = dict(refused)
     try:
         forms.validate(schema, record)
     except forms.FormInvalid as exc:
-        raise forms.FormInvalid({**exc.fields, **refused}, *exc.args) from None
-    if refused:
-        raise forms.FormInvalid(refused)
-    received = dt.datetime.fromisoformat(record["received_at"].replace("Z", "+00:00"))
-    if received.tzinfo is None:
-        raise forms.FormInvalid({"received_at": Message(N_("Give the time with its time zone."))})
-    if received > now + dt.timedelta(minutes=5):
-        raise forms.FormInvalid({"received_at": Message(N_("The receipt time lies in the future."))})
+        problems = {**exc.fields, **refused}
+    for name, message in _receipt_problems(record.get("received_at"), now).items():
+        problems.setdefault(name, message)
+    if problems:
+        raise forms.FormInvalid(problems)
     full = {name: None for name in schema.get("properties", {})}
     full.update(record)
     return full
+
+
+def _receipt_problems(received_at: Any, now: dt.datetime) -> dict[str, Message]:
+    """What is wrong with a receipt time the schema lets through (its format is the
+    schema's to report)."""
+    try:
+        received = dt.datetime.fromisoformat(str(received_at))
+    except ValueError:
+        return {}
+    if received.tzinfo is None:
+        return {"received_at": Message(N_("Give the time with its time zone."))}
+    if received > now + dt.timedelta(minutes=5):
+        return {"received_at": Message(N_("The receipt time lies in the future."))}
+    return {}
 
 
 def match_key(value) -> Optional[str]:

@@ -12,8 +12,10 @@ from engine.directory import actor_for_token, issue_token
 from engine.models import User
 from engine.rate_limits import FILING
 from engine.errors import ServiceError
+from engine.form_values import storable, storable_params
 from engine.forms import FormInvalid
 
+from . import json_bodies
 from .rate_limit import client_address, refused, with_retry_after
 from .services import services
 
@@ -53,14 +55,6 @@ def too_many(retry_after: int):
     return with_retry_after(response, retry_after), status
 
 
-def json_body():
-    body = request.get_json(silent=True)
-    if body is None:
-        raise FormInvalid({"": "Send a JSON object with Content-Type: application/json."},
-                          "The request body is not valid JSON.")
-    return body
-
-
 @bp.errorhandler(FormInvalid)
 def _form_invalid(exc: FormInvalid):
     return error(422, str(exc), exc.fields)
@@ -96,9 +90,10 @@ def openapi():
 
 @bp.post("/token")
 def token():
-    body = request.get_json(silent=True) or {}
+    body = json_bodies.optional_object()
     username, password = body.get("username"), body.get("password")
-    if not isinstance(username, str) or not isinstance(password, str):
+    if not (isinstance(username, str) and isinstance(password, str)
+            and storable(username) and storable(password)):
         return error(401, "Unknown user name or wrong password.")
     outcome = sign_in.sign_in(services(), username, password, client_address())
     if outcome.retry_after:
@@ -121,7 +116,7 @@ def file_complaint():
         wait = refused(FILING)
         if wait:
             return too_many(wait)
-    filed = runtime.file_complaint(services(), json_body(), staff=staff)
+    filed = runtime.file_complaint(services(), json_bodies.body(), staff=staff)
     return jsonify(ticket=filed.ticket, status_token=filed.status_token), 201
 
 
@@ -137,7 +132,7 @@ def get_complaint(ticket: str):
 @bp.get("/tasks")
 @token_required
 def list_tasks():
-    filters = tasks.WorklistFilter.from_params(request.args)
+    filters = tasks.WorklistFilter.from_params(storable_params(request.args))
     with services().db.read() as db:
         views = tasks.worklist(db, g.api_actor, filters=filters, now=services().now())
     return jsonify(tasks=[v.as_dict() for v in views])
@@ -153,5 +148,5 @@ def get_task(task_id: str):
 @bp.post("/tasks/<task_id>")
 @token_required
 def complete_task(task_id: str):
-    result = runtime.complete_task(services(), g.api_actor, task_id, json_body())
+    result = runtime.complete_task(services(), g.api_actor, task_id, json_bodies.body())
     return jsonify(result)

@@ -8,6 +8,7 @@ from flask import Blueprint, flash, redirect, render_template, request, url_for
 from engine import cases as case_service
 from engine import intake, notes, reply_templates, runtime, task_forms
 from engine.errors import AlreadyCompleted
+from engine.form_values import storable_params
 from engine.forms import FormInvalid
 from engine.i18n import N_
 
@@ -44,7 +45,7 @@ def _query_from(args) -> case_service.CaseQuery:
 @staff_page
 def index():
     actor = current_actor()
-    query = _query_from(request.args)
+    query = _query_from(storable_params(request.args))
     with services().db.read() as db:
         result = case_service.search(db, actor, query, RECENT)
         schema, ui = intake.intake_form(services(), db)

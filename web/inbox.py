@@ -11,6 +11,7 @@ from engine import cases as case_service
 from engine import forms, intake, notifications, runtime, task_forms, tasks
 from engine.directory import ROLES
 from engine.errors import AlreadyClaimed, AlreadyCompleted, NotFound, ProcessError
+from engine.form_values import storable_params
 from engine.forms import FormInvalid
 
 from . import formrender
@@ -112,7 +113,7 @@ def _inbox(filters: tasks.WorklistFilter):
 def _back_to_inbox():
     """After claim/release: the inbox part for htmx, else a redirect to the inbox with the
     filters the person was using (carried in the form's address)."""
-    filters = tasks.WorklistFilter.from_params(request.args)
+    filters = tasks.WorklistFilter.from_params(storable_params(request.args))
     if _htmx_region() is not None:
         return _inbox(filters)
     return redirect(url_for("inbox.index", **filters.params()))
@@ -125,7 +126,7 @@ def _message(exc: Exception) -> str:
 @bp.get("/")
 @staff_page
 def index():
-    return _inbox(tasks.WorklistFilter.from_params(request.args))
+    return _inbox(tasks.WorklistFilter.from_params(storable_params(request.args)))
 
 
 @bp.post("/tasks/<task_id>/claim")
