@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 
 from . import mailer
 from .directory import Actor, actor_of, authenticate, find_user, hash_password
+from .form_values import storable
 from .i18n import translator
 from .models import ApiToken, User
 from .rate_limits import SIGN_IN_ADDRESS, SIGN_IN_FAILURES
@@ -35,11 +36,14 @@ class SignIn:
 
 
 def acceptable_name(username: str) -> bool:
-    return 0 < len(username) <= MAX_USERNAME
+    """A name that can be an account's: within the column, and free of characters that
+    no database holds (PostgreSQL refuses a NUL outright)."""
+    return 0 < len(username) <= MAX_USERNAME and storable(username)
 
 
 def sign_in(services: Services, username: str, password: str, address: str) -> SignIn:
-    if not acceptable_name(username) or len(password) > MAX_PASSWORD:
+    if not acceptable_name(username) or len(password) > MAX_PASSWORD or \
+            not storable(password):
         return SignIn()
     limits = services.limits
     wait = limits.blocked(SIGN_IN_FAILURES, username)

@@ -80,3 +80,18 @@ def test_case_status_and_task_pages_are_never_cached(app, services, actors, desk
     assert status.status_code == 200 and status.headers["Cache-Control"] == "no-store"
     assert "no-store" not in app.test_client().get("/complaint").headers.get(
         "Cache-Control", "")
+
+
+def test_a_user_name_or_password_no_database_holds_is_a_wrong_sign_in(app, client):
+    """A NUL in the name or password is refused like any wrong password, on the page and
+    the API, before the database is asked (PostgreSQL would refuse the query)."""
+    for username, password in (("agent\x00", "demo"), ("agent", "de\x00mo"),
+                               ("\ud800", "demo")):
+        response = client.post("/api/v1/token", json={"username": username,
+                                                        "password": password})
+        assert response.status_code == 401
+        if "\ud800" in username:
+            continue  # a form post cannot carry a lone surrogate; JSON can
+        page = post(client, "/login", {"username": username, "password": password},
+                    "/login")
+        assert page.status_code != 302 and page.status_code < 500
