@@ -132,6 +132,23 @@ def test_a_refused_recipient_fails_at_once_and_the_rest_is_sent(services, smtp_s
     assert [t for _f, t, _m in smtp_server.messages] == [["wang.lei@example.com"]]
 
 
+def test_a_temporary_refusal_is_retried_not_given_up(services, smtp_server, clock):
+    """A 4xx answer (mailbox full, greylisting) is tried again after the backoff; only a
+    5xx answer ends a message's delivery."""
+    smtp_server.start()
+    smtp_server.handler.busy.add("wang.lei@example.com")
+    message_id = queue_one(services)
+    settings = settings_for(smtp_server)
+    assert deliver_due(services, settings) == {"sent": 0, "failed": 0, "retried": 1, "kept": 0}
+    waiting = row(services, message_id)
+    assert waiting.status == "queued" and waiting.attempts == 1 and "452" in waiting.last_error
+    smtp_server.handler.busy.clear()
+    clock.now = waiting.next_attempt_at
+    assert deliver_due(services, settings)["sent"] == 1
+    assert row(services, message_id).status == "sent"
+    assert [t for _f, t, _m in smtp_server.messages] == [["wang.lei@example.com"]]
+
+
 def test_development_mode_keeps_messages_without_network(services, monkeypatch, clock):
     def no_network(*_args, **_kwargs):
         raise AssertionError("development mode must not connect")

@@ -10,15 +10,19 @@ from aiosmtpd.controller import Controller
 
 
 class Collector:
-    """aiosmtpd handler keeping every message it accepted (and refusing `nobody@`)."""
+    """aiosmtpd handler keeping every message it accepted (and refusing `nobody@` for
+    good, and the addresses in `busy` for now, as a full mailbox is refused)."""
 
     def __init__(self):
         self.messages: list[tuple[str, list[str], email.message.EmailMessage]] = []
+        self.busy: set[str] = set()
         self._lock = threading.Lock()
 
     async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
         if address.startswith("nobody@"):
             return "550 5.1.1 no such mailbox"
+        if address in self.busy:
+            return "452 4.2.2 mailbox full, try again later"
         envelope.rcpt_tos.append(address)
         return "250 OK"
 
