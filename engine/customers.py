@@ -18,6 +18,7 @@ from . import customer_follow_up as follow_up
 from . import forms, intake, runtime, task_forms, tasks
 from .directory import Actor
 from .errors import AlreadyCompleted, NotFound, ProcessError
+from .form_values import storable_part
 from .i18n import Message, N_
 from .models import AuditEvent, HumanTask, ProcessInstance
 from .services import Services
@@ -169,7 +170,7 @@ def complete(services: Services, token: str, task_id: str, data: Any) -> dict:
 
 
 def withdraw(services: Services, token: str, reason: str) -> None:
-    reason = (reason or "").strip()
+    reason = storable_part(reason or "").strip()
     if not reason:
         raise forms.FormInvalid({"reason": Message(
             N_("Please tell us why you withdraw the complaint."))})

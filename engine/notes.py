@@ -21,6 +21,7 @@ from sqlalchemy.orm import Session
 from . import audit, customers, mailer, notifications, runtime
 from .directory import Actor
 from .errors import Forbidden, ServiceError
+from .form_values import storable_part
 from .forms import FormInvalid
 from .i18n import N_, translator
 from .models import CaseNote, ProcessInstance, User
@@ -70,8 +71,9 @@ class StaffThread:
 
 
 def clean_body(body: Optional[str]) -> str:
-    # Browsers send a line break as CR LF but count it as one character: so do we.
-    text = (body or "").replace("\r\n", "\n").strip()
+    # Browsers send a line break as CR LF but count it as one character: so do we. A NUL
+    # (which no text column of PostgreSQL holds) carries nothing a reader would miss.
+    text = storable_part(body or "").replace("\r\n", "\n").strip()
     if not text:
         raise FormInvalid({"body": EMPTY_BODY})
     if len(text) > MAX_BODY:

@@ -19,6 +19,7 @@ from .case_run import CaseRun
 from .directory import Actor
 from .errors import AlreadyCompleted, Forbidden, ProcessError
 from .i18n import Message, N_, normalize_locale, zone_or_none
+from .form_values import storable_part
 from .intake import match_key, normalise_record, token_digest
 from .models import AuditEvent, HumanTask
 from .services import COMPLAINT_PROCESS, Services
@@ -177,7 +178,8 @@ STATUS_WORDS = {"open": N_("open"), "closed": N_("closed"), "cancelled": N_("can
 def cancel(services: Services, actor: Actor, ticket: str, reason: str) -> None:
     if not actor.roles & CANCEL_ROLES:
         raise Forbidden(N_("Only a customer-service supervisor can cancel a case."))
-    if not reason or not reason.strip():
+    reason = storable_part(reason or "")
+    if not reason.strip():
         raise forms.FormInvalid({"reason": Message(N_("Say why the case is cancelled."))})
     with services.db.write() as session:
         run = CaseRun.for_ticket(services, session, ticket)

@@ -6,6 +6,7 @@ import json
 
 import pytest
 
+from engine import customers, notes, runtime
 from engine.intake import customer_may_set
 from support.desk import RECORD
 from support.pages import CUSTOMER_FORM, post
@@ -235,3 +236,19 @@ def test_searches_with_characters_the_database_cannot_hold_answer(client, visito
 def test_credentials_the_database_cannot_hold_are_simply_wrong(client):
     response = client.post("/api/v1/token", json={"username": "agent\x00", "password": "demo"})
     assert response.status_code == 401
+
+
+def test_free_text_with_characters_no_database_holds_is_kept_without_them(
+        desk, services, actors):
+    """Notes, messages and reasons are free text: a NUL (which PostgreSQL refuses) is
+    dropped and the rest is kept, instead of the request failing."""
+    ticket = desk.file()
+    note = notes.add_staff_note(services, actors["agent"], ticket, notes.COMMENT,
+                                "Called back\x00 twice")
+    assert note.body == "Called back twice"
+    runtime.cancel(services, actors["supervisor"], ticket, "Dup\x00licate")
+    assert desk.case(ticket).history[-1].detail["reason"] == "Duplicate"
+    other = runtime.file_complaint(services, {**CUSTOMER_RECORD,
+                                              "customer_email": "w@example.com"})
+    customers.withdraw(services, other.status_token, "No longer\x00 needed")
+    assert desk.case(other.ticket).status == "cancelled"
