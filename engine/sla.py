@@ -18,7 +18,7 @@ from .calendars import DEFAULT_CALENDAR, BusinessCalendar, get_calendar
 from .i18n import COMPANY_ZONE, N_, local_time, one_line, translator, zone_or_none
 from .models import ClosedDay, Department, HumanTask, Notification, User
 from .extensions import task_property
-from . import sla_mail
+from . import mailer, sla_mail
 
 CUSTOMER_SERVICE = "customer_service"
 SLA_STAGES = {"reminder": "reminded_at", "breach": "breached_at", "escalation": "escalated_at"}
@@ -218,7 +218,7 @@ def apply_fired(session: Session, instance_id: int, ticket: str, finished: list,
     ids = sorted({str(attached.id) for _due, _stage, _task, attached in fired})
     rows = {r.id: r for r in connection.execute(_FIRED_ROWS, {"ids": ids})}
     marks: dict[str, dict] = {}
-    notices, applied = [], []
+    notices, applied, mails = [], [], []
     for due, stage, task, attached in sorted(fired, key=lambda f: f[0]):
         row = rows.get(str(attached.id))
         if row is None:
@@ -242,11 +242,12 @@ def apply_fired(session: Session, instance_id: int, ticket: str, finished: list,
         notices.append(notice)
         # One mail per stage and task, even if the stage's timer were to fire again.
         if getattr(row, SLA_STAGES[stage]) is None:
-            sla_mail.queue(session, notice, row.id, row.due_at, now)
+            mails += sla_mail.mails_for(session, notice, row.id, row.due_at, now)
         applied.append(f"{stage}:{row.name}")
     for task_id, values in marks.items():
         connection.execute(_MARK_FIRED, {"task_id": task_id,
                                          **{f"fired_{mark}": values.get(mark) for mark in _MARKS}})
     if notices:
         connection.execute(_INSERT_NOTICES, notices)
+    mailer.queue_many(session, mails)
     return applied

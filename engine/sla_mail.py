@@ -29,8 +29,10 @@ def _subject(user, message_id: str, values: dict, due_at) -> str:
     return translate(message_id, **shown)
 
 
-def queue(session: Session, notice: dict, task_id: str, due_at, now: dt.datetime) -> None:
-    """Mail one SLA notice (as engine.sla.apply_fired stores it) to its recipients."""
+def mails_for(session: Session, notice: dict, task_id: str, due_at,
+              now: dt.datetime) -> list[dict]:
+    """The mails of one SLA notice (as engine.sla.apply_fired stores it), one for each of
+    its recipients, for the caller to queue with the step's other mails in one insert."""
     mails: list[dict] = []
     link = f"{public_address.public_url()}/tasks/{task_id}"
     for user in _people(session, notice):
@@ -43,4 +45,4 @@ def queue(session: Session, notice: dict, task_id: str, due_at, now: dt.datetime
                                            notice["instance_id"], now))
         except ValueError:
             continue  # an unusable address on file must not stop the timers
-    mailer.queue_many(session, mails)
+    return mails
