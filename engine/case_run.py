@@ -33,6 +33,7 @@ from .errors import AlreadyCompleted, NotFound, ProcessError
 from .extensions import task_property
 from .i18n import N_
 from .models import HumanTask, InstanceState, ProcessInstance
+from .scripting import ScriptTimeout
 from .serialization import dump_state, load_state
 from .services import Services
 from .due_signal import announce
@@ -134,6 +135,14 @@ def run_engine(workflow: BpmnWorkflow, action) -> None:
         element = getattr(getattr(exc, "task_spec", None), "name", None)
         raise ProcessError(f"The process failed{f' at {element}' if element else ''}: {exc}",
                            element=element) from exc
+    except ScriptTimeout as exc:
+        raise _stopped(exc) from exc
+
+
+def _stopped(exc: ScriptTimeout) -> ProcessError:
+    element = exc.element
+    return ProcessError(f"The process failed{f' at {element}' if element else ''}: {exc}",
+                        element=element)
 
 
 def workflow_data(workflow: BpmnWorkflow, ready: Optional[list] = None) -> dict:
@@ -317,7 +326,7 @@ class CaseRun:
         if spawn_expression and file_linked is not None:
             try:
                 wanted = self.services.script_engine.evaluate(task, spawn_expression)
-            except Exception as exc:
+            except (Exception, ScriptTimeout) as exc:
                 raise ProcessError(f"The process failed at {task.task_spec.name}: {exc}",
                                    element=task.task_spec.name) from exc
             if wanted:
@@ -431,7 +440,7 @@ class CaseRun:
         finished = [t for t in after.completed if t.id not in self._done_before]
         try:
             notices = notifications.collect(finished, self.services.script_engine)
-        except Exception as exc:  # a broken subject expression must not lose the step silently
+        except (Exception, ScriptTimeout) as exc:  # a broken subject expression must not lose the step silently
             raise ProcessError(f"A notification in the diagram failed: {exc}") from exc
         data = workflow_data(workflow, after.ready)
         values = self._case_values(data, after)

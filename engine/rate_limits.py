@@ -98,6 +98,11 @@ class RateLimits:
                 waits.append(reset - self.storage.clock())
         return max(0, math.ceil(max(waits)))
 
+    def forgive(self, rule: Rule, key: str) -> None:
+        """Forget what was counted against the key (a right password after wrong ones)."""
+        for item in self.items(rule):
+            self.limiter.clear(item, rule.name, key)
+
     def blocked(self, rule: Rule, key: str) -> Optional[int]:
         """Without counting: the seconds to wait if a limit of the rule is used up."""
         return self.wait(rule, key) or None

@@ -83,6 +83,7 @@ REFUSED_CALLS = {
     "memoryview": "a diagram cannot reach memory",
     "help": "a diagram cannot start help",
 }
+BROAD_HANDLERS = {"BaseException", "ScriptTimeout"}
 REFUSED_ATTRIBUTES = {
     "format": "format strings can reach attributes; join text with + or f'{x}'",
     "format_map": "format strings can reach attributes; join text with + or f'{x}'",
@@ -98,6 +99,14 @@ def refusals(code: str, mode: str) -> list[tuple[int, str]]:
         return []  # the compiler reports it with its own words
     found = []
     for node in ast.walk(tree):
+        if isinstance(node, ast.ExceptHandler) and (
+                node.type is None or any(isinstance(n, ast.Name) and n.id in BROAD_HANDLERS
+                                         for n in ast.walk(node.type))):
+            found.append((node.lineno, "a bare except (or BaseException) would catch the "
+                                       "time limit; name the exceptions expected"))
+        if isinstance(node, ast.Try) and node.finalbody:
+            found.append((node.finalbody[0].lineno, "finally: runs after the time limit "
+                                                    "stopped the script; remove it"))
         if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and \
                 node.func.id in REFUSED_CALLS:
             found.append((node.lineno, f"{node.func.id}(): {REFUSED_CALLS[node.func.id]}"))
@@ -116,8 +125,12 @@ SCRIPT_CPU_SECONDS = 1.0
 SCRIPT_FILENAME = "<diagram script>"
 
 
-class ScriptTimeout(Exception):
-    """A script or expression ran longer than its CPU time allows."""
+class ScriptTimeout(BaseException):
+    """A script or expression ran longer than its CPU time allows. Not an Exception, so
+    that `except Exception` in a diagram cannot swallow it (deploy refuses the handlers
+    that could, see `refusals`); `element` names the task whose code it stopped."""
+
+    element: str | None = None
 
 
 _bounded = threading.local()
@@ -207,5 +220,23 @@ class RestrictedEnvironment(TaskDataEnvironment):
         return True
 
 
+class BoundedScriptEngine(PythonScriptEngine):
+    """Names the task whose code ran out of time (SpiffWorkflow only wraps Exceptions)."""
+
+    def evaluate(self, task, expression, external_context=None):
+        try:
+            return super().evaluate(task, expression, external_context)
+        except ScriptTimeout as exc:
+            exc.element = exc.element or task.task_spec.name
+            raise
+
+    def execute(self, task, script, external_context=None):
+        try:
+            return super().execute(task, script, external_context)
+        except ScriptTimeout as exc:
+            exc.element = exc.element or task.task_spec.name
+            raise
+
+
 def make_script_engine(helpers: dict | None = None) -> PythonScriptEngine:
-    return PythonScriptEngine(environment=RestrictedEnvironment(helpers))
+    return BoundedScriptEngine(environment=RestrictedEnvironment(helpers))

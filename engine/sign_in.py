@@ -46,16 +46,20 @@ def sign_in(services: Services, username: str, password: str, address: str) -> S
             not storable(password):
         return SignIn()
     limits = services.limits
-    wait = limits.blocked(SIGN_IN_FAILURES, username)
     from_address = limits.hit(SIGN_IN_ADDRESS, address or "unknown")
-    if wait or not from_address.allowed:
-        return SignIn(retry_after=wait or from_address.retry_after)
+    if not from_address.allowed:
+        return SignIn(retry_after=from_address.retry_after)
+    # Counted before the password is checked, so that guesses sent side by side each
+    # take a turn of the limit; a right password gives the turns back.
+    attempt = limits.hit(SIGN_IN_FAILURES, username)
+    if not attempt.allowed:
+        return SignIn(retry_after=attempt.retry_after)
     with services.db.read() as db:
         user = authenticate(db, username, password)
         if user is not None:
+            limits.forgive(SIGN_IN_FAILURES, username)
             return SignIn(actor=actor_of(user), generation=user.session_generation)
-    failure = limits.hit(SIGN_IN_FAILURES, username)
-    if failure.just_exhausted:
+    if attempt.just_exhausted:
         _tell_owner(services, username, limits.wait(SIGN_IN_FAILURES, username))
     return SignIn()
 
@@ -89,9 +93,12 @@ def end_sessions(session: Session, user_id: int) -> None:
 
 
 def change_password(session: Session, user: User, password: str) -> None:
+    """A new password ends every session and API token of the account: it is what an
+    operator does for an account someone else may know the password of."""
     user.password_hash = hash_password(password)
     session.flush()
     end_sessions(session, user.id)
+    session.execute(ApiToken.__table__.delete().where(ApiToken.user_id == user.id))
 
 
 def deactivate(session: Session, user: User) -> None:

@@ -146,8 +146,7 @@ def check_calls(roots: dict[str, tuple[str, etree._Element]]) -> None:
         if kind == "bpmn":
             processes |= {p.get("id") for p in root.iter(f"{{{BPMN_NS}}}process")}
         else:
-            decisions |= {d.get("id") for d in root.iter() if etree.QName(d).localname
-                          == "decision"}
+            decisions |= {d.get("id") for d in root.iter("{*}decision")}
     for filename, (kind, root) in roots.items():
         if kind != "bpmn":
             continue

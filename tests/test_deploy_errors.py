@@ -75,3 +75,16 @@ def test_a_refusal_names_file_element_and_line_in_plain_words(services, case):
 
 def test_python_object_descriptions_never_reach_a_message():
     assert specs.plain("bad <Element {x}task at 0x7f3a2b> here") == "bad an element here."
+
+
+def test_comments_in_a_decision_table_are_no_trouble(services):
+    sources = dict(specs.read_directory(services.processes_dir))
+    dmn = next(name for name in sources if name.endswith(".dmn"))
+    text = sources[dmn].decode()
+    head, rest = text.split("?>", 1) if text.startswith("<?xml") else ("", text)
+    sources[dmn] = ((head + "?>" if head else "") + "<!-- reviewed by quality -->"
+                    + rest.replace("<decision ", "<!-- the table -->\n<decision ", 1)).encode()
+    assert b"<!-- the table -->" in sources[dmn]
+    with services.db.write() as session:
+        version, created = specs.deploy(session, sources, COMPLAINT_PROCESS, "owner")
+    assert created

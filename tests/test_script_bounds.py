@@ -115,3 +115,27 @@ def test_a_failed_step_shows_on_the_case_page_once(desk, services, visitor):
     page = visitor("supervisor").get(f"/cases/{broken}").get_data(as_text=True)
     assert "A step failed; nothing of it was saved" in page and "missing_variable" in page
     assert [e for e in desk.case(ticket).history if e.kind == "step_failed"] == []
+
+
+def test_a_script_cannot_catch_its_time_limit(services):
+    """`except Exception` around the loop does not swallow the stop."""
+    from engine.scripting import ScriptTimeout
+    engine = services.script_engine.environment
+    started = time.monotonic()
+    with pytest.raises(ScriptTimeout):
+        engine.execute("x = 0\nwhile True:\n    try:\n        x += 1\n"
+                       "    except Exception:\n        pass", {})
+    assert time.monotonic() - started < SCRIPT_CPU_SECONDS + 5
+
+
+@pytest.mark.parametrize("script, named", [
+    ("rejection_count = 0\ntry:\n    pass\nexcept:\n    pass", "line 4: a bare except"),
+    ("rejection_count = 0\ntry:\n    pass\nexcept BaseException:\n    pass",
+     "line 4: a bare except"),
+    ("rejection_count = 0\ntry:\n    pass\nfinally:\n    pass", "line 5: finally:"),
+])
+def test_handlers_that_could_outlive_the_time_limit_are_refused_at_deploy(
+        services, script, named):
+    with pytest.raises(specs.SpecError) as refused:
+        deploy_with(services, INIT_SCRIPT, script)
+    assert named in str(refused.value)

@@ -51,9 +51,14 @@ def test_deactivation_ends_the_accounts_sessions_and_tokens(app, services):
 
 def test_a_new_password_ends_the_accounts_sessions(app, services):
     saved = _saved_cookie(signed_in(app, "agent"))
+    client = app.test_client()
+    token = client.post("/api/v1/token", json={"username": "agent", "password": "demo"})
+    bearer = {"Authorization": f"Bearer {token.get_json()['token']}"}
+    assert client.get("/api/v1/tasks", headers=bearer).status_code == 200
     with services.db.write() as db:
         sign_in.change_password(db, find_user(db, "agent"), "a new secret")
     assert _with_cookie(app, saved).get("/").status_code == 302
+    assert client.get("/api/v1/tasks", headers=bearer).status_code == 401
     assert signed_in(app, "agent", "a new secret").get("/").status_code == 200
 
 
