@@ -220,22 +220,25 @@ class RestrictedEnvironment(TaskDataEnvironment):
         return True
 
 
+@contextmanager
+def _naming_the_task(task):
+    try:
+        yield
+    except ScriptTimeout as exc:
+        exc.element = exc.element or task.task_spec.name
+        raise
+
+
 class BoundedScriptEngine(PythonScriptEngine):
     """Names the task whose code ran out of time (SpiffWorkflow only wraps Exceptions)."""
 
     def evaluate(self, task, expression, external_context=None):
-        try:
+        with _naming_the_task(task):
             return super().evaluate(task, expression, external_context)
-        except ScriptTimeout as exc:
-            exc.element = exc.element or task.task_spec.name
-            raise
 
     def execute(self, task, script, external_context=None):
-        try:
+        with _naming_the_task(task):
             return super().execute(task, script, external_context)
-        except ScriptTimeout as exc:
-            exc.element = exc.element or task.task_spec.name
-            raise
 
 
 def make_script_engine(helpers: dict | None = None) -> PythonScriptEngine:
