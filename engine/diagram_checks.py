@@ -21,6 +21,7 @@ from SpiffWorkflow.bpmn.parser.ValidationException import ValidationException
 from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition
 
 from . import dmn_checks
+from .connectors import CONNECTORS
 from .calendars import DEFAULT_CALENDAR, get_calendar
 from .closing import IMPROVEMENT_FIELDS
 from .directory import ROLES
@@ -30,7 +31,7 @@ from .problems import Problem
 from .scripting import RestrictedEnvironment, compile_restricted_code, refusals
 from .sla import script_helpers
 from .specs import (
-    BPMN_NS, EXPRESSION_PROPERTIES, SPIFF_NS, SpecError, build_parser, describe, document_kind,
+    BPMN_NS, EXPRESSION_PROPERTIES, SPIFF_NS, SpecError, build_parser, document_kind,
     parse_xml, plain,
 )
 from .tasks import LANE_ROLE
@@ -63,6 +64,7 @@ def check_bundle(files: dict[str, bytes]) -> list[Problem]:
     problems: list[Problem] = []
     documents: dict[str, tuple[str, etree._Element]] = {}
     schemas: dict[str, dict] = {}
+    fields: dict[str, dict] = {}  # every form that is JSON, for the names it gives
     for name, content in sorted(files.items()):
         if name.endswith(XML_SUFFIXES):
             try:
@@ -72,6 +74,8 @@ def check_bundle(files: dict[str, bytes]) -> list[Problem]:
                 problems.append(from_spec_error(exc, name))
         elif name.endswith(SCHEMA_SUFFIX) or name.endswith(UI_SUFFIX):
             schema, problem = _read_json(name, content)
+            if name.endswith(SCHEMA_SUFFIX):
+                fields[name] = _json_object(content)
             if problem:
                 problems.append(problem)
             elif name.endswith(SCHEMA_SUFFIX):
@@ -82,11 +86,12 @@ def check_bundle(files: dict[str, bytes]) -> list[Problem]:
                 "DMN (.dmn), forms (.schema.json, .uischema.json) and scenarios "
                 "(.scenario.json). Rename it or leave it out.")))
     parsed = _parse_problems(documents, files)
-    known = known_fields(documents, schemas)
+    known = known_fields(documents, fields)
     ui_files = {n for n in files if n.endswith(UI_SUFFIX)}
     for name, (kind, root) in documents.items():
         if kind == "bpmn":
-            problems += check_bpmn(name, root, set(schemas), ui_files, known)
+            problems += check_bpmn(name, root, set(schemas), ui_files, known,
+                                   frozenset(fields) - set(schemas))
         else:
             problems += dmn_checks.check_dmn(name, root, known, HELPER_NAMES)
     # SpiffWorkflow's parser stops at its first fault; where our own checks said the
@@ -108,6 +113,15 @@ def from_spec_error(exc: Exception, filename: Optional[str] = None) -> Problem:
     return Problem(file, rest if sep and (element or line) else text,
                    element.group(1) if element else None,
                    int(line.group(1)) if line else None)
+
+
+def _json_object(content: bytes) -> dict:
+    try:
+        value = json.loads(content.decode("utf-8"))
+    except (UnicodeDecodeError, ValueError):
+        return {}
+    return value if isinstance(value, dict) and isinstance(value.get("properties"), dict) \
+        else {}
 
 
 def _read_json(name: str, content: bytes) -> tuple[Optional[dict], Optional[Problem]]:
@@ -147,7 +161,7 @@ def _parse_problems(documents, files) -> list[Problem]:
             parser.get_spec(process_id)
             parser.get_subprocess_specs(process_id)
         except ValidationException as exc:
-            problems.append(Problem(getattr(exc, "file_name", "") or "", describe(exc),
+            problems.append(Problem(getattr(exc, "file_name", "") or "", plain(exc),
                                     getattr(exc, "id", None) or None,
                                     getattr(exc, "line_number", None) or None))
         except Exception as exc:  # the parser's own faults read like Python; say where
@@ -212,10 +226,12 @@ def _properties(element) -> dict[str, str]:
 
 
 def check_bpmn(filename: str, root, forms: set[str], ui_forms: set[str],
-               known: set[str]) -> list[Problem]:
+               known: set[str], broken: frozenset = frozenset()) -> list[Problem]:
+    """`forms`: the valid task forms of the bundle; `broken`: the ones refused."""
     problems = []
-    problems += _user_tasks(filename, root, forms, ui_forms)
+    problems += _user_tasks(filename, root, forms, ui_forms, broken)
     problems += _gateways(filename, root)
+    problems += _service_tasks(filename, root)
     problems += _expressions(filename, root)
     problems += _timers(filename, root, known)
     problems += _unreachable(filename, root)
@@ -227,7 +243,7 @@ def lane_roles() -> dict[str, str]:
     return {**{role: role for role in ROLES}, **LANE_ROLE}
 
 
-def _user_tasks(filename, root, forms, ui_forms) -> list[Problem]:
+def _user_tasks(filename, root, forms, ui_forms, broken=frozenset()) -> list[Problem]:
     lanes = {}
     for lane in root.iter(_q("lane")):
         for ref in lane.iter(_q("flowNodeRef")):
@@ -257,11 +273,15 @@ def _user_tasks(filename, root, forms, ui_forms) -> list[Problem]:
                 f"({FORM}) to one of the form files of the version "
                 f"({', '.join(sorted(forms)) or 'none yet'}) or add a new form."),
                 task_id, line))
+        elif form in broken:
+            problems.append(Problem(filename, (
+                f"The user task {_label(task)} uses the form {form!r}, which is not a valid "
+                "form (see the problem reported for that file)."), task_id, line))
         elif form not in forms:
             problems.append(Problem(filename, (
                 f"The user task {_label(task)} uses the form {form!r}, which is not among "
-                "the form files of the version (or is not a valid form); add the form or "
-                "choose an existing one."), task_id, line))
+                "the form files of the version; add the form or choose an existing one."),
+                task_id, line))
         ui = properties.get(UI_FORM)
         if ui and ui not in ui_forms:
             problems.append(Problem(filename, (
@@ -289,6 +309,23 @@ def _gateways(filename, root) -> list[Problem]:
                 "condition and is not its default flow, so the gateway cannot decide "
                 "whether to take it. Give the flow a condition, or make it the default "
                 "flow (one per gateway)."), flow.get("id"), flow.sourceline))
+    return problems
+
+
+def _service_tasks(filename, root) -> list[Problem]:
+    known = ", ".join(sorted(CONNECTORS))
+    problems = []
+    for task in root.iter(_q("serviceTask")):
+        operator = next(task.iter(f"{{{SPIFF_NS}}}serviceTaskOperator"), None)
+        name = operator.get("id") if operator is not None else None
+        if name in CONNECTORS:
+            continue
+        problems.append(Problem(filename, (
+            f"The service task {_label(task)} "
+            + (f"calls the connector {name!r}, which the engine does not have"
+               if name else "names no connector the engine can call")
+            + f"; choose one of {known}, or make it a script or user task."),
+            task.get("id"), task.sourceline))
     return problems
 
 

@@ -24,6 +24,7 @@ from typing import Any, Optional
 
 from sqlalchemy import select
 from SpiffWorkflow.bpmn.specs.mixins.events.end_event import EndEvent
+from SpiffWorkflow.bpmn.specs.mixins.events.intermediate_event import BoundaryEvent
 from SpiffWorkflow.util.task import TaskState
 
 from . import bootstrap, migrate, runtime, specs, tasks
@@ -280,6 +281,8 @@ class _Runner:
         self.files, self.scenario, self.sandbox = files, scenario, sandbox
         self.services = sandbox.services
         self.instance_id: Optional[int] = None
+        self._passed: list[str] = []
+        self._seen: set = set()
 
     # -- start
     def _start_event(self) -> Optional[str]:
@@ -318,16 +321,20 @@ class _Runner:
         with services.db.read() as session:
             self.instance_id = session.execute(select(ProcessInstance.id).where(
                 ProcessInstance.ticket == ticket)).scalar_one()
+        self.record_path()
 
     def _person(self, wanted) -> Actor:
         return next(a for a in self.sandbox.people if wanted(a))
 
     # -- steps
     def step(self, number: int, step: dict) -> None:
-        if "wait" in step:
-            self._wait(number, step["wait"])
-        else:
-            self._complete(number, step)
+        try:
+            if "wait" in step:
+                self._wait(number, step["wait"])
+            else:
+                self._complete(number, step)
+        finally:
+            self.record_path()
 
     def _open_rows(self, session) -> list[HumanTask]:
         return list(session.execute(select(HumanTask).where(
@@ -402,19 +409,34 @@ class _Runner:
     def _workflow(self, session):
         return CaseRun.read(self.services, session, self.instance_id).workflow
 
-    def path(self) -> list[str]:
+    def record_path(self) -> None:
+        """Add the elements completed since the last step: steps in the order they were
+        taken, and within one step in the order of the task tree (the parallel branches
+        one after the other), independent of any clock."""
         if self.instance_id is None:
-            return []
+            return
         with self.services.db.read() as session:
-            workflow = self._workflow(session)
-            return _path(workflow, workflow)
+            for task in self._workflow(session).get_tasks(state=TaskState.COMPLETED):
+                if task.id in self._seen:
+                    continue
+                self._seen.add(task.id)
+                bpmn_id = getattr(task.task_spec, "bpmn_id", None)
+                if bpmn_id:
+                    self._passed.append(bpmn_id)
+
+    def path(self) -> list[str]:
+        return list(self._passed)
 
     def end(self) -> Optional[str]:
+        """The end event the case ended at: of the top-level process, and not one that
+        closes the branch of a boundary event (an SLA notice)."""
         with self.services.db.read() as session:
             workflow = self._workflow(session)
-            ends = [t.task_spec.bpmn_id for t in workflow.get_tasks(state=TaskState.COMPLETED)
-                    if isinstance(t.task_spec, EndEvent)]
-        return ends[-1] if ends else None
+            ends = [t for t in workflow.get_tasks(state=TaskState.COMPLETED)
+                    if isinstance(t.task_spec, EndEvent) and t.workflow is workflow]
+            main = [t for t in ends if not _after_boundary(t)]
+            chosen = (main or ends)[-1:]
+            return chosen[0].task_spec.bpmn_id if chosen else None
 
     def check_expectations(self) -> None:
         expect = self.scenario.expect
@@ -460,16 +482,10 @@ def _base(name: str) -> str:
     return name.split(" [")[0]
 
 
-def _path(workflow, part) -> list[str]:
-    """The bpmn ids of the completed elements, depth first through the task tree (the
-    order they were passed; parallel branches one after the other), a called process's
-    elements before the call activity that waited for them."""
-    ids: list[str] = []
-    for task in part.get_tasks(state=TaskState.COMPLETED):
-        called = workflow.subprocesses.get(task.id)
-        if called is not None:
-            ids += _path(workflow, called)
-        bpmn_id = getattr(task.task_spec, "bpmn_id", None)
-        if bpmn_id and (not ids or ids[-1] != bpmn_id):
-            ids.append(bpmn_id)
-    return ids
+def _after_boundary(task) -> bool:
+    parent = task.parent
+    while parent is not None:
+        if isinstance(parent.task_spec, BoundaryEvent):
+            return True
+        parent = parent.parent
+    return False
