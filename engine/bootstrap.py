@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
-from . import specs
+from . import bundles, specs, versions
 from .directory import create_user, ensure_department
 from .models import User
 from .services import COMPLAINT_PROCESS, Services
@@ -33,26 +33,18 @@ DEMO_USERS = [
 ]
 
 
-# Processes people or the engine start; called processes (the major path) travel inside them.
-STARTABLE_PROCESSES = (COMPLAINT_PROCESS, "improvement")
-
-
 def deploy_shipped(services: Services, actor: str = "system") -> tuple[int, bool]:
-    """Deploy `processes/` as new versions where the content changed.
+    """Deploy the shipped bundle (`processes/`, the task forms in `forms/`, the scenarios)
+    as new versions of the processes whose files changed, through the same checks as a
+    process owner's deploy.
 
     Returns the complaint process's version number and whether anything was deployed."""
-    sources = specs.read_directory(services.processes_dir)
-    available = specs.process_ids(sources)
-    created_any, complaint_version = False, 0
-    with services.db.write() as session:
-        for process_id in STARTABLE_PROCESSES:
-            if process_id not in available:
-                continue
-            version, created = specs.deploy(session, sources, process_id, actor)
-            created_any |= created
-            if process_id == COMPLAINT_PROCESS:
-                complaint_version = version.version
-    return complaint_version, created_any
+    files = bundles.read_shipped(services.processes_dir, services.forms.directory)
+    outcome = versions.deploy_bundle(services, files, note=versions.SHIPPED_NOTE,
+                                     actor=actor, merge=False)
+    with services.db.read() as session:
+        latest = specs.latest_version(session, COMPLAINT_PROCESS)
+    return (latest.version if latest else 0), bool(outcome.versions)
 
 
 def ensure_departments(services: Services) -> None:
