@@ -159,7 +159,7 @@ def problem_of(exc: specs.SpecError, files) -> Problem:
     message = str(exc)
     filename = next((name for name in sorted(files, key=len, reverse=True)
                      if message.startswith(name)), "")
-    element = re.search(r"\belement ([\w.:-]+)", message)
+    element = re.search(r"\b(?:element|sequence flow) ([\w.:-]+)", message)
     line = re.search(r"\bline (\d+)", message)
     return Problem(filename, message, element.group(1) if element else None,
                    int(line.group(1)) if line else None)
