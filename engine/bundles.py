@@ -13,10 +13,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Optional
 
+from jsonschema import Draft202012Validator
+from jsonschema.exceptions import SchemaError
 from lxml import etree
 
 from . import specs
-from .forms import is_form_file
+from .forms import RESERVED_FIELDS, is_form_file
 from .problems import Problem
 
 SCENARIO_SUFFIX = ".scenario.json"
@@ -68,9 +70,6 @@ def name_problems(files: dict[str, bytes]) -> list[Problem]:
 
 def json_problems(files: dict[str, bytes]) -> list[Problem]:
     """Forms and scenarios that are no JSON object, and forms that are no JSON Schema."""
-    from jsonschema import Draft202012Validator
-    from jsonschema.exceptions import SchemaError
-
     problems = []
     for name in sorted(files):
         kind = kind_of(name)
@@ -90,7 +89,7 @@ def json_problems(files: dict[str, bytes]) -> list[Problem]:
             except SchemaError as exc:
                 problems.append(Problem(name, f"Not a valid JSON Schema: {exc.message}."))
                 continue
-            bad = sorted({"typename"} & set(document.get("properties") or {}))
+            bad = sorted(RESERVED_FIELDS & set(document.get("properties") or {}))
             if bad:
                 problems.append(Problem(name, f"The field name {bad[0]!r} is reserved by "
                                         "the engine; rename the field."))

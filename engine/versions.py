@@ -205,7 +205,7 @@ def library(session: Session) -> list[ProcessSummary]:
             .group_by(ProcessInstance.version_id)):
         counts[version_id] = (total - (done or 0), done or 0)
     processes: dict[str, ProcessSummary] = {}
-    newest: dict[str, int] = {}
+    newest: dict[str, tuple[int, str]] = {}
     for row in session.execute(select(
             ProcessVersion.id, ProcessVersion.process_id, ProcessVersion.version,
             ProcessVersion.deployed_by, ProcessVersion.deployed_at,
@@ -213,25 +213,28 @@ def library(session: Session) -> list[ProcessSummary]:
             .order_by(ProcessVersion.process_id, ProcessVersion.version.desc())):
         summary = processes.setdefault(row.process_id, ProcessSummary(
             row.process_id, row.process_id, True))
-        newest.setdefault(row.process_id, row.id)
+        newest.setdefault(row.process_id, (row.id, row.content_hash))
         open_cases, closed_cases = counts.get(row.id, (0, 0))
         summary.versions.append(VersionSummary(
             row.process_id, row.version, row.deployed_by, row.deployed_at, row.content_hash,
             row.note, open_cases, closed_cases))
     for process_id, summary in processes.items():
-        summary.name = _name(session, newest[process_id], process_id)
+        summary.name = _name(session, *newest[process_id], process_id)
     return [processes[p] for p in sorted(processes)]
 
 
-_NAMES: dict[int, str] = {}  # version id -> process name: versions never change
+# (process id, content hash) -> the process's name: the same files name it the same in
+# any database this process reads.
+_NAMES: dict[tuple[str, str], str] = {}
 
 
-def _name(session: Session, version_id: int, process_id: str) -> str:
-    if version_id not in _NAMES:
+def _name(session: Session, version_id: int, content_hash: str, process_id: str) -> str:
+    key = (process_id, content_hash)
+    if key not in _NAMES:
         sources = session.execute(select(ProcessVersion.sources).where(
             ProcessVersion.id == version_id)).scalar_one()
-        _NAMES[version_id] = bundles.process_name(sources or {}, process_id)
-    return _NAMES[version_id]
+        _NAMES[key] = bundles.process_name(sources or {}, process_id)
+    return _NAMES[key]
 
 
 def version_files(session: Session, process_id: str, version: int) -> dict[str, str]:
