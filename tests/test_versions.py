@@ -16,7 +16,7 @@ from engine.forms import FormRegistry
 from engine.models import AuditEvent, ProcessVersion
 from engine.problems import DeployRefused, Problem
 from engine.services import COMPLAINT_PROCESS, PROJECT_ROOT
-from test_compatibility import adopt
+from support.releases import adopt
 
 RELEASE_0_1 = Path(__file__).parent / "fixtures" / "release_0_1_instances.json"
 
