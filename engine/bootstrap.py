@@ -1,12 +1,11 @@
-"""Deploy the shipped processes and create the demo directory."""
+"""Create the demo directory (the shipped processes deploy through engine/versions.py)."""
 from __future__ import annotations
 
 from sqlalchemy import select
 
-from . import bundles, specs, versions
 from .directory import create_user, ensure_department
 from .models import User
-from .services import COMPLAINT_PROCESS, Services
+from .services import Services
 
 DEPARTMENTS = [
     ("customer_service", "Customer service"),
@@ -31,20 +30,6 @@ DEMO_USERS = [
     ("auditor", "Xu Jing (compliance)", ["compliance"], None),
     ("admin", "Administrator", ["admin"], None),
 ]
-
-
-def deploy_shipped(services: Services, actor: str = "system") -> tuple[int, bool]:
-    """Deploy the shipped bundle (`processes/`, the task forms in `forms/`, the scenarios)
-    as new versions of the processes whose files changed, through the same checks as a
-    process owner's deploy.
-
-    Returns the complaint process's version number and whether anything was deployed."""
-    files = bundles.read_shipped(services.processes_dir, services.forms.directory)
-    outcome = versions.deploy_bundle(services, files, note=versions.SHIPPED_NOTE,
-                                     actor=actor, merge=False)
-    with services.db.read() as session:
-        latest = specs.latest_version(session, COMPLAINT_PROCESS)
-    return (latest.version if latest else 0), bool(outcome.versions)
 
 
 def ensure_departments(services: Services) -> None:

@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 from . import bundles, specs, version_diff
 from .models import ProcessInstance, ProcessVersion
 from .problems import DeployRefused, Problem
-from .services import Services
+from .services import COMPLAINT_PROCESS, Services
 from .version_diff import VersionDiff
 
 CLOSED_STATUSES = ("closed", "cancelled")
@@ -263,3 +263,16 @@ def _summary(version: ProcessVersion) -> VersionSummary:
 
 def _texts(files: dict[str, bytes]) -> dict[str, str]:
     return {name: content.decode("utf-8") for name, content in files.items()}
+
+
+def deploy_shipped(services: Services, actor: str = "system") -> tuple[int, bool]:
+    """Deploy the shipped bundle (`processes/`, the task forms in `forms/`, the scenarios)
+    as new versions of the processes whose files changed, through the same checks as a
+    process owner's deploy.
+
+    Returns the complaint process's version number and whether anything was deployed."""
+    files = bundles.read_shipped(services.processes_dir, services.forms.directory)
+    outcome = deploy_bundle(services, files, note=SHIPPED_NOTE, actor=actor, merge=False)
+    with services.db.read() as session:
+        latest = specs.latest_version(session, COMPLAINT_PROCESS)
+    return (latest.version if latest else 0), bool(outcome.versions)
