@@ -30,7 +30,7 @@ from sqlalchemy import event, insert, select  # noqa: E402
 from SpiffWorkflow.bpmn import BpmnWorkflow  # noqa: E402
 from SpiffWorkflow.util.task import TaskState  # noqa: E402
 
-from engine import bootstrap, intake, migrate, runtime, specs  # noqa: E402
+from engine import bootstrap, intake, migrate, runtime, specs, versions  # noqa: E402
 from engine.directory import actor_of, create_user, find_user  # noqa: E402
 from engine.models import HumanTask, InstanceState, ProcessInstance  # noqa: E402
 from engine.services import COMPLAINT_PROCESS, Services  # noqa: E402
@@ -155,7 +155,7 @@ def run(url: str) -> None:
     print(f"database: {url.split('@')[-1]}")
     migrate.upgrade(url)
     services = Services.create(url)
-    bootstrap.deploy_shipped(services)
+    versions.deploy_shipped(services)
     bootstrap.create_demo_directory(services)
     with services.db.write() as session:
         busy = create_user(session, "busy", "bench-password", ["dept_handler"],

@@ -19,7 +19,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from sqlalchemy import select  # noqa: E402
 
-from engine import bootstrap, migrate, runtime  # noqa: E402
+from engine import bootstrap, migrate, runtime, versions  # noqa: E402
 from engine.directory import actor_of, find_user  # noqa: E402
 from engine.models import InstanceState, ProcessInstance  # noqa: E402
 from api_bench import store_rows  # noqa: E402
@@ -43,7 +43,7 @@ def main() -> None:
         f"sqlite:///{Path(tempfile.mkdtemp(prefix='complaints-search-')) / 'bench.db'}"
     migrate.upgrade(url)
     services = Services.create(url)
-    bootstrap.deploy_shipped(services)
+    versions.deploy_shipped(services)
     bootstrap.create_demo_directory(services)
     with services.db.read() as session:
         agent = actor_of(find_user(session, "agent"))

@@ -35,7 +35,7 @@ import time_machine  # noqa: E402
 from sqlalchemy import func, select  # noqa: E402
 from sqlalchemy.engine import make_url  # noqa: E402
 
-from engine import bootstrap, migrate, runtime  # noqa: E402
+from engine import bootstrap, migrate, runtime, versions  # noqa: E402
 from engine.directory import actor_of, find_user  # noqa: E402
 from engine.models import AuditEvent, HumanTask, Notification, ProcessInstance, utcnow  # noqa: E402
 from engine.services import Services  # noqa: E402
@@ -254,7 +254,7 @@ def main() -> None:
     with throwaway_postgres("bench_base") as base_url:
         migrate.upgrade(base_url)
         services = Services.create(base_url)
-        bootstrap.deploy_shipped(services)
+        versions.deploy_shipped(services)
         bootstrap.create_demo_directory(services)
         services.db.dispose()
         prepare_backlog(clone_database(base_url, "bench_base", "bench_due"))

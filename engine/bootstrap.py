@@ -1,12 +1,11 @@
-"""Deploy the shipped processes and create the demo directory."""
+"""Create the demo directory (the shipped processes deploy through engine/versions.py)."""
 from __future__ import annotations
 
 from sqlalchemy import select
 
-from . import specs
 from .directory import create_user, ensure_department
 from .models import User
-from .services import COMPLAINT_PROCESS, Services
+from .services import Services
 
 DEPARTMENTS = [
     ("customer_service", "Customer service"),
@@ -31,28 +30,6 @@ DEMO_USERS = [
     ("auditor", "Xu Jing (compliance)", ["compliance"], None),
     ("admin", "Administrator", ["admin"], None),
 ]
-
-
-# Processes people or the engine start; called processes (the major path) travel inside them.
-STARTABLE_PROCESSES = (COMPLAINT_PROCESS, "improvement")
-
-
-def deploy_shipped(services: Services, actor: str = "system") -> tuple[int, bool]:
-    """Deploy `processes/` as new versions where the content changed.
-
-    Returns the complaint process's version number and whether anything was deployed."""
-    sources = specs.read_directory(services.processes_dir)
-    available = specs.process_ids(sources)
-    created_any, complaint_version = False, 0
-    with services.db.write() as session:
-        for process_id in STARTABLE_PROCESSES:
-            if process_id not in available:
-                continue
-            version, created = specs.deploy(session, sources, process_id, actor)
-            created_any |= created
-            if process_id == COMPLAINT_PROCESS:
-                complaint_version = version.version
-    return complaint_version, created_any
 
 
 def ensure_departments(services: Services) -> None:

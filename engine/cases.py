@@ -202,7 +202,8 @@ def _history(session: Session, instance_id: int) -> list[HistoryEntry]:
 def load_case(services: Services, session: Session, actor: Actor, ticket: str) -> CaseView:
     instance = visible_case(session, actor, ticket)
     data = masked_for(actor, runtime.case_data(services, instance))
-    record_fields = intake.intake_schema(services).get("properties", {})
+    record_fields = intake.intake_schema(services, session, instance.version_id).get(
+        "properties", {})
     record = {k: data.get(k) for k in record_fields}
     linked = list(session.execute(
         select(ProcessInstance.ticket).where(ProcessInstance.parent_ticket == ticket)

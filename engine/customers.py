@@ -86,8 +86,9 @@ def answerable_by_customer(row: HumanTask) -> bool:
 
 def customer_form(services: Services, session: Session, row: HumanTask) -> tuple[dict, dict]:
     if row.name == follow_up.FOLLOW_UP_TASK:
-        return (services.forms.schema(follow_up.CUSTOMER_FORM),
-                services.forms.ui_schema(follow_up.CUSTOMER_UI))
+        version_forms = services.forms.of_version(session, row.instance.version_id)
+        return (version_forms.schema(follow_up.CUSTOMER_FORM),
+                version_forms.ui_schema(follow_up.CUSTOMER_UI))
     return task_forms.form_for(services, session, row)
 
 
@@ -147,7 +148,7 @@ def complete(services: Services, token: str, task_id: str, data: Any) -> dict:
         if row is not None and row.instance_id == instance_id \
                 and row.name == follow_up.FOLLOW_UP_TASK:
             # The customer's short form, checked on its own terms, then recorded as the visit.
-            answer = forms.validate(services.forms.schema(follow_up.CUSTOMER_FORM), data)
+            answer = forms.validate(customer_form(services, session, row)[0], data)
             data = follow_up.visit_record(answer)
 
     def permit(row: HumanTask) -> None:

@@ -1,4 +1,5 @@
-"""Task forms: JSON Schema in `forms/`, validated here so the API and the UI agree.
+"""Task forms: JSON Schema deployed with each process version (shipped ones in `forms/`),
+validated here so the API and the UI agree.
 
 The schema files are content; the engine fills the choices that come from the database
 (`"ui:options": {"source": "departments"}`) before rendering or validating.
@@ -12,9 +13,12 @@ from pathlib import Path
 from typing import Any, Callable, Mapping, Optional
 
 from jsonschema import Draft202012Validator
+from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from .form_values import EARLIEST_DAY, LATEST_DAY, finite_number, validator_for
 from .i18n import Message, N_
+from .models import ProcessVersion
 
 RESERVED_FIELDS = {"typename"}  # breaks SpiffWorkflow's deserializer
 
@@ -25,24 +29,40 @@ class FormInvalid(ValueError):
         self.fields = fields
 
 
-class FormRegistry:
-    def __init__(self, directory: Path):
-        self.directory = Path(directory)
+FORM_SUFFIXES = (".schema.json", ".uischema.json")
+
+
+def is_form_file(filename: str) -> bool:
+    return filename.endswith(FORM_SUFFIXES)
+
+
+def _checked(filename: str, text: str) -> dict:
+    document = json.loads(text)
+    if filename.endswith(".schema.json"):
+        Draft202012Validator.check_schema(document)
+        bad = RESERVED_FIELDS & set(document.get("properties", {}))
+        if bad:
+            raise ValueError(f"{filename}: reserved field names {sorted(bad)}")
+    return document
+
+
+class FormSet:
+    """Forms read by file name, each parsed once."""
+
+    def __init__(self):
         self._cache: dict[str, dict] = {}
         self._lock = threading.Lock()
+
+    def _text(self, filename: str) -> str:
+        raise NotImplementedError
+
+    def names(self) -> list[str]:
+        raise NotImplementedError
 
     def _load(self, filename: str) -> dict:
         cached = self._cache.get(filename)
         if cached is None:
-            path = (self.directory / filename).resolve()
-            if self.directory.resolve() not in path.parents:
-                raise FileNotFoundError(filename)
-            cached = json.loads(path.read_text(encoding="utf-8"))
-            if filename.endswith(".schema.json"):
-                Draft202012Validator.check_schema(cached)
-                bad = RESERVED_FIELDS & set(cached.get("properties", {}))
-                if bad:
-                    raise ValueError(f"{filename}: reserved field names {sorted(bad)}")
+            cached = _checked(filename, self._text(filename))
             with self._lock:
                 self._cache[filename] = cached
         return cached
@@ -57,6 +77,63 @@ class FormRegistry:
             return self._load(filename)
         except FileNotFoundError:
             return {}
+
+
+class VersionForms(FormSet):
+    """The forms deployed with one process version: they never change afterwards."""
+
+    def __init__(self, sources: Mapping[str, str]):
+        super().__init__()
+        self._sources = {name: text for name, text in sources.items() if is_form_file(name)}
+
+    def _text(self, filename: str) -> str:
+        try:
+            return self._sources[filename]
+        except KeyError:
+            raise FileNotFoundError(filename) from None
+
+    def names(self) -> list[str]:
+        return sorted(self._sources)
+
+
+class FormRegistry(FormSet):
+    """The forms in `forms/` on disk, and those of each deployed version.
+
+    A case works with its version's forms, so that editing a form or deploying a new one
+    never changes a running case. Versions deployed before forms travelled with them
+    carry none: their cases read the directory."""
+
+    def __init__(self, directory: Path):
+        super().__init__()
+        self.directory = Path(directory)
+        self._versions: dict[int, FormSet] = {}
+
+    def _text(self, filename: str) -> str:
+        path = (self.directory / filename).resolve()
+        if self.directory.resolve() not in path.parents:
+            raise FileNotFoundError(filename)
+        return path.read_text(encoding="utf-8")
+
+    def names(self) -> list[str]:
+        return sorted(p.name for p in self.directory.iterdir() if is_form_file(p.name))
+
+    def of_version(self, session: Session, version_id: Optional[int]) -> FormSet:
+        if version_id is None:
+            return self
+        found = self._versions.get(version_id)
+        if found is None:
+            sources = session.execute(select(ProcessVersion.sources).where(
+                ProcessVersion.id == version_id)).scalar_one_or_none() or {}
+            found = VersionForms(sources) if any(map(is_form_file, sources)) else self
+            with self._lock:
+                self._versions[version_id] = found
+        return found
+
+    def newest(self, session: Session, process_id: str) -> FormSet:
+        """The forms of the newest version of a process (its start form, for instance)."""
+        return self.of_version(session, session.execute(
+            select(ProcessVersion.id).where(ProcessVersion.process_id == process_id)
+            .order_by(ProcessVersion.version.desc()).limit(1)).scalar_one_or_none())
 
 
 ChoiceSource = Callable[[str], list[tuple[str, str]]]

@@ -12,7 +12,7 @@ from . import forms
 from .directory import Actor
 from .errors import Forbidden
 from .i18n import Message, N_
-from .services import Services
+from .services import COMPLAINT_PROCESS, Services
 from .task_forms import choice_source
 
 INTAKE_FORM = "intake.schema.json"
@@ -34,13 +34,30 @@ def token_digest(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
-def intake_schema(services: Services) -> dict:
-    return services.forms.schema(INTAKE_FORM)
+def intake_forms(services: Services, session: Session,
+                 version_id: Optional[int] = None) -> forms.FormSet:
+    """The complaint record's form as the given version of the complaint process has it
+    (without a version, or for another process's case: the newest complaint version)."""
+    if version_id is not None:
+        version_forms = services.forms.of_version(session, version_id)
+        if INTAKE_FORM in version_forms.names():
+            return version_forms
+    return services.forms.newest(session, COMPLAINT_PROCESS)
+
+
+def intake_schema(services: Services, session: Optional[Session] = None,
+                  version_id: Optional[int] = None) -> dict:
+    if session is None:
+        with services.db.read() as session:
+            return intake_forms(services, session, version_id).schema(INTAKE_FORM)
+    return intake_forms(services, session, version_id).schema(INTAKE_FORM)
 
 
 def intake_form(services: Services, session: Session) -> tuple[dict, dict]:
-    schema = intake_schema(services)
-    ui = services.forms.ui_schema(INTAKE_UI)
+    """The form a new complaint is filed with: the newest complaint version's."""
+    version_forms = intake_forms(services, session)
+    schema = version_forms.schema(INTAKE_FORM)
+    ui = version_forms.ui_schema(INTAKE_UI)
     return forms.resolve_choices(schema, ui, choice_source(session, None)), ui
 
 
@@ -81,7 +98,7 @@ def require_registrar(actor: Optional[Actor]) -> None:
 
 
 def normalise_record(services: Services, record: Any, now: dt.datetime,
-                     staff: Optional[Actor]) -> dict:
+                     staff: Optional[Actor], session: Optional[Session] = None) -> dict:
     """Validate an intake record. Without `staff` it is a customer's: the channel and time
     are set on receipt, and a staff-only field is refused beside the record's other
     errors, so that one answer names everything to fix."""
@@ -100,7 +117,7 @@ def normalise_record(services: Services, record: Any, now: dt.datetime,
     else:
         record.setdefault("channel", STAFF_CHANNELS_DEFAULT)
         record.setdefault("received_at", now.isoformat())
-    schema = intake_schema(services)
+    schema = intake_schema(services, session)
     problems = dict(refused)
     try:
         forms.validate(schema, record)

@@ -133,7 +133,8 @@ class RateLimitCounter(Base):
 
 
 class ProcessVersion(Base):
-    """One deployment of a process: the BPMN/DMN sources and the serialized spec."""
+    """One deployment of a process: the files it uses (BPMN, DMN, its forms and
+    scenarios) and the serialized spec."""
 
     __tablename__ = "process_version"
     __table_args__ = (UniqueConstraint("process_id", "version"),)
@@ -142,10 +143,12 @@ class ProcessVersion(Base):
     version: Mapped[int] = mapped_column(Integer)
     content_hash: Mapped[str] = mapped_column(String(64), index=True)
     # Large columns load only when asked for: worklists must never drag them along.
-    sources: Mapped[dict] = mapped_column(JSON, deferred=True)  # file name -> XML text
+    sources: Mapped[dict] = mapped_column(JSON, deferred=True)  # file name -> text
     spec_state: Mapped[str] = mapped_column(Text, deferred=True)  # spec + subprocess specs
     deployed_at: Mapped[dt.datetime] = mapped_column(UtcDateTime, default=utcnow)
     deployed_by: Mapped[Optional[str]] = mapped_column(String(64))
+    # Why the process owner changed it (NULL for versions deployed before notes existed).
+    note: Mapped[Optional[str]] = mapped_column(Text)
 
 
 class TicketCounter(Base):

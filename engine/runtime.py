@@ -48,7 +48,7 @@ def file_complaint(
     `customer_locale` and `customer_timezone` are the language and IANA zone the customer
     reads in (their e-mails and status page); unknown values are not kept."""
     now = services.now()
-    data = normalise_record(services, record, now, staff)
+    data = normalise_record(services, record, now, staff, session)
     preferences = {"customer_locale": normalize_locale(customer_locale),
                    "customer_timezone": customer_timezone
                    if zone_or_none(customer_timezone) else None}

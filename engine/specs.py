@@ -1,5 +1,8 @@
 """Process specs: safe parsing, XSD validation, deployment as numbered versions.
 
+What a version holds and when one is made is engine/versions.py's; this module turns
+documents into specs and stores one version.
+
 Every BPMN/DMN document goes through our own hardened lxml parser first (no DTD, no
 entities, no network, size cap); only the resulting element tree reaches SpiffWorkflow.
 """
@@ -170,10 +173,18 @@ def check_calls(roots: dict[str, tuple[str, etree._Element]]) -> None:
                     "name one of those or add the decision table.")
 
 
+def is_document(filename: str) -> bool:
+    """BPMN and DMN documents; the JSON files a version carries (forms, scenarios) are not
+    for the parser."""
+    return not filename.endswith(".json")
+
+
 def build_parser(sources: dict[str, bytes]) -> SpiffBpmnParser:
     parser = SpiffBpmnParser(validator=BpmnValidator())
     roots = {}
     for filename, content in sorted(sources.items()):
+        if not is_document(filename):
+            continue
         root = parse_xml(content, filename)
         roots[filename] = (document_kind(root, filename), root)
     check_calls(roots)
@@ -291,13 +302,16 @@ def read_directory(directory: Path, patterns: Iterable[str] = ("*.bpmn", "*.dmn"
 
 
 def deploy(
-    session: Session, sources: dict[str, bytes], process_id: str, actor: Optional[str]
+    session: Session, sources: dict[str, bytes], process_id: str, actor: Optional[str],
+    note: Optional[str] = None, compiled: Optional[tuple] = None, **audit_detail,
 ) -> tuple[ProcessVersion, bool]:
-    """Deploy the documents as the next version; unchanged content is not redeployed.
+    """Deploy the files as the next version; unchanged content is not redeployed.
 
-    Returns the version and whether it is new.
+    `compiled` is the (spec, subprocess specs) already compiled from the same files;
+    `audit_detail` goes into the deploy's audit event. Returns the version and whether it
+    is new.
     """
-    spec, subprocess_specs = compile_process(sources, process_id)
+    spec, subprocess_specs = compiled or compile_process(sources, process_id)
     digest = content_hash(sources)
     latest = latest_version(session, process_id)
     if latest is not None and latest.content_hash == digest:
@@ -316,11 +330,13 @@ def deploy(
         sources={name: content.decode("utf-8") for name, content in sources.items()},
         spec_state=spec_state,
         deployed_by=actor,
+        note=note,
     )
     session.add(version)
     session.flush()
     audit.record(session, "process_deployed", actor, process_id=process_id,
-                 version=number, content_hash=digest)
+                 version=number, content_hash=digest, **({"note": note} if note else {}),
+                 **audit_detail)
     return version, True
 
 

@@ -30,17 +30,21 @@ def department_names(session: Session) -> dict[str, str]:
     return dict(choice_source(session, None)("departments"))
 
 
-def field_properties(services: Services, session: Session) -> dict[str, dict]:
-    """Field name -> schema property across all forms (the first form to name a field
-    gives it), with the choice lists filled in as on the forms: what a stored value of
-    any step is shown with, e.g. in a case's history."""
+def field_properties(services: Services, session: Session,
+                     version_id: Optional[int] = None) -> dict[str, dict]:
+    """Field name -> schema property across all forms of a version (the first form to
+    name a field gives it; without a version, the forms on disk), with the choice lists
+    filled in as on the forms: what a stored value of any step is shown with, e.g. in a
+    case's history."""
     source = functools.cache(choice_source(session, None))  # one query per list
-    registry = services.forms
+    registry = services.forms.of_version(session, version_id)
     props: dict[str, dict] = {}
-    for path in sorted(registry.directory.glob("*.schema.json")):
+    for name in registry.names():
+        if not name.endswith(".schema.json"):
+            continue
         try:
-            schema = registry.schema(path.name)
-            ui = registry.ui_schema(path.name.replace(".schema.json", ".uischema.json"))
+            schema = registry.schema(name)
+            ui = registry.ui_schema(name.replace(".schema.json", ".uischema.json"))
         except (OSError, ValueError):
             continue
         for name, prop in (forms.resolve_choices(schema, ui, source).get("properties")
@@ -51,11 +55,13 @@ def field_properties(services: Services, session: Session) -> dict[str, dict]:
 
 
 def form_for(services: Services, session: Session, row: HumanTask) -> tuple[dict, dict]:
-    """The task's schema with database choices filled in, and its UI hints."""
+    """The task's schema, as deployed with its case's version, with database choices
+    filled in, and its UI hints."""
     if not row.form:
         return {"type": "object", "properties": {}}, {}
-    schema = services.forms.schema(row.form)
-    ui = services.forms.ui_schema(row.ui_form)
+    version_forms = services.forms.of_version(session, row.instance.version_id)
+    schema = version_forms.schema(row.form)
+    ui = version_forms.ui_schema(row.ui_form)
     return forms.resolve_choices(schema, ui, choice_source(session, row.department_code
                                                            or row.instance.department_code)), ui
 

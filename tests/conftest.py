@@ -11,7 +11,7 @@ import uuid
 
 import pytest
 
-from engine import bootstrap, migrate
+from engine import bootstrap, migrate, versions
 from engine.services import Services
 from support.browser import chromium
 from support.clock import Clock
@@ -32,7 +32,7 @@ def pytest_configure(config):
 def _prepare_template(url: str) -> None:
     migrate.upgrade(url)
     services = Services.create(url)
-    bootstrap.deploy_shipped(services)
+    versions.deploy_shipped(services)
     bootstrap.create_demo_directory(services)
     services.db.dispose()
 

@@ -2,22 +2,10 @@
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import pytest
 
-from engine import runtime, specs
-from engine.services import COMPLAINT_PROCESS
-
-FIXTURES = sorted((Path(__file__).parent / "fixtures").glob("release_*_instances.json"))
-
-
-def adopt(services, sources: dict, ticket: str, state: str) -> None:
-    """Store a serialized instance as the earlier release left it in its database."""
-    with services.db.write() as session:
-        version, _ = specs.deploy(session, {k: v.encode() for k, v in sources.items()},
-                                  COMPLAINT_PROCESS, "release-fixture")
-        runtime.restore_instance(services, session, version.id, ticket, state)
+from support.releases import FIXTURES, adopt
 
 
 @pytest.mark.parametrize("fixture", FIXTURES, ids=[f.stem for f in FIXTURES])

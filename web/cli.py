@@ -6,7 +6,7 @@ import logging
 import click
 from flask import Flask
 
-from engine import audit, bootstrap, migrate, sign_in
+from engine import audit, bootstrap, migrate, sign_in, versions
 from engine.directory import ROLES, create_user, find_user
 
 
@@ -22,7 +22,7 @@ def register(app: Flask) -> None:
     @app.cli.command("deploy")
     def deploy_command():
         """Deploy processes/ as a new version if it changed."""
-        version, created = bootstrap.deploy_shipped(services)
+        version, created = versions.deploy_shipped(services)
         click.echo(f"complaint process version {version} {'deployed' if created else 'unchanged'}")
 
     @app.cli.command("demo")

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import os
 
-from engine import bootstrap, migrate, public_address
+from engine import bootstrap, migrate, public_address, versions
 from engine.scheduler import TimerScheduler
 
 from . import create_app, graceful
@@ -16,7 +16,7 @@ def main() -> None:
     app = create_app()
     services = app.extensions["services"]
     migrate.upgrade(services.db.url)
-    version, created = bootstrap.deploy_shipped(services)
+    version, created = versions.deploy_shipped(services)
     users = bootstrap.create_demo_directory(services)
     url = f"http://{host}:{port}"
     print(f"\nComplaint handling is running at {url}", flush=True)
