@@ -33,9 +33,11 @@ import pytest
 from sqlalchemy import func, select
 
 from support.clock import Clock
-from engine import attachments, bootstrap, intake, mailer, notes, runtime, tasks, upload_checks
+from engine import (
+    attachments, bootstrap, intake, mailer, notes, runtime, specs, tasks, upload_checks,
+)
 from engine.directory import actor_of, find_user, issue_token
-from engine.models import Attachment, CaseNote, HumanTask, ProcessInstance
+from engine.models import Attachment, CaseNote, HumanTask, ProcessInstance, ProcessVersion
 from engine.services import Services
 from support.desk import RECORD, Desk
 from support.pages import csrf as csrf_on_page, signed_in
@@ -61,6 +63,8 @@ REPLIERS = ("agent", "supervisor", "director")   # write to the customer
 READ_ONLY = ("auditor",)                         # compliance reads, never writes
 CANCELLERS = ("supervisor", "admin")
 CONTACT_READERS = ("agent", "supervisor", "director", "auditor", "admin")
+PROCESS_EDITORS = ("owner", "admin")             # deploy and roll back the procedure
+LIBRARY_READERS = PROCESS_EDITORS + READ_ONLY
 
 GUESSED_TOKEN = "Gu3ssedLinkGu3ssedLinkGu3ssedLinkGu3ssedLin"  # as long as a real one
 
@@ -293,6 +297,21 @@ def attachment_count(services: Services, case: Case):
             .where(ProcessInstance.ticket == case.ticket)).scalar_one()
 
 
+def complaint_versions(services: Services, case: Case):
+    with services.db.read() as session:
+        return session.execute(select(func.count(ProcessVersion.id)).where(
+            ProcessVersion.process_id == "complaint")).scalar_one()
+
+
+def second_version(services: Services, case: Case) -> None:
+    """A newer complaint process than the shipped one, so version 1 can be rolled back to."""
+    sources = specs.read_directory(services.processes_dir)
+    sources["complaint.bpmn"] = sources["complaint.bpmn"].replace(
+        b'name="Check the record is complete"', b'name="Check the record"')
+    with services.db.write() as session:
+        specs.deploy(session, sources, "complaint", "owner")
+
+
 def claimed_by_handler(services: Services, case: Case) -> None:
     with services.db.write() as session:
         tasks.claim(session, actor_of(find_user(session, "handler")), case.task_id,
@@ -441,6 +460,19 @@ ROUTES = [
     Route("admin.outbox", "GET", "/admin/outbox", ADMINS),
     Route("admin.message", "GET", "/admin/outbox/{message}", ADMINS),
     Route("admin.attachment", "GET", "/admin/outbox/{message}/attachment", ADMINS),
+    # the process library
+    Route("processes.index", "GET", "/processes", rule(ok=LIBRARY_READERS)),
+    Route("processes.version", "GET", "/processes/complaint/versions/1",
+          rule(ok=LIBRARY_READERS)),
+    Route("processes.download", "GET", "/processes/complaint/versions/1/files/complaint.bpmn",
+          rule(ok=LIBRARY_READERS)),
+    Route("processes.download_all", "GET", "/processes/complaint/versions/1/files.zip",
+          rule(ok=LIBRARY_READERS)),
+    Route("processes.diff", "GET", "/processes/complaint/diff?from=1&to=1",
+          rule(ok=LIBRARY_READERS)),
+    Route("processes.rollback", "POST", "/processes/complaint/versions/1/rollback",
+          rule(ok=PROCESS_EDITORS), body={"note": "Back to the shipped procedure"},
+          prepare=second_version, observe=complaint_versions, fresh=True),
     # the JSON API (bearer tokens)
     Route("api.openapi", "GET", "/api/v1/openapi.json", EVERYONE),
     Route("api.token", "POST", "/api/v1/token", rule(staff=OK), body=credentials,
