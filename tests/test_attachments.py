@@ -170,7 +170,9 @@ def test_only_staff_who_see_the_case_download_and_compliance_only_looks(app, des
     other_department = signed_in(app, "handler2")
     assert other_department.get(path).status_code == 404
     assert other_department.get(f"/cases/{ticket}").status_code == 404
-    assert signed_in(app, "handler").get(path).status_code == 200
+    download = signed_in(app, "handler").get(path)
+    # Evidence is a case record: no browser or proxy keeps a copy.
+    assert download.status_code == 200 and download.headers["Cache-Control"] == "no-store"
     assert app.test_client().get(path).status_code == 302  # to the login page
 
     auditor = signed_in(app, "auditor")

@@ -11,7 +11,8 @@ from engine.limit_storage import SqlStorage
 from engine.models import OutboxMessage, RateLimitCounter
 from engine.rate_limits import FILING, RateLimits
 from support.desk import RECORD
-from support.pages import CUSTOMER_FORM, log_in, post
+from support.evidence import png
+from support.pages import CUSTOMER_FORM, file_online, log_in, post, send_form
 from support.server import Server, exchange
 
 FLOOD = 15
@@ -159,3 +160,21 @@ def test_two_web_processes_on_one_database_share_their_limits(tmp_path, database
             second.stop()
     finally:
         first.stop()
+
+
+def test_a_flood_of_customer_messages_and_uploads_says_when_to_try_again(services):
+    from web import create_app
+    client = create_app({"SERVICES": services, "DATABASE_URL": services.db.url,
+                         "TESTING": True, "SECRET_KEY": "x", "LOGIN_ATTEMPTS_PER_MINUTE": 2}
+                        ).test_client()
+    _ticket, token = file_online(client)
+    status = f"/status/{token}"
+    answers = [send_form(client, f"{status}/messages", {"body": f"Any news? ({n})"}, status)
+               for n in range(3)]
+    assert [a.status_code for a in answers] == [302, 302, 429]
+    assert 0 < int(answers[-1].headers["Retry-After"]) <= 60
+    assert "Too many messages" in answers[-1].get_data(as_text=True)
+    uploads = [send_form(client, f"{status}/attachments", {}, status,
+                         [(f"photo{n}.png", png(shade=n))]) for n in range(3)]
+    assert [u.status_code for u in uploads] == [302, 302, 429]
+    assert 0 < int(uploads[-1].headers["Retry-After"]) <= 60

@@ -14,7 +14,7 @@ from .i18n import _, use_customer_preferences
 from .identity import current_actor, staff_page
 from .presenters.case_page import case_page
 from .presenters.status_page import status_page
-from .rate_limit import too_many_attempts
+from .rate_limit import customer_wait, with_retry_after
 from .services import services
 
 bp = Blueprint("attachments", __name__)
@@ -48,10 +48,11 @@ def customer_upload(token: str):
         use_customer_preferences(*customers.preferences(services(), token))
     except NotFound:
         abort(404)
-    if too_many_attempts(f"upload:{request.remote_addr}"):
-        return status_page(token, {FIELD: EvidenceProblem(
+    wait = customer_wait(f"upload:{request.remote_addr}")
+    if wait:
+        return with_retry_after(status_page(token, {FIELD: EvidenceProblem(
             _("Too many uploads from your address in a short time. Please wait a minute."),
-            True)}, status=429)
+            True)}, status=429), wait)
     try:
         uploads = checked_files()
         if not uploads:

@@ -5,7 +5,8 @@ from __future__ import annotations
 from flask import Flask, request
 
 PRIVATE_ENDPOINTS = frozenset({"public.status", "inbox.task", "inbox.complete"})
-PRIVATE_BLUEPRINTS = frozenset({"cases"})
+# Evidence files are case records too.
+PRIVATE_BLUEPRINTS = frozenset({"cases", "attachments"})
 
 
 def shows_a_case() -> bool:

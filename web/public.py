@@ -19,7 +19,7 @@ from . import conversation, evidence, formrender
 from .htmx import is_htmx, partial
 from .i18n import _, current_locale, translate, use_customer_preferences
 from .presenters.status_page import status_page
-from .rate_limit import refused, too_many_attempts, with_retry_after
+from .rate_limit import customer_wait, refused, with_retry_after
 from .services import services
 
 bp = Blueprint("public", __name__)
@@ -55,7 +55,7 @@ def file():
         page, status = _intake_page(request.form, {"": _(
             "Too many complaints from your address in a short time. Please wait a minute.")},
             status=429)
-        return with_retry_after(make_response(page, status), wait)
+        return with_retry_after((page, status), wait)
     schema, ui = public_form()
     data = forms.coerce_submission(schema, formrender.posted(schema, ui, request.form))
     try:
@@ -142,10 +142,11 @@ def send_message(token: str):
         abort(404)
     # Answers in the language the status page is shown in.
     use_customer_preferences(thread.locale, thread.timezone)
-    if too_many_attempts(f"message:{request.remote_addr}"):
-        return _messages_answer(token, {"body": body, "error": _(
+    wait = customer_wait(f"message:{request.remote_addr}")
+    if wait:
+        return with_retry_after(_messages_answer(token, {"body": body, "error": _(
             "Too many messages from your address in a short time. Please wait a minute.")},
-            status=429)
+            status=429), wait)
     try:
         notes.send_customer_message(services(), token, body)
     except NotFound:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Optional
 
-from flask import Flask, request
+from flask import Flask, make_response, request
 
 from engine.rate_limits import (
     ACKNOWLEDGEMENTS, CUSTOMER_WRITES, FILING, SIGN_IN_ADDRESS, SIGN_IN_FAILURES, Rule,
@@ -28,12 +28,15 @@ def refused(rule: Rule, key: Optional[str] = None) -> Optional[int]:
     return None if verdict.allowed else verdict.retry_after
 
 
-def too_many_attempts(key: str) -> bool:
-    """Customer messages and uploads from one address (LOGIN_ATTEMPTS_PER_MINUTE)."""
-    return refused(CUSTOMER_WRITES, key) is not None
+def customer_wait(key: str) -> Optional[int]:
+    """Customer messages and uploads from one address (LOGIN_ATTEMPTS_PER_MINUTE): the
+    seconds to wait when over the limit, else None."""
+    return refused(CUSTOMER_WRITES, key)
 
 
-def with_retry_after(response, seconds: int):
+def with_retry_after(answer, seconds: int):
+    """The answer (a response or a view's return tuple) telling when to try again."""
+    response = make_response(answer)
     response.headers["Retry-After"] = str(seconds)
     return response
 
