@@ -38,7 +38,7 @@ from engine import (
 )
 from engine.directory import actor_of, find_user, issue_token
 from engine.models import Attachment, CaseNote, HumanTask, ProcessInstance, ProcessVersion
-from engine.services import Services
+from engine.services import PROJECT_ROOT, Services
 from support.desk import RECORD, Desk
 from support.pages import csrf as csrf_on_page, signed_in
 
@@ -303,13 +303,23 @@ def complaint_versions(services: Services, case: Case):
             ProcessVersion.process_id == "complaint")).scalar_one()
 
 
-def second_version(services: Services, case: Case) -> None:
-    """A newer complaint process than the shipped one, so version 1 can be rolled back to."""
-    sources = specs.read_directory(services.processes_dir)
+def edited_processes() -> dict[str, bytes]:
+    """The shipped documents with one task of the complaint process renamed."""
+    sources = specs.read_directory(PROJECT_ROOT / "processes")
     sources["complaint.bpmn"] = sources["complaint.bpmn"].replace(
         b'name="Check the record is complete"', b'name="Check the record"')
+    return sources
+
+
+def second_version(services: Services, case: Case) -> None:
+    """A newer complaint process than the shipped one, so version 1 can be rolled back to."""
     with services.db.write() as session:
-        specs.deploy(session, sources, "complaint", "owner")
+        specs.deploy(session, edited_processes(), "complaint", "owner")
+
+
+def edited_upload(_case=None, _actor=None) -> dict:
+    return {"note": "Shorter name", "files": [(io.BytesIO(content), name)
+                                              for name, content in edited_processes().items()]}
 
 
 def claimed_by_handler(services: Services, case: Case) -> None:
@@ -485,6 +495,13 @@ ROUTES = [
     Route("api.list_tasks", "GET", "/api/v1/tasks?queue=dept_handler:quality",
           STAFF_SEEING_THE_CASE, variant="filtered to the case's queue"),
     Route("api.get_task", "GET", "/api/v1/tasks/{task}", ITS_QUEUE),
+    Route("api.list_processes", "GET", "/api/v1/processes", STAFF),
+    Route("api.get_process", "GET", "/api/v1/processes/complaint", STAFF),
+    Route("api.get_process_version", "GET", "/api/v1/processes/complaint/versions/1", STAFF),
+    Route("api.deploy_processes", "POST", "/api/v1/processes", rule(ok=PROCESS_EDITORS),
+          body=edited_upload, observe=complaint_versions, fresh=True),
+    Route("api.start_instance", "POST", "/api/v1/processes/complaint/instances",
+          rule(ok=REGISTRARS), body=NEW_RECORD, as_json=True, observe=case_count),
     Route("api.complete_task", "POST", "/api/v1/tasks/{task}", ITS_QUEUE,
           body={"handler": "handler"}, as_json=True, observe=case_tasks, fresh=True),
 ]
