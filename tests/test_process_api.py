@@ -5,12 +5,19 @@ from __future__ import annotations
 
 import io
 
+import pytest
+
 from sqlalchemy import func, select
 
 from engine import specs
 from engine.models import ProcessVersion
 from support.desk import RECORD
-from test_api import matches, openapi, token  # noqa: F401 - fixture and helpers
+from support.api import matches, openapi_document, token
+
+@pytest.fixture
+def openapi(client):
+    return openapi_document(client)
+
 
 NEW_TITLE = "Check the record is complete and plausible"
 
