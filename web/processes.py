@@ -64,6 +64,13 @@ def library_page(view):
     return login_required(wrapped)
 
 
+def _version_number(text: str) -> int:
+    """A version number from the address; anything else is a page that does not exist."""
+    if not text.isdigit() or len(text) > 9:
+        abort(404)
+    return int(text)
+
+
 def _files(process_id: str, number: int) -> dict[str, str]:
     with services().db.read() as db:
         try:
@@ -110,9 +117,10 @@ def _version_page(process_id: str, number: int, note: str = "", note_error: str 
         note_error=note_error), status
 
 
-@bp.get("/<process_id>/versions/<int:number>")
+@bp.get("/<process_id>/versions/<number>")
 @library_page
-def version(process_id: str, number: int):
+def version(process_id: str, number: str):
+    number = _version_number(number)
     return _version_page(process_id, number)
 
 
@@ -125,9 +133,10 @@ def _download(data: bytes, name: str, mimetype: str):
     return response
 
 
-@bp.get("/<process_id>/versions/<int:number>/files/<name>")
+@bp.get("/<process_id>/versions/<number>/files/<name>")
 @library_page
-def download(process_id: str, number: int, name: str):
+def download(process_id: str, number: str, name: str):
+    number = _version_number(number)
     files = _files(process_id, number)
     if name not in files:
         abort(404)
@@ -135,9 +144,10 @@ def download(process_id: str, number: int, name: str):
     return _download(files[name].encode("utf-8"), name, mimetype)
 
 
-@bp.get("/<process_id>/versions/<int:number>/files.zip")
+@bp.get("/<process_id>/versions/<number>/files.zip")
 @library_page
-def download_all(process_id: str, number: int):
+def download_all(process_id: str, number: str):
+    number = _version_number(number)
     files = _files(process_id, number)
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
@@ -184,9 +194,10 @@ def diff(process_id: str):
                            numbers=numbers, start=start, to=to)
 
 
-@bp.post("/<process_id>/versions/<int:number>/rollback")
+@bp.post("/<process_id>/versions/<number>/rollback")
 @library_page
-def rollback(process_id: str, number: int):
+def rollback(process_id: str, number: str):
+    number = _version_number(number)
     actor = current_actor()
     process_access.require_editor(actor)
     _files(process_id, number)  # an unknown version is a 404 before anything else
