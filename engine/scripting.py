@@ -107,6 +107,9 @@ def refusals(code: str, mode: str) -> list[tuple[int, str]]:
         if isinstance(node, ast.Try) and node.finalbody:
             found.append((node.finalbody[0].lineno, "finally: runs after the time limit "
                                                     "stopped the script; remove it"))
+        if isinstance(node, (ast.Import, ast.ImportFrom)):
+            found.append((node.lineno, "import: a diagram cannot import modules; the "
+                                       "helpers it may call are there without one"))
         if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and \
                 node.func.id in REFUSED_CALLS:
             found.append((node.lineno, f"{node.func.id}(): {REFUSED_CALLS[node.func.id]}"))
