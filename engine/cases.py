@@ -159,12 +159,15 @@ class CaseView:
     parent_ticket: Optional[str]
     linked_tickets: list[str]
     process_version: int
+    process_id: str = ""
     clock_paused_since: Optional[dt.datetime] = None
     next_due_at: Optional[dt.datetime] = None
 
     def as_dict(self) -> dict:
         return {
             "ticket": self.ticket,
+            "process_id": self.process_id,
+            "version": self.process_version,
             "status": self.status,
             "path": self.path,
             "outcome": self.outcome,
@@ -221,6 +224,7 @@ def load_case(services: Services, session: Session, actor: Actor, ticket: str) -
         created_at=instance.created_at, closed_at=instance.closed_at,
         department=instance.department_code, parent_ticket=instance.parent_ticket,
         linked_tickets=linked, process_version=instance.version.version,
+        process_id=instance.version.process_id,
         clock_paused_since=paused_since, next_due_at=instance.next_due_at,
     )
 

@@ -27,6 +27,11 @@ def follow_on_process(process_id: str, ticket: str, data: dict) -> Optional[Foll
         return None
     if data.get("path") != "major" and not data.get("improvement_requested"):
         return None
+    return improvement_for(ticket, data)
+
+
+def improvement_for(ticket: str, data: dict) -> FollowOn:
+    """The improvement project of the complaint with this ticket and case data."""
     start = {k: data.get(k) for k in IMPROVEMENT_FIELDS}
     start["complaint_ticket"] = ticket
     start["lead_department"] = start.get("lead_department") or data.get("department")

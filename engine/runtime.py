@@ -14,15 +14,16 @@ from typing import Any, Callable, Optional
 from sqlalchemy import select
 from sqlalchemy.orm import Session, object_session
 
-from . import announcements, audit, forms, tasks, tickets
+from . import announcements, audit, closing, forms, start_forms, tasks, tickets
 from .case_run import CaseRun
 from .directory import Actor
-from .errors import AlreadyCompleted, Forbidden, ProcessError
+from .errors import AlreadyCompleted, Forbidden, NotFound, ProcessError
 from .i18n import Message, N_, normalize_locale, zone_or_none
 from .form_values import storable_part
-from .intake import match_key, normalise_record, token_digest
-from .models import AuditEvent, HumanTask
+from .intake import match_key, may_register, normalise_record, token_digest
+from .models import AuditEvent, HumanTask, ProcessInstance
 from .services import COMPLAINT_PROCESS, Services
+from .visibility import visible_case
 from .task_forms import form_for, without_read_only
 
 
@@ -81,6 +82,53 @@ def _file(services, session, data, staff, parent_ticket, now, preferences) -> Fi
         announcements.acknowledgement(services, session, run.case, data, status_token)
     return Filed(ticket=ticket, status_token=status_token, path=result.path,
                  next_due_at=result.next_due_at)
+
+
+@dataclass(frozen=True)
+class Started:
+    process_id: str
+    ticket: str
+    version: int
+    status_token: Optional[str] = None  # a complaint's status link for the customer
+
+
+def start_case(services: Services, actor: Actor, process_id: str, record: Any) -> Started:
+    """Start a case of a startable process with its start form's data, as `actor`: a
+    complaint as customer service registers one, an improvement project for a complaint
+    the actor may see. Raises NotFound, Forbidden, FormInvalid or AlreadyCompleted."""
+    with services.db.read() as session:
+        form = start_forms.start_form(services, session, process_id)
+    if form is None:
+        raise NotFound(N_("This process is only started by the engine."))
+    if not actor.roles & form.roles:
+        raise Forbidden(N_("Your role does not start this process."))
+    if process_id == COMPLAINT_PROCESS and may_register(actor):
+        filed = file_complaint(services, record, staff=actor)
+        with services.db.read() as session:
+            version = _version_of(session, filed.ticket)
+        return Started(process_id, filed.ticket, version, filed.status_token)
+    data = forms.validate(form.schema, record)
+    with services.db.write() as session:
+        complaint = visible_case(session, actor, data["ticket"])
+        follow_on = closing.improvement_for(complaint.ticket, {
+            **CaseRun.read(services, session, complaint.id).data,
+            **{k: v for k, v in data.items() if v not in (None, "")}})
+        if session.execute(select(ProcessInstance.id).where(
+                ProcessInstance.ticket == follow_on.ticket)).first():
+            raise AlreadyCompleted(N_("This complaint already has an improvement project."))
+        run = CaseRun.start(services, session, follow_on.process_id, follow_on.data,
+                            follow_on.ticket, **follow_on.columns)
+        run.record("improvement_started", actor.username, ticket=follow_on.ticket,
+                   complaint=complaint.ticket)
+        result = run.commit()
+        version = _version_of(session, result.ticket)
+    services.due_changed(result.next_due_at)
+    return Started(process_id, result.ticket, version)
+
+
+def _version_of(session: Session, ticket: str) -> int:
+    return session.execute(select(ProcessInstance).where(
+        ProcessInstance.ticket == ticket)).scalar_one().version.version
 
 
 def complete_task(services: Services, actor: Actor, task_id: str, data: Any = None, *,

@@ -4,10 +4,8 @@ from __future__ import annotations
 import threading
 
 import pytest
-from jsonschema import Draft202012Validator
-from openapi_spec_validator import validate as validate_openapi
-
 from engine.intake import customer_may_set
+from support.api import matches, openapi_document, token
 from support.desk import GOOD, RECORD
 
 # What a customer (no registering token) may send: staff-only fields are refused.
@@ -16,24 +14,7 @@ CUSTOMER_RECORD = {k: v for k, v in RECORD.items() if customer_may_set(k)}
 
 @pytest.fixture
 def openapi(client):
-    response = client.get("/api/v1/openapi.json")
-    assert response.status_code == 200
-    document = response.get_json()
-    validate_openapi(document)
-    return document
-
-
-def matches(document: dict, schema_name: str, body) -> None:
-    validator = Draft202012Validator(
-        {"$ref": f"#/components/schemas/{schema_name}", "components": document["components"]})
-    errors = [e.message for e in validator.iter_errors(body)]
-    assert not errors, errors
-
-
-def token(client, username: str) -> dict:
-    response = client.post("/api/v1/token", json={"username": username, "password": "demo"})
-    assert response.status_code == 200, response.get_json()
-    return {"Authorization": f"Bearer {response.get_json()['token']}"}
+    return openapi_document(client)
 
 
 def file(client, headers=None, **overrides) -> str:

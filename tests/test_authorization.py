@@ -33,10 +33,12 @@ import pytest
 from sqlalchemy import func, select
 
 from support.clock import Clock
-from engine import attachments, bootstrap, intake, mailer, notes, runtime, tasks, upload_checks
+from engine import (
+    attachments, bootstrap, intake, mailer, notes, runtime, specs, tasks, upload_checks,
+)
 from engine.directory import actor_of, find_user, issue_token
-from engine.models import Attachment, CaseNote, HumanTask, ProcessInstance
-from engine.services import Services
+from engine.models import Attachment, CaseNote, HumanTask, ProcessInstance, ProcessVersion
+from engine.services import PROJECT_ROOT, Services
 from support.desk import RECORD, Desk
 from support.pages import csrf as csrf_on_page, signed_in
 
@@ -61,6 +63,8 @@ REPLIERS = ("agent", "supervisor", "director")   # write to the customer
 READ_ONLY = ("auditor",)                         # compliance reads, never writes
 CANCELLERS = ("supervisor", "admin")
 CONTACT_READERS = ("agent", "supervisor", "director", "auditor", "admin")
+PROCESS_EDITORS = ("owner", "admin")             # deploy and roll back the procedure
+LIBRARY_READERS = PROCESS_EDITORS + READ_ONLY
 
 GUESSED_TOKEN = "Gu3ssedLinkGu3ssedLinkGu3ssedLinkGu3ssedLin"  # as long as a real one
 
@@ -293,6 +297,31 @@ def attachment_count(services: Services, case: Case):
             .where(ProcessInstance.ticket == case.ticket)).scalar_one()
 
 
+def complaint_versions(services: Services, case: Case):
+    with services.db.read() as session:
+        return session.execute(select(func.count(ProcessVersion.id)).where(
+            ProcessVersion.process_id == "complaint")).scalar_one()
+
+
+def edited_processes() -> dict[str, bytes]:
+    """The shipped documents with one task of the complaint process renamed."""
+    sources = specs.read_directory(PROJECT_ROOT / "processes")
+    sources["complaint.bpmn"] = sources["complaint.bpmn"].replace(
+        b'name="Check the record is complete"', b'name="Check the record"')
+    return sources
+
+
+def second_version(services: Services, case: Case) -> None:
+    """A newer complaint process than the shipped one, so version 1 can be rolled back to."""
+    with services.db.write() as session:
+        specs.deploy(session, edited_processes(), "complaint", "owner")
+
+
+def edited_upload(_case=None, _actor=None) -> dict:
+    return {"note": "Shorter name", "files": [(io.BytesIO(content), name)
+                                              for name, content in edited_processes().items()]}
+
+
 def claimed_by_handler(services: Services, case: Case) -> None:
     with services.db.write() as session:
         tasks.claim(session, actor_of(find_user(session, "handler")), case.task_id,
@@ -441,6 +470,19 @@ ROUTES = [
     Route("admin.outbox", "GET", "/admin/outbox", ADMINS),
     Route("admin.message", "GET", "/admin/outbox/{message}", ADMINS),
     Route("admin.attachment", "GET", "/admin/outbox/{message}/attachment", ADMINS),
+    # the process library
+    Route("processes.index", "GET", "/processes", rule(ok=LIBRARY_READERS)),
+    Route("processes.version", "GET", "/processes/complaint/versions/1",
+          rule(ok=LIBRARY_READERS)),
+    Route("processes.download", "GET", "/processes/complaint/versions/1/files/complaint.bpmn",
+          rule(ok=LIBRARY_READERS)),
+    Route("processes.download_all", "GET", "/processes/complaint/versions/1/files.zip",
+          rule(ok=LIBRARY_READERS)),
+    Route("processes.diff", "GET", "/processes/complaint/diff?from=1&to=1",
+          rule(ok=LIBRARY_READERS)),
+    Route("processes.rollback", "POST", "/processes/complaint/versions/1/rollback",
+          rule(ok=PROCESS_EDITORS), body={"note": "Back to the shipped procedure"},
+          prepare=second_version, observe=complaint_versions, fresh=True),
     # the JSON API (bearer tokens)
     Route("api.openapi", "GET", "/api/v1/openapi.json", EVERYONE),
     Route("api.token", "POST", "/api/v1/token", rule(staff=OK), body=credentials,
@@ -453,6 +495,13 @@ ROUTES = [
     Route("api.list_tasks", "GET", "/api/v1/tasks?queue=dept_handler:quality",
           STAFF_SEEING_THE_CASE, variant="filtered to the case's queue"),
     Route("api.get_task", "GET", "/api/v1/tasks/{task}", ITS_QUEUE),
+    Route("api.list_processes", "GET", "/api/v1/processes", STAFF),
+    Route("api.get_process", "GET", "/api/v1/processes/complaint", STAFF),
+    Route("api.get_process_version", "GET", "/api/v1/processes/complaint/versions/1", STAFF),
+    Route("api.deploy_processes", "POST", "/api/v1/processes", rule(ok=PROCESS_EDITORS),
+          body=edited_upload, observe=complaint_versions, fresh=True),
+    Route("api.start_instance", "POST", "/api/v1/processes/complaint/instances",
+          rule(ok=REGISTRARS), body=NEW_RECORD, as_json=True, observe=case_count),
     Route("api.complete_task", "POST", "/api/v1/tasks/{task}", ITS_QUEUE,
           body={"handler": "handler"}, as_json=True, observe=case_tasks, fresh=True),
 ]

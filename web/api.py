@@ -7,15 +7,20 @@ from pathlib import Path
 
 from flask import Blueprint, g, jsonify, request
 
-from engine import cases, intake, runtime, sign_in, tasks, visibility
+from engine import (
+    cases, intake, process_access, process_uploads, runtime, sign_in, start_forms, tasks,
+    visibility,
+)
 from engine.directory import actor_for_token, issue_token
 from engine.models import User
 from engine.rate_limits import FILING
 from engine.errors import ServiceError
-from engine.form_values import storable, storable_params
+from engine.form_values import storable, storable_params, storable_part
 from engine.forms import FormInvalid
+from engine.problems import DeployRefused
 
 from . import json_bodies
+from .presenters import process_library as versions
 from .rate_limit import client_address, refused, with_retry_after
 from .services import services
 
@@ -63,6 +68,13 @@ def _form_invalid(exc: FormInvalid):
 @bp.errorhandler(ServiceError)
 def _service_error(exc: ServiceError):
     return error(exc.status, str(exc))
+
+
+@bp.errorhandler(DeployRefused)
+def _deploy_refused(exc: DeployRefused):
+    return jsonify(error=exc.error, fields={},
+                   problems=[{"file": p.file, "element": p.element, "line": p.line,
+                              "message": p.message} for p in exc.problems]), 422
 
 
 @bp.errorhandler(404)
@@ -150,3 +162,93 @@ def get_task(task_id: str):
 def complete_task(task_id: str):
     result = runtime.complete_task(services(), g.api_actor, task_id, json_bodies.body())
     return jsonify(result)
+
+
+# --------------------------------------------------------------------------- processes
+
+def _version_dict(v) -> dict:
+    return {"version": v.version, "deployed_at": v.deployed_at.isoformat(),
+            "author": v.author, "content_hash": v.content_hash, "note": v.note,
+            "open_cases": v.open_cases, "closed_cases": v.closed_cases}
+
+
+def _startable(db) -> dict:
+    return {p.process_id: p for p in versions.library(db) if p.startable}
+
+
+@bp.get("/processes")
+@token_required
+def list_processes():
+    with services().db.read() as db:
+        processes = _startable(db).values()
+    return jsonify(processes=[{"id": p.process_id, "name": p.name,
+                               "version": p.versions[0].version,
+                               "versions": [_version_dict(v) for v in p.versions]}
+                              for p in processes])
+
+
+MAX_NOTE = 500
+
+
+def _checkbox(name: str) -> bool:
+    return request.form.get(name, "").strip().lower() in ("true", "1", "yes", "on")
+
+
+@bp.post("/processes")
+@token_required
+def deploy_processes():
+    process_access.require_editor(g.api_actor)
+    if not request.mimetype == "multipart/form-data":
+        return error(415, "Send the documents as multipart/form-data in the field 'files'.")
+    uploads = [(f.filename or "", f.read()) for f in request.files.getlist("files")]
+    bundle = process_uploads.read_bundle(uploads)
+    outcome = versions.deploy_bundle(
+        services(), bundle, note=storable_part(request.form.get("note", "")).strip()[:MAX_NOTE],
+        actor=g.api_actor.username, dry_run=_checkbox("dry_run"))
+    body = {"dry_run": outcome.dry_run,
+            "deployed": [{"id": v.process_id, "version": v.version} for v in outcome.versions],
+            "scenarios": [{"file": s.file, "name": s.name, "passed": s.passed}
+                          for s in outcome.scenarios]}
+    return jsonify(body), 201 if outcome.versions else 200
+
+
+def _process_body(process_id: str, number: int | None):
+    with services().db.read() as db:
+        process = _startable(db).get(process_id)
+        numbers = [v.version for v in process.versions] if process else []
+        number = numbers[0] if number is None and numbers else number
+        if number not in numbers:
+            return error(404, "No such process or version.")
+        summary = next(v for v in process.versions if v.version == number)
+        form = start_forms.start_form(services(), db, process_id)
+        body = {"id": process_id, "name": process.name, "newest_version": numbers[0],
+                **_version_dict(summary),
+                "start_form": {"schema": form.schema, "ui": form.ui} if form else None}
+        if process_access.may_read(g.api_actor):
+            body["files"] = versions.version_files(db, process_id, number)
+    return jsonify(body)
+
+
+@bp.get("/processes/<process_id>")
+@token_required
+def get_process(process_id: str):
+    return _process_body(process_id, None)
+
+
+@bp.get("/processes/<process_id>/versions/<number>")
+@token_required
+def get_process_version(process_id: str, number: str):
+    if not number.isdigit() or len(number) > 9:
+        return error(404, "No such process or version.")
+    return _process_body(process_id, int(number))
+
+
+@bp.post("/processes/<process_id>/instances")
+@token_required
+def start_instance(process_id: str):
+    started = runtime.start_case(services(), g.api_actor, process_id, json_bodies.body())
+    body = {"ticket": started.ticket, "process_id": started.process_id,
+            "version": started.version}
+    if started.status_token:
+        body["status_token"] = started.status_token
+    return jsonify(body), 201

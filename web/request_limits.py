@@ -8,6 +8,9 @@ from flask import Flask, request
 SMALL_BODY = 2 * 1024 * 1024
 EVIDENCE_ENDPOINTS = frozenset({"public.file", "intake.submit", "attachments.customer_upload",
                                 "attachments.staff_upload"})
+# A deploy carries a version's documents, each capped on its own (engine/process_uploads.py).
+BUNDLE_BODY = 16 * 1024 * 1024
+BUNDLE_ENDPOINTS = frozenset({"api.deploy_processes"})
 
 
 def carries_evidence() -> bool:
@@ -19,5 +22,6 @@ def init_app(app: Flask) -> None:
     @app.before_request
     def limit_body_size():
         if not carries_evidence():
+            allowed = BUNDLE_BODY if request.endpoint in BUNDLE_ENDPOINTS else SMALL_BODY
             limit = app.config.get("MAX_CONTENT_LENGTH")
-            request.max_content_length = SMALL_BODY if limit is None else min(SMALL_BODY, limit)
+            request.max_content_length = allowed if limit is None else min(allowed, limit)

@@ -1,0 +1,83 @@
+"""How a case of a process is started by hand: the form its start event names (the
+complaint's is the intake record) and who may fill it in (the role of the start event's
+lane, and administrators)."""
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Optional
+
+from sqlalchemy.orm import Session
+
+from . import forms, intake, specs
+from .bootstrap import STARTABLE_PROCESSES
+from .errors import NotFound
+from .i18n import N_
+from .services import COMPLAINT_PROCESS, Services
+from .task_forms import choice_source
+from .tasks import LANE_ROLE
+
+SCHEMA_PROPERTY = "formJsonSchemaFilename"
+UI_PROPERTY = "formUiSchemaFilename"
+ALWAYS = frozenset({"admin"})
+
+
+@dataclass(frozen=True)
+class StartForm:
+    schema: dict
+    ui: dict
+    roles: frozenset[str]
+
+
+def _start_event(sources: dict[str, str], process_id: str):
+    """The start event of the process and the role of its lane."""
+    for name, text in sources.items():
+        if not name.endswith(".bpmn"):
+            continue
+        root = specs.parse_xml(text.encode("utf-8"), name)
+        for process in root.iter(f"{{{specs.BPMN_NS}}}process"):
+            if process.get("id") != process_id:
+                continue
+            start = next(process.iter(f"{{{specs.BPMN_NS}}}startEvent"), None)
+            if start is None:
+                return None, None
+            lane = next((lane.get("name") for lane in process.iter(f"{{{specs.BPMN_NS}}}lane")
+                         if start.get("id") in [(r.text or "").strip() for r in lane]), None)
+            return start, LANE_ROLE.get(lane, lane) if lane else None
+    return None, None
+
+
+def _property(start, name: str) -> Optional[str]:
+    for prop in start.iter(f"{{{specs.SPIFF_NS}}}property"):
+        if prop.get("name") == name:
+            return prop.get("value")
+    return None
+
+
+def _document(services: Services, sources: dict[str, str], name: str, ui: bool) -> dict:
+    # A form deployed with the version wins over the one on disk.
+    if name in sources:
+        return json.loads(sources[name])
+    return services.forms.ui_schema(name) if ui else services.forms.schema(name)
+
+
+def start_form(services: Services, session: Session, process_id: str) -> Optional[StartForm]:
+    """The newest version's start form with its choice lists filled in; None when the
+    process is only ever started by the engine. Raises NotFound for a process that
+    cannot be started or is not deployed."""
+    version = specs.latest_version(session, process_id)
+    if process_id not in STARTABLE_PROCESSES or version is None:
+        raise NotFound(N_("No such process."))
+    if process_id == COMPLAINT_PROCESS:
+        schema, ui = intake.intake_form(services, session)
+        return StartForm(schema, ui, intake.REGISTER_ROLES)
+    sources = version.sources
+    start, role = _start_event(sources, process_id)
+    form = _property(start, SCHEMA_PROPERTY) if start is not None else None
+    if not form:
+        return None
+    ui_name = _property(start, UI_PROPERTY)
+    ui = _document(services, sources, ui_name, ui=True) if ui_name else {}
+    schema = forms.resolve_choices(_document(services, sources, form, ui=False), ui,
+                                   choice_source(session, None))
+    return StartForm(schema, ui, ALWAYS | ({role} if role else set()))
