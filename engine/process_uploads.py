@@ -9,7 +9,8 @@ from .specs import MAX_DOCUMENT_BYTES
 
 # The files a version is made of, by the end of their names.
 SUFFIXES = (".bpmn", ".dmn", ".schema.json", ".uischema.json", ".scenario.json")
-MAX_FILES = 100
+# The shipped bundle holds about a hundred files (diagrams, tables, forms, scenarios).
+MAX_FILES = 400
 MAX_NAME = 128
 
 

@@ -3,14 +3,12 @@ complaint's is the intake record) and who may fill it in (the role of the start 
 lane, and administrators)."""
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from typing import Optional
 
 from sqlalchemy.orm import Session
 
 from . import forms, intake, specs
-from .bootstrap import STARTABLE_PROCESSES
 from .errors import NotFound
 from .i18n import N_
 from .services import COMPLAINT_PROCESS, Services
@@ -54,19 +52,14 @@ def _property(start, name: str) -> Optional[str]:
     return None
 
 
-def _document(services: Services, sources: dict[str, str], name: str, ui: bool) -> dict:
-    # A form deployed with the version wins over the one on disk.
-    if name in sources:
-        return json.loads(sources[name])
-    return services.forms.ui_schema(name) if ui else services.forms.schema(name)
-
-
 def start_form(services: Services, session: Session, process_id: str) -> Optional[StartForm]:
     """The newest version's start form with its choice lists filled in; None when the
     process is only ever started by the engine. Raises NotFound for a process that
     cannot be started or is not deployed."""
+    # Only processes that can be started are deployed as versions of their own (called
+    # processes travel inside their callers).
     version = specs.latest_version(session, process_id)
-    if process_id not in STARTABLE_PROCESSES or version is None:
+    if version is None:
         raise NotFound(N_("No such process."))
     if process_id == COMPLAINT_PROCESS:
         schema, ui = intake.intake_form(services, session)
@@ -77,7 +70,7 @@ def start_form(services: Services, session: Session, process_id: str) -> Optiona
     if not form:
         return None
     ui_name = _property(start, UI_PROPERTY)
-    ui = _document(services, sources, ui_name, ui=True) if ui_name else {}
-    schema = forms.resolve_choices(_document(services, sources, form, ui=False), ui,
-                                   choice_source(session, None))
+    deployed = services.forms.of_version(session, version.id)
+    ui = deployed.ui_schema(ui_name)
+    schema = forms.resolve_choices(deployed.schema(form), ui, choice_source(session, None))
     return StartForm(schema, ui, ALWAYS | ({role} if role else set()))

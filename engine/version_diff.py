@@ -34,6 +34,8 @@ class ElementChange:
     kind: str
     name: Optional[str] = None
     changes: list[str] = field(default_factory=list)
+    # Each change as a reader wants it: "name: old → new" while both fit on a line.
+    details: list[str] = field(default_factory=list)
 
 
 @dataclass
@@ -90,12 +92,26 @@ def compare(process_id: str, a: int, b: int, old: dict[str, str],
                 changes = sorted(k for k in set(old_print) | set(new_print)
                                  if old_print.get(k) != new_print.get(k))
                 if changes:
-                    diff.changed.append(_entry(key, after[key], changes))
+                    entry = _entry(key, after[key], changes)
+                    entry.details = [_detail(k, old_print.get(k), new_print.get(k))
+                                     for k in changes]
+                    diff.changed.append(entry)
         result.files[name] = diff
     return result
 
 
 Element = tuple[str, Optional[str], dict]  # kind, name, fingerprint
+SHORT = 80
+
+
+def _detail(what: str, before: Optional[str], after: Optional[str]) -> str:
+    if before is None:
+        return f"{what}: added" + (f" ({after})" if len(after or "") <= SHORT else "")
+    if after is None:
+        return f"{what}: removed" + (f" ({before})" if len(before) <= SHORT else "")
+    if len(before) <= SHORT and len(after) <= SHORT:
+        return f"{what}: {before} → {after}"
+    return f"{what}: changed"
 
 
 def _entry(key: str, element: Element, changes: Optional[list[str]] = None) -> ElementChange:

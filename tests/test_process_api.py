@@ -11,6 +11,8 @@ from sqlalchemy import func, select
 
 from engine import specs
 from engine.models import ProcessVersion
+from engine.versions import version_files
+from support.bundle import shipped_bundle
 from support.desk import RECORD
 from support.api import matches, openapi_document, token
 
@@ -23,7 +25,16 @@ NEW_TITLE = "Check the record is complete and plausible"
 
 
 def shipped(services) -> dict[str, bytes]:
-    return specs.read_directory(services.processes_dir)
+    """Every shipped file: diagrams, decision tables, forms and scenarios."""
+    return shipped_bundle()
+
+
+def complaint_files(services) -> dict[str, bytes]:
+    """The shipped files that the first complaint version holds: those it uses."""
+    with services.db.read() as session:
+        names = version_files(session, "complaint", 1)
+    assert "complaint.bpmn" in names and "verify.schema.json" in names
+    return {name: shipped_bundle()[name] for name in names}
 
 
 def edited(services) -> dict[str, bytes]:
@@ -88,7 +99,11 @@ def test_a_dry_run_checks_and_deploys_nothing(client, services):
     owner = token(client, "owner")
     response = deploy(client, owner, edited(services), dry_run="true")
     assert response.status_code == 200, response.get_json()
-    assert response.get_json() == {"dry_run": True, "deployed": [], "scenarios": []}
+    answer = response.get_json()
+    assert answer["deployed"] == [] and answer["would_deploy"] == [
+        {"id": "complaint", "version": 2}]
+    # Every shipped scenario ran against the edited diagram, and all pass.
+    assert answer["scenarios"] and all(s["passed"] for s in answer["scenarios"])
     assert versions(services) == 2
 
 
@@ -139,7 +154,7 @@ def test_a_process_reads_with_its_start_form_and_files(client, openapi, services
     matches(openapi, "ProcessDetail", body)
     assert body["version"] == body["newest_version"] == 1
     assert "customer_name" in body["start_form"]["schema"]["properties"]
-    assert {k: v.encode() for k, v in body["files"].items()} == shipped(services)
+    assert {k: v.encode() for k, v in body["files"].items()} == complaint_files(services)
     # The files of the procedure are for those who keep it and those who audit it.
     assert "files" not in client.get("/api/v1/processes/complaint", headers=agent).get_json()
     improvement = client.get("/api/v1/processes/improvement/versions/1",

@@ -9,10 +9,10 @@ import zipfile
 
 from sqlalchemy import select
 
-from engine import runtime, specs
+from engine import runtime, specs, versions
 from engine.models import ProcessInstance
+from support.bundle import shipped_bundle
 from support.desk import RECORD
-from web.presenters import process_library
 
 CHINESE = "zh-CN,zh;q=0.9"
 NEW_TITLE = "Check the record is complete and plausible"
@@ -23,7 +23,16 @@ def text_of(response) -> str:
 
 
 def shipped(services) -> dict[str, bytes]:
-    return specs.read_directory(services.processes_dir)
+    """Every shipped file: diagrams, decision tables, forms and scenarios."""
+    return shipped_bundle()
+
+
+def complaint_files(services) -> dict[str, bytes]:
+    """The shipped files that the first complaint version holds: those it uses."""
+    with services.db.read() as session:
+        names = versions.version_files(session, "complaint", 1)
+    assert "complaint.bpmn" in names and "verify.schema.json" in names
+    return {name: shipped_bundle()[name] for name in names}
 
 
 def deploy_edited(services, note: str = "Name the check more precisely") -> None:
@@ -31,7 +40,7 @@ def deploy_edited(services, note: str = "Name the check more precisely") -> None
     files = shipped(services)
     files["complaint.bpmn"] = files["complaint.bpmn"].replace(
         b'name="Check the record is complete"', f'name="{NEW_TITLE}"'.encode())
-    process_library.deploy_bundle(services, files, note=note, actor="owner")
+    versions.deploy_bundle(services, files, note=note, actor="owner")
 
 
 def version_of(services, ticket: str) -> int:
@@ -62,7 +71,8 @@ def test_the_library_lists_each_process_with_its_versions_and_cases(visitor, des
     assert cell(complaint, "Open cases") == "2"
     assert cell(complaint, "Closed cases") == "1"
     assert cell(complaint, "By") == "Shipped with the application"
-    digest = specs.content_hash(shipped(services))
+    with services.db.read() as session:
+        digest = specs.latest_version(session, "complaint").content_hash
     assert digest[:12] in cell(complaint, "Content hash")
     [improvement] = rows_of(page, "improvement")
     assert cell(improvement, "Open cases") == "0"
@@ -90,13 +100,13 @@ def test_a_version_page_shows_its_diagram_and_files_to_download(visitor, service
     assert "Customer complaint, version 1" in page and 'data-viewer="diagram-1"' in page
     # The diagram's own text is on the page (the viewer draws from it).
     assert "Check the record is complete" in page
-    for name in shipped(services):
+    for name in complaint_files(services):
         assert f"/processes/complaint/versions/1/files/{name}" in page
 
 
 def test_each_file_downloads_exactly_as_deployed(visitor, services):
     owner = visitor("auditor")
-    for name, content in shipped(services).items():
+    for name, content in complaint_files(services).items():
         response = owner.get(f"/processes/complaint/versions/1/files/{name}")
         assert response.status_code == 200, name
         assert response.data == content
@@ -111,7 +121,7 @@ def test_all_files_of_a_version_download_as_one_zip(visitor, services):
     assert response.status_code == 200
     assert response.headers["Content-Type"] == "application/zip"
     archive = zipfile.ZipFile(io.BytesIO(response.data))
-    assert {name: archive.read(name) for name in archive.namelist()} == shipped(services)
+    assert {name: archive.read(name) for name in archive.namelist()} == complaint_files(services)
 
 
 def test_the_diff_lists_the_changed_element(visitor, services):
@@ -154,8 +164,8 @@ def test_rollback_creates_a_new_version_that_new_cases_follow(visitor, desk, ser
     assert (version_of(services, on_two), version_of(services, new)) == (2, 3)
     assert desk.task(new, "check_record").title == "Check the record is complete"
     with services.db.read() as session:
-        assert process_library.version_files(session, "complaint", 3) == \
-            process_library.version_files(session, "complaint", 1)
+        assert versions.version_files(session, "complaint", 3) == \
+            versions.version_files(session, "complaint", 1)
 
 
 def test_rollback_needs_a_note_and_changes_nothing_without_one(visitor, services):
@@ -166,7 +176,7 @@ def test_rollback_needs_a_note_and_changes_nothing_without_one(visitor, services
     assert response.status_code == 422
     assert "Say why the procedure goes back to this version" in text_of(response)
     with services.db.read() as session:
-        [complaint] = [p for p in process_library.library(session)
+        [complaint] = [p for p in versions.library(session)
                        if p.process_id == "complaint"]
     assert [v.version for v in complaint.versions] == [2, 1]
 

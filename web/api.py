@@ -9,7 +9,7 @@ from flask import Blueprint, g, jsonify, request
 
 from engine import (
     cases, intake, process_access, process_uploads, runtime, sign_in, start_forms, tasks,
-    visibility,
+    versions, visibility,
 )
 from engine.directory import actor_for_token, issue_token
 from engine.models import User
@@ -20,7 +20,6 @@ from engine.forms import FormInvalid
 from engine.problems import DeployRefused
 
 from . import json_bodies
-from .presenters import process_library as versions
 from .rate_limit import client_address, refused, with_retry_after
 from .services import services
 
@@ -205,10 +204,13 @@ def deploy_processes():
     outcome = versions.deploy_bundle(
         services(), bundle, note=storable_part(request.form.get("note", "")).strip()[:MAX_NOTE],
         actor=g.api_actor.username, dry_run=_checkbox("dry_run"))
-    body = {"dry_run": outcome.dry_run,
-            "deployed": [{"id": v.process_id, "version": v.version} for v in outcome.versions],
+    named = [{"id": v.process_id, "version": v.version} for v in outcome.versions]
+    body = {"dry_run": outcome.dry_run, "deployed": [] if outcome.dry_run else named,
             "scenarios": [{"file": s.file, "name": s.name, "passed": s.passed}
                           for s in outcome.scenarios]}
+    if outcome.dry_run:
+        body["would_deploy"] = named
+        return jsonify(body), 200
     return jsonify(body), 201 if outcome.versions else 200
 
 

@@ -14,13 +14,13 @@ from flask import (
     Blueprint, abort, current_app, flash, redirect, render_template, request, send_file, url_for,
 )
 
-from engine import process_access
+from engine import process_access, versions
 from engine.form_values import storable_part
 from engine.i18n import N_
 
 from .i18n import _
 from .identity import current_actor, login_required
-from .presenters import process_library as versions
+from .presenters import process_library
 from .services import services
 
 bp = Blueprint("processes", __name__, url_prefix="/processes")
@@ -104,7 +104,7 @@ def _version_page(process_id: str, number: int, note: str = "", note_error: str 
                   status: int = 200):
     files = _files(process_id, number)
     with services().db.read() as db:
-        summary = versions.version_summary(db, process_id, number)
+        summary = process_library.version_summary(db, process_id, number)
         processes = {p.process_id: p for p in versions.library(db)}
     process = processes[process_id]
     newest = process.versions[0].version
@@ -175,7 +175,7 @@ def diff(process_id: str):
         start = _number("from", numbers[1] if len(numbers) > 1 else newest)
         if start not in numbers or to not in numbers:
             abort(404)
-        changes = versions.diff(db, process_id, start, to)
+        changes = process_library.diff(db, process_id, start, to)
         old = versions.version_files(db, process_id, start)
         new = versions.version_files(db, process_id, to)
     sides = []
