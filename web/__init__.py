@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import os
+from importlib import import_module
 import secrets
 from pathlib import Path
 
@@ -72,6 +73,7 @@ def create_app(config: dict | None = None) -> Flask:
     app.register_blueprint(attachments.bp)
     app.register_blueprint(admin.bp)
     app.register_blueprint(settings.bp)
+    app.register_blueprint(import_module("web.modeler").bp)  # the process owners' modeler
     app.register_blueprint(api.bp)
     csrf.exempt(api.bp)
     cli.register(app)
