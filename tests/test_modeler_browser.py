@@ -110,14 +110,45 @@ def test_the_owner_edits_a_diagram_and_sees_lint_and_checks_on_it(browser, serve
     assert not trouble, trouble
 
 
-def test_a_decision_table_opens_as_a_table(browser, server):
+def test_a_decision_table_is_edited_as_a_table(browser, server):
     page = sign_in(browser, server, "owner")
     trouble = open_modeler(page, server)
     page.click(".modeler-tab[data-file='sla.dmn']")
     page.wait_for_selector(f"{DIAGRAM} .tjs-table")
     assert page.locator(f"{DIAGRAM} .tjs-table tbody tr").count() > 1
+    # The verification deadline of normal complaints: 4 working hours become 6.
+    cell = f'{DIAGRAM} td[data-element-id="Rule_normal_verify"] [contenteditable]'
+    page.click(cell)
+    page.keyboard.press("Control+A")
+    page.keyboard.type("6")
+    page.click(f"{DIAGRAM} .tjs-table thead")
     root = read_back(page, "sla.dmn")
-    assert root.tag.endswith("definitions")
+    verify = root.find(".//{*}outputEntry[@id='Rule_normal_verify']/{*}text")
+    assert verify.text == "6"
+    assert not trouble, trouble
+
+
+def test_the_viewer_highlights_what_it_is_given(browser, server):
+    page = sign_in(browser, server, "owner")
+    trouble = open_modeler(page, server)
+    page.evaluate("""() => {
+        const box = document.createElement('div');
+        box.id = 'viewer-test';
+        box.className = 'modeler-canvas';
+        document.querySelector('.modeler-results').appendChild(box);
+        return window.Workbench.viewer(box, window.modelerPage.files['complaint.bpmn'],
+            {completed: ['check_record'], active: ['classify'], removed: ['no_such_element']});
+    }""")
+    marked = "#viewer-test .djs-element.wb-{}[data-element-id='{}']"
+    page.wait_for_selector(marked.format("completed", "check_record"))
+    assert page.locator(marked.format("active", "classify")).count() == 1
+    assert page.locator("#viewer-test .wb-removed").count() == 0
+    stroke = page.eval_on_selector(
+        marked.format("completed", "check_record") + " .djs-visual > rect",
+        "r => getComputedStyle(r).stroke")
+    assert stroke == "rgb(46, 125, 50)", "completed steps are drawn green"
+    # Read-only: no palette to draw with.
+    assert page.locator("#viewer-test .djs-palette").count() == 0
     assert not trouble, trouble
 
 

@@ -1,0 +1,157 @@
+"""The modeler page and its requests, through the Flask test client: what the page hands
+the browser, the server's checks as problems naming file and element, the form preview
+as staff will see it, and what the page says when this server cannot do a step."""
+from __future__ import annotations
+
+import importlib.util
+import json
+import re
+
+import pytest
+
+from engine import specs
+from support.pages import uploads
+from support.paths import PROJECT_ROOT
+
+EDIT = "/processes/complaint/edit"
+
+
+def shipped_files() -> dict[str, bytes]:
+    files = specs.read_directory(PROJECT_ROOT / "processes")
+    files.update(specs.read_directory(PROJECT_ROOT / "forms",
+                                      ("*.schema.json", "*.uischema.json")))
+    return files
+
+
+def page_data(page: str) -> dict:
+    found = re.search(r'<script type="application/json" id="modeler-data">(.*?)</script>',
+                      page, re.S)
+    return json.loads(found.group(1))
+
+
+def send(owner, path: str, files: dict[str, bytes], **fields):
+    return owner.post(path, {**fields, "files": uploads(*files.items())}, token_from=EDIT,
+                      content_type="multipart/form-data")
+
+
+@pytest.fixture
+def owner(visitor):
+    return visitor("owner")
+
+
+def test_the_page_hands_the_browser_the_newest_files_and_the_names_of_roles(owner):
+    response = owner.get(EDIT)
+    assert response.status_code == 200
+    page = response.get_data(as_text=True)
+    data = page_data(page)
+    assert data["files"]["complaint.bpmn"].startswith("<?xml")
+    assert {"sla.dmn", "classification.dmn", "check_record.schema.json"} <= set(data["files"])
+    assert "check_record.uischema.json" in data["forms"]
+    assert {"code": "dept_head", "name": "Department head"} in data["roles"]
+    assert {"code": "quality", "name": "Quality"} in data["departments"]
+    # The diagram of the process opens first.
+    tabs = re.findall(r'role="tab" class="modeler-tab" id="tab-\d+" data-file="([^"]+)"', page)
+    assert tabs[0] == "complaint.bpmn" and tabs[-1].endswith(".dmn")
+
+
+def test_file_contents_cannot_end_the_data_script(owner, services):
+    """A diagram's text is data: `</script>` in it must not close the page's data block."""
+    from engine.models import ProcessVersion
+    with services.db.write() as db:
+        version = specs.latest_version(db, "complaint")
+        sources = dict(version.sources)
+        sources["complaint.bpmn"] += "<!-- </script><script>alert(1)</script> -->"
+        db.query(ProcessVersion).filter_by(id=version.id).update({"sources": sources})
+    page = owner.get(EDIT).get_data(as_text=True)
+    assert "<script>alert(1)" not in page
+    assert page_data(page)["files"]["complaint.bpmn"].endswith("</script> -->")
+
+
+def test_the_page_may_use_inline_styles_but_never_inline_scripts(owner):
+    policy = owner.get(EDIT).headers["Content-Security-Policy"]
+    assert "style-src 'self' 'unsafe-inline'" in policy
+    assert "script-src" not in policy and "default-src 'self';" in policy
+    assert "'unsafe-inline'" not in owner.get("/settings").headers["Content-Security-Policy"]
+
+
+def test_an_unknown_process_is_not_found(owner):
+    assert owner.get("/processes/no_such_process/edit").status_code == 404
+
+
+def test_the_shipped_files_pass_the_checks(owner):
+    response = send(owner, f"{EDIT}/validate", shipped_files())
+    assert response.status_code == 200
+    assert response.get_json() == {"problems": []}
+
+
+def test_a_broken_condition_comes_back_naming_its_file_and_element(owner):
+    files = shipped_files()
+    files["complaint.bpmn"] = files["complaint.bpmn"].replace(
+        b"record_complete == True</bpmn:conditionExpression>",
+        b"record_complete ==</bpmn:conditionExpression>")
+    problems = send(owner, f"{EDIT}/validate", files).get_json()["problems"]
+    assert problems, "the broken condition is reported"
+    assert problems[0]["file"] == "complaint.bpmn"
+    assert problems[0]["element"] in ("gw_record_complete", "flow_record_complete")
+    assert "record_complete ==" in problems[0]["message"]
+
+
+def test_a_request_without_files_is_refused_clearly(owner):
+    response = send(owner, f"{EDIT}/validate", {})
+    assert response.status_code == 422
+    assert response.get_json()["error"] == "Send the process's files."
+
+
+def test_deploy_wants_a_change_note(owner):
+    response = send(owner, f"{EDIT}/deploy", shipped_files(), note="  ")
+    assert response.status_code == 422
+    assert "change note" in response.get_json()["error"]
+
+
+@pytest.mark.skipif(importlib.util.find_spec("engine.versions") is not None,
+                    reason="this engine deploys from the modeler")
+def test_without_the_versioned_deploy_the_page_says_so_and_deploys_nothing(owner, services):
+    with services.db.read() as db:
+        before = specs.latest_version(db, "complaint").version
+    response = send(owner, f"{EDIT}/deploy", shipped_files(), note="Try")
+    assert response.status_code == 501
+    assert "cannot deploy" in response.get_json()["error"]
+    with services.db.read() as db:
+        assert specs.latest_version(db, "complaint").version == before
+
+
+@pytest.mark.skipif(importlib.util.find_spec("engine.scenarios") is not None,
+                    reason="this engine runs scenarios")
+def test_without_the_scenario_runner_the_page_says_so(owner):
+    response = send(owner, f"{EDIT}/scenarios", shipped_files())
+    assert response.status_code == 501
+    assert "cannot run scenarios" in response.get_json()["error"]
+
+
+def test_the_preview_renders_the_edited_form_as_staff_see_it(owner):
+    schema = json.loads((PROJECT_ROOT / "forms" / "dispatch.schema.json").read_text())
+    ui = (PROJECT_ROOT / "forms" / "dispatch.uischema.json").read_text()
+    schema["properties"]["pet_name"] = {"type": "string", "title": "Name of the pet"}
+    response = owner.post(f"{EDIT}/preview", {"schema": json.dumps(schema), "uischema": ui},
+                          token_from=EDIT, htmx=True)
+    assert response.status_code == 200
+    html = response.get_data(as_text=True)
+    assert '<label for="f-pet_name"' in html and "Name of the pet" in html
+    # Choices from the directory are filled in as on the task page.
+    assert "Quality" in html
+
+
+def test_the_preview_names_what_is_wrong_with_the_schema(owner):
+    response = owner.post(f"{EDIT}/preview", {"schema": '{"type": "object",', "uischema": ""},
+                          token_from=EDIT, htmx=True)
+    assert response.status_code == 422
+    assert "The preview cannot be shown" in response.get_data(as_text=True)
+    response = owner.post(f"{EDIT}/preview", {"schema": '{"type": 5}', "uischema": ""},
+                          token_from=EDIT, htmx=True)
+    assert response.status_code == 422
+
+
+def test_the_page_in_chinese(visitor):
+    page = visitor("owner", accept_language="zh-CN").get(EDIT).get_data(as_text=True)
+    assert "流程建模：complaint" in page
+    assert page_data(page)["labels"]["Assignment"] == "指派"
