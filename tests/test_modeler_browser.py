@@ -9,8 +9,7 @@ import re
 import pytest
 from lxml import etree
 
-from support.browser import shot, sign_in
-from test_notes_browser import watch_for_trouble
+from support.browser import shot, sign_in, watch_for_trouble
 
 pytestmark = [pytest.mark.sqlite_only, pytest.mark.browser]
 
@@ -107,6 +106,45 @@ def test_the_owner_edits_a_diagram_and_sees_lint_and_checks_on_it(browser, serve
     assert "complaint.bpmn" in page.inner_text("#modeler-problems")
     shot(page, "modeler-problems-en")
 
+    assert not trouble, trouble
+
+
+def select(page, file: str, element_id: str) -> None:
+    """Select an element wherever it is on the diagram (as a click on it would)."""
+    page.evaluate("""([file, id]) => modelerPage.tool(file).then(tool => {
+        const modeler = tool.modeler;
+        modeler.get('selection').select(modeler.get('elementRegistry').get(id));
+    })""", [file, element_id])
+
+
+# What the shipped diagrams say, as the panel must show it: (file, element, group, entry,
+# text the entry holds).
+READ_BY_THE_ENGINE = [
+    ("complaint.bpmn", "classify_path", "engine-decision", "called-decision", "classify_path"),
+    ("complaint.bpmn", "major_path", "engine-call", "called-element", "major_complaint"),
+    ("complaint.bpmn", "script_count_missing_facts", "engine-scripts", "script-body",
+     "missing_facts_rounds += 1"),
+    ("complaint.bpmn", "dispatch_breach", "engine-notice", "spiff-slaEvent", "breach"),
+    ("complaint.bpmn", "dispatch_breach", "engine-notice", "spiff-notifyRole", "cs_supervisor"),
+    ("complaint.bpmn", "wait_major_follow_up", "timer", "timerEventDefinitionValue",
+     'business_due(now_iso(), "P3D", None)'),
+    ("major.bpmn", "report_support_findings", "engine-scripts", "script-post",
+     "support_finding = {"),
+    ("major.bpmn", "report_support_findings", "engine-assignment", "spiff-departmentFrom",
+     "support_department"),
+]
+
+
+def test_the_panel_shows_what_the_engine_reads(browser, server):
+    page = sign_in(browser, server, "owner")
+    trouble = open_modeler(page, server)
+    for file, element_id, group, entry, shown in READ_BY_THE_ENGINE:
+        page.click(f".modeler-tab[data-file='{file}']")
+        page.wait_for_selector(element(page, element_id), state="attached")
+        select(page, file, element_id)
+        open_group(page, group)
+        held = page.input_value(f"{DIAGRAM} #bio-properties-panel-{entry}")
+        assert shown in held, (element_id, entry, held)
     assert not trouble, trouble
 
 
