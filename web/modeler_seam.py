@@ -55,7 +55,9 @@ def bundle_files(services: Services, session: Session, process_id: str) -> dict[
     return dict(sorted(files.items()))
 
 
-_WHERE = re.compile(r"^(?P<file>[^\s:]+\.(?:bpmn|dmn)):(?:.*?\belement (?P<element>[\w.-]+))?")
+# "complaint.bpmn: element gw_1 (...), ..." (expression checks) and
+# "complaint.bpmn, element Task_1 (bpmn:userTask), line 12: ..." (parser errors).
+_WHERE = re.compile(r"^(?P<file>[^\s:,]+\.(?:bpmn|dmn))[:,] ?(?:element (?P<element>[\w.-]+))?")
 
 
 def _problem_of(error: specs.SpecError) -> Problem:
