@@ -8,6 +8,7 @@ import re
 
 import pytest
 from lxml import etree
+from playwright.sync_api import expect
 
 from support.browser import shot, sign_in, watch_for_trouble
 
@@ -51,16 +52,18 @@ def test_the_owner_edits_a_diagram_and_sees_lint_and_checks_on_it(browser, serve
 
     # The shipped diagram lints clean with the adapted rules.
     page.click("[data-action=lint]")
-    page.wait_for_function("document.getElementById('modeler-status').textContent.length > 0")
-    assert page.inner_text("#modeler-status") == "This diagram lints clean."
+    expect(page.locator("#modeler-status")).to_have_text("This diagram lints clean.")
 
     # A property the engine reads, changed in the panel, is in the XML.
     page.click(element(page, "check_record"))
     open_group(page, "engine-assignment")
     page.fill(f"{DIAGRAM} #bio-properties-panel-spiff-assignee", "checker")
     page.press(f"{DIAGRAM} #bio-properties-panel-spiff-assignee", "Tab")
-    page.wait_for_function(
-        "modelerPage.xml('complaint.bpmn').then(x => x.includes('value=\"checker\"'))")
+    # The panel writes when typing pauses: give it a moment (polling, not a fixed wait).
+    for _ in range(50):
+        if properties_of(read_back(page), "check_record").get("assignee") == "checker":
+            break
+        page.wait_for_timeout(100)
     assert properties_of(read_back(page), "check_record")["assignee"] == "checker"
     # ...and a role chosen by its human name names the lane by its code.
     lane = page.locator(element(page, "Lane_cs_supervisor")).bounding_box()
@@ -165,8 +168,7 @@ def test_a_decision_table_is_edited_as_a_table(browser, server):
     assert verify.text == "6"
     # What the table editor writes is what the engine reads.
     page.click("[data-action=validate]")
-    page.wait_for_function(
-        "document.getElementById('modeler-status').textContent === 'No problems found.'")
+    expect(page.locator("#modeler-status")).to_have_text("No problems found.")
     assert not trouble, trouble
 
 
@@ -199,8 +201,7 @@ def test_the_form_preview_renders_fields_as_staff_see_them(browser, server):
     trouble = open_modeler(page, server)
     page.click("#tab-forms")
     page.click(".form-list__item[data-form='check_record.schema.json']")
-    page.wait_for_function(
-        "document.getElementById('form-preview').querySelector('.field')")
+    page.wait_for_selector("#form-preview .field")
     schema = page.input_value("#form-schema")
     edited = re.sub(r'"properties":\s*{', '"properties": {"pet_name": {"type": "string", '
                     '"title": "Name of the pet"},', schema, count=1)
