@@ -128,6 +128,66 @@ def test_without_the_scenario_runner_the_page_says_so(owner):
     assert "cannot run scenarios" in response.get_json()["error"]
 
 
+needs_scenarios = pytest.mark.skipif(importlib.util.find_spec("engine.scenarios") is None,
+                                     reason="this engine has no scenario runner")
+needs_versions = pytest.mark.skipif(importlib.util.find_spec("engine.versions") is None,
+                                    reason="this engine has no versioned deploy")
+
+
+def files_of_the_page(owner) -> dict[str, bytes]:
+    """What the page sends back when nothing was changed in it."""
+    data = page_data(owner.get(EDIT).get_data(as_text=True))
+    return {name: text.encode("utf-8") for name, text in data["files"].items()}
+
+
+def newest(services, process_id: str = "complaint"):
+    with services.db.read() as db:
+        version = specs.latest_version(db, process_id)
+        return version.version, dict(version.sources)
+
+
+@needs_scenarios
+def test_the_scenarios_run_against_the_files_of_the_page(owner):
+    response = send(owner, f"{EDIT}/scenarios", files_of_the_page(owner))
+    assert response.status_code == 200
+    results = response.get_json()["scenarios"]
+    assert results, "the shipped processes come with scenarios"
+    assert all(r["passed"] for r in results), [r for r in results if not r["passed"]]
+
+
+@needs_versions
+def test_a_changed_decision_table_deploys_as_a_new_version_with_its_note(owner, services):
+    before, _sources = newest(services)
+    files = files_of_the_page(owner)
+    files["sla.dmn"] = files["sla.dmn"].replace(
+        b'<outputEntry id="Rule_normal_verify"><text>4</text>',
+        b'<outputEntry id="Rule_normal_verify"><text>6</text>')
+    response = send(owner, f"{EDIT}/deploy", files, note="Verification within 6 hours")
+    assert response.status_code == 201, response.get_json()
+    deployed = response.get_json()["versions"]
+    assert {"process_id": "complaint", "version": before + 1,
+            "note": "Verification within 6 hours"} in deployed
+    after, sources = newest(services)
+    assert after == before + 1
+    assert '<outputEntry id="Rule_normal_verify"><text>6</text>' in sources["sla.dmn"]
+
+
+@needs_versions
+def test_a_refused_deploy_names_the_element_and_deploys_nothing(owner, services):
+    before, _sources = newest(services)
+    files = files_of_the_page(owner)
+    files["complaint.bpmn"] = files["complaint.bpmn"].replace(
+        b"record_complete == True</bpmn:conditionExpression>",
+        b"record_complete ==</bpmn:conditionExpression>")
+    response = send(owner, f"{EDIT}/deploy", files, note="A broken condition")
+    assert response.status_code == 422
+    problems = response.get_json()["problems"]
+    assert any(p["file"] == "complaint.bpmn"
+               and p["element"] in ("gw_record_complete", "flow_record_complete")
+               for p in problems), problems
+    assert newest(services)[0] == before
+
+
 def test_the_preview_renders_the_edited_form_as_staff_see_it(owner):
     schema = json.loads((PROJECT_ROOT / "forms" / "dispatch.schema.json").read_text())
     ui = (PROJECT_ROOT / "forms" / "dispatch.uischema.json").read_text()

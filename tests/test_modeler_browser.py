@@ -4,6 +4,7 @@ lint marks it on the diagram, the server's checks are shown next to the element 
 the XML reads back with the changes, and a task form previews as staff will see it."""
 from __future__ import annotations
 
+import importlib.util
 import re
 
 import pytest
@@ -102,13 +103,43 @@ def test_the_owner_edits_a_diagram_and_sees_lint_and_checks_on_it(browser, serve
     page.press(condition, "Tab")
     page.click("[data-action=validate]")
     # The engine names the flow or the gateway it leaves.
-    note = page.wait_for_selector(f"{DIAGRAM} .djs-overlays .wb-problem")
-    at_fault = note.evaluate("n => n.closest('.djs-overlays').dataset.containerId")
-    assert at_fault in ("flow_record_complete", "gw_record_complete")
+    note = page.wait_for_selector(", ".join(
+        f'{DIAGRAM} .djs-overlays[data-container-id="{at_fault}"] .wb-problem'
+        for at_fault in ("flow_record_complete", "gw_record_complete")))
     assert "record_complete ==" in note.inner_text()
     assert "complaint.bpmn" in page.inner_text("#modeler-problems")
+    # One note per element at fault, however many problems it has.
+    noted = page.eval_on_selector_all(f"{DIAGRAM} .djs-overlays .wb-problem",
+                                      "notes => notes.map(n => n.parentElement.parentElement"
+                                      ".dataset.containerId)")
+    assert len(noted) == len(set(noted))
     shot(page, "modeler-problems-en")
 
+    assert not trouble, trouble
+
+
+@pytest.mark.skipif(importlib.util.find_spec("engine.versions") is None
+                    or importlib.util.find_spec("engine.scenarios") is None,
+                    reason="this engine has no scenario runner or versioned deploy")
+def test_the_owner_runs_the_scenarios_and_deploys_a_changed_table(browser, server):
+    page = sign_in(browser, server, "owner")
+    trouble = open_modeler(page, server)
+    page.click(".modeler-tab[data-file='sla.dmn']")
+    cell = f'{DIAGRAM} td[data-element-id="Rule_normal_verify"] [contenteditable]'
+    page.click(cell)
+    page.keyboard.press("Control+A")
+    page.keyboard.type("6")
+    page.click(f"{DIAGRAM} .tjs-table thead")
+    page.click("[data-action=scenarios]")
+    page.wait_for_selector("#modeler-problems li")
+    results = page.locator("#modeler-problems li")
+    assert results.count() > 0
+    assert page.locator("#modeler-problems li.problem--bad").count() == 0, \
+        page.inner_text("#modeler-problems")
+    page.fill("#change-note", "Verification within 6 hours")
+    page.click("[data-action=deploy]")
+    expect(page.locator("#modeler-status")).to_contain_text("Deployed: complaint version 2")
+    shot(page, "modeler-deployed-en")
     assert not trouble, trouble
 
 

@@ -15,7 +15,6 @@ from typing import Optional
 from sqlalchemy.orm import Session
 
 from engine import specs
-from engine.bootstrap import STARTABLE_PROCESSES
 from engine.errors import NotFound
 from engine.i18n import N_
 from engine.problems import Problem
@@ -75,8 +74,7 @@ def check(files: dict[str, bytes]) -> list[Problem]:
         return list(checks.check_bundle(files))
     documents = {n: c for n, c in files.items() if n.endswith(DIAGRAM_SUFFIXES)}
     try:
-        ids = specs.process_ids(documents)
-        for process_id in [p for p in STARTABLE_PROCESSES if p in ids] or sorted(ids):
+        for process_id in sorted(specs.process_ids(documents)):
             specs.compile_process(documents, process_id)
     except specs.SpecError as exc:
         return [_problem_of(exc)]

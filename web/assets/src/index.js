@@ -45,11 +45,15 @@ async function viewer(el, xml, highlights) {
   return { canvas, destroy: () => bpmn.destroy() };
 }
 
-function problemBox(problem) {
+function problemBox(problems) {
   const box = document.createElement('div');
   box.className = 'wb-problem';
   box.setAttribute('role', 'note');
-  box.textContent = problem.message;
+  for (const problem of problems) {
+    const line = document.createElement('p');
+    line.textContent = problem.message;
+    box.appendChild(line);
+  }
   return box;
 }
 
@@ -90,6 +94,7 @@ async function bpmnModeler(canvasEl, panelEl, xml, options) {
       marked.forEach((id) => registry.get(id) && canvas.removeMarker(id, 'wb-failing'));
       marked = [];
       const elsewhere = [];
+      const byElement = new Map();
       for (const problem of problems || []) {
         if (settings.file && problem.file && problem.file !== settings.file) {
           continue;
@@ -99,11 +104,13 @@ async function bpmnModeler(canvasEl, panelEl, xml, options) {
           elsewhere.push(problem);
           continue;
         }
-        canvas.addMarker(element.id, 'wb-failing');
-        marked.push(element.id);
-        overlays.add(element.id, 'wb-problem', {
-          position: { top: -6, left: 0 }, html: problemBox(problem)
-        });
+        byElement.set(element.id, [...(byElement.get(element.id) || []), problem]);
+      }
+      // One note per element, however many problems it has, so that notes never pile up.
+      for (const [id, found] of byElement) {
+        canvas.addMarker(id, 'wb-failing');
+        marked.push(id);
+        overlays.add(id, 'wb-problem', { position: { top: -6, left: 0 }, html: problemBox(found) });
       }
       return elsewhere;
     },
