@@ -8,7 +8,7 @@ PORT ?= 5000
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 export HOST PORT
 
-.PHONY: run test test-sqlite test-postgresql venv system-test-deps bench bench-postgresql bench-timers clean
+.PHONY: assets run test test-sqlite test-postgresql venv system-test-deps bench bench-postgresql bench-timers clean
 
 venv: $(VENV)/.installed
 
@@ -19,6 +19,12 @@ $(VENV)/.installed: pyproject.toml
 	$(BIN)/pip install --quiet --upgrade pip
 	$(BIN)/pip install --quiet -e '.[test]'
 	@touch $@
+
+# The process owners' workbench (bpmn-js, dmn-js, bpmnlint) from the pinned npm packages
+# of web/assets/ into web/static/workbench/. The result is committed: `make run` and
+# `make test` never need node; run this only to change or update the workbench.
+assets:
+	cd web/assets && npm ci && node build.mjs
 
 run: venv
 	$(BIN)/python -m web.serve

@@ -70,6 +70,10 @@ class FormSet:
     def schema(self, filename: str) -> dict:
         return self._load(filename)
 
+    def text(self, filename: str) -> str:
+        """The file as written, for those who edit it."""
+        return self._text(filename)
+
     def ui_schema(self, filename: Optional[str]) -> dict:
         if not filename:
             return {}

@@ -17,6 +17,7 @@ from sqlalchemy import case, func, select
 from sqlalchemy.orm import Session
 
 from . import bundles, specs, version_diff
+from .forms import is_form_file
 from .models import ProcessInstance, ProcessVersion
 from .problems import DeployRefused, Problem
 from .services import COMPLAINT_PROCESS, Services
@@ -163,6 +164,19 @@ def problem_of(exc: specs.SpecError, files) -> Problem:
     line = re.search(r"\bline (\d+)", message)
     return Problem(filename, message, element.group(1) if element else None,
                    int(line.group(1)) if line else None)
+
+
+def editable_files(services: Services, session: Session, process_id: str) -> dict[str, str]:
+    """The newest version's files, as the modeler opens them. A version deployed before
+    forms travelled with their diagram carries none: the forms folder's stand in."""
+    newest = specs.latest_version(session, process_id)
+    if newest is None:
+        raise LookupError(f"the process {process_id!r} is not deployed")
+    files = dict(newest.sources or {})
+    if not any(is_form_file(name) for name in files):
+        for name in services.forms.names():
+            files[name] = services.forms.text(name)
+    return dict(sorted(files.items()))
 
 
 def deployed_bundle(session: Session) -> dict[str, bytes]:

@@ -392,6 +392,17 @@ WRITING_ON_THE_CASE = rule(staff=OK, denied=OUTSIDERS + READ_ONLY)
 ITS_QUEUE = rule(ok=DEPARTMENT)
 ADMINS = rule(ok=("admin",))
 THE_LINK = rule(visitors=DENIED, ok=("customer",), blind=("bystander",))
+EDITORS = rule(ok=("owner", "admin"))     # change the procedure: process owners, admins
+
+
+def process_files(_case=None, _actor=None) -> dict:
+    """The shipped diagrams as the modeler page sends them (fresh streams per request)."""
+    files = specs.read_directory(PROJECT_ROOT / "processes")
+    return {"files": [(io.BytesIO(content), name) for name, content in files.items()]}
+
+
+def deploy_request(case=None, actor=None) -> dict:
+    return {**process_files(), "note": "Same procedure, deployed again"}
 
 ROUTES = [
     # sign-in, language, health
@@ -483,6 +494,18 @@ ROUTES = [
     Route("processes.rollback", "POST", "/processes/complaint/versions/1/rollback",
           rule(ok=PROCESS_EDITORS), body={"note": "Back to the shipped procedure"},
           prepare=second_version, observe=complaint_versions, fresh=True),
+    # the process owners' modeler
+    Route("modeler.edit", "GET", "/processes/complaint/edit", EDITORS),
+    Route("modeler.preview", "POST", "/processes/complaint/edit/preview", EDITORS,
+          body={"schema": '{"type": "object", "properties": {"a": {"type": "string"}}}',
+                "uischema": "{}"}),
+    Route("modeler.validate", "POST", "/processes/complaint/edit/validate", EDITORS,
+          body=process_files),
+    Route("modeler.scenarios", "POST", "/processes/complaint/edit/scenarios", EDITORS,
+          body=process_files),
+    # The shipped files again: a deploy that succeeds gets a site of its own all the same.
+    Route("modeler.deploy", "POST", "/processes/complaint/edit/deploy", EDITORS,
+          body=deploy_request, fresh=True),
     # the JSON API (bearer tokens)
     Route("api.openapi", "GET", "/api/v1/openapi.json", EVERYONE),
     Route("api.token", "POST", "/api/v1/token", rule(staff=OK), body=credentials,

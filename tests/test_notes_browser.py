@@ -8,29 +8,10 @@ import pytest
 
 from engine import runtime
 from support.desk import RECORD
-from support.browser import shot, sign_in
+from support.browser import shot, sign_in, watch_for_trouble
 from support.server import desk_for
 
 pytestmark = [pytest.mark.sqlite_only, pytest.mark.browser]
-
-
-def watch_for_trouble(page) -> list[str]:
-    """Script errors and CSP refusals (console errors), and failed requests, collected
-    while the page is used. The browser's own favicon probe does not count."""
-    problems: list[str] = []
-
-    def on_console(message):
-        if message.type == "error" and not message.text.startswith("Failed to load resource"):
-            problems.append(message.text)
-
-    def on_response(response):
-        if response.status >= 400 and not response.url.endswith("/favicon.ico"):
-            problems.append(f"{response.status} {response.url}")
-
-    page.on("console", on_console)
-    page.on("pageerror", lambda error: problems.append(str(error)))
-    page.on("response", on_response)
-    return problems
 
 
 def mark_page(page) -> None:

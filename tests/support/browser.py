@@ -52,3 +52,22 @@ def sign_in(browser, server, username: str, locale: str = "en-GB"):
     page.click("button[type=submit]")
     page.wait_for_url(f"{server.url}/")
     return page
+
+
+def watch_for_trouble(page) -> list[str]:
+    """Script errors and CSP refusals (console errors), and failed requests, collected
+    while the page is used. The browser's own favicon probe does not count."""
+    problems: list[str] = []
+
+    def on_console(message):
+        if message.type == "error" and not message.text.startswith("Failed to load resource"):
+            problems.append(message.text)
+
+    def on_response(response):
+        if response.status >= 400 and not response.url.endswith("/favicon.ico"):
+            problems.append(f"{response.status} {response.url}")
+
+    page.on("console", on_console)
+    page.on("pageerror", lambda error: problems.append(str(error)))
+    page.on("response", on_response)
+    return problems
