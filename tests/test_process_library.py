@@ -7,15 +7,11 @@ import io
 import re
 import zipfile
 
-from sqlalchemy import select
-
 from engine import runtime, specs, versions
-from engine.models import ProcessInstance
 from support.bundle import shipped_bundle
-from support.desk import RECORD
+from support.library import NEW_TITLE, deploy_edited, version_of
 
 CHINESE = "zh-CN,zh;q=0.9"
-NEW_TITLE = "Check the record is complete and plausible"
 
 
 def text_of(response) -> str:
@@ -33,20 +29,6 @@ def complaint_files(services) -> dict[str, bytes]:
         names = versions.version_files(session, "complaint", 1)
     assert "complaint.bpmn" in names and "verify.schema.json" in names
     return {name: shipped_bundle()[name] for name in names}
-
-
-def deploy_edited(services, note: str = "Name the check more precisely") -> None:
-    """A second version of the complaint process: one user task renamed."""
-    files = shipped(services)
-    files["complaint.bpmn"] = files["complaint.bpmn"].replace(
-        b'name="Check the record is complete"', f'name="{NEW_TITLE}"'.encode())
-    versions.deploy_bundle(services, files, note=note, actor="owner")
-
-
-def version_of(services, ticket: str) -> int:
-    with services.db.read() as session:
-        return session.execute(select(ProcessInstance).where(
-            ProcessInstance.ticket == ticket)).scalar_one().version.version
 
 
 def rows_of(page: str, process_id: str) -> list[str]:
