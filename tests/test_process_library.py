@@ -188,3 +188,20 @@ def test_the_menu_leads_readers_of_the_library_there(visitor):
     assert 'href="/processes"' in text_of(visitor("owner").get("/settings"))
     assert 'href="/processes"' in text_of(visitor("auditor").get("/settings"))
     assert 'href="/processes"' not in text_of(visitor("agent").get("/settings"))
+
+
+def test_a_case_history_shows_values_with_the_questions_of_its_own_version(visitor, desk,
+                                                                          services):
+    before = desk.file()
+    desk.do(before, "check_record")
+    files = shipped(services)
+    files["check_record.schema.json"] = files["check_record.schema.json"].replace(
+        b'"title": "Is the record complete?"', b'"title": "Is every fact on record?"')
+    versions.deploy_bundle(services, files, note="A plainer question", actor="owner")
+    after = desk.file()
+    desk.do(after, "check_record")
+    auditor = visitor("auditor")
+    newer = text_of(auditor.get(f"/cases/{after}"))
+    older = text_of(auditor.get(f"/cases/{before}"))
+    assert "Is every fact on record?" in newer and "Is the record complete?" not in newer
+    assert "Is the record complete?" in older and "Is every fact on record?" not in older
