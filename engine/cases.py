@@ -160,6 +160,7 @@ class CaseView:
     linked_tickets: list[str]
     process_version: int
     process_id: str = ""
+    version_id: Optional[int] = None  # the deployed version's row: its forms show the data
     clock_paused_since: Optional[dt.datetime] = None
     next_due_at: Optional[dt.datetime] = None
 
@@ -224,7 +225,7 @@ def load_case(services: Services, session: Session, actor: Actor, ticket: str) -
         created_at=instance.created_at, closed_at=instance.closed_at,
         department=instance.department_code, parent_ticket=instance.parent_ticket,
         linked_tickets=linked, process_version=instance.version.version,
-        process_id=instance.version.process_id,
+        process_id=instance.version.process_id, version_id=instance.version_id,
         clock_paused_since=paused_since, next_due_at=instance.next_due_at,
     )
 

@@ -91,6 +91,10 @@ def check_references(root: etree._Element, filename: str) -> None:
                 "remove the reference.")
 
 
+# libxml2 refuses deeper documents unless told to parse "huge" ones, which we never do.
+MAX_XML_DEPTH = 256
+_DOCTYPE_IN_PROLOG = re.compile(
+    rb"\A(?:\xef\xbb\xbf)?\s*(?:<\?xml[^>]*\?>)?(?:\s+|<!--.*?-->|<\?.*?\?>)*<!DOCTYPE", re.S)
 _SAFE_PARSER = etree.XMLParser(
     resolve_entities=False,
     no_network=True,
@@ -109,7 +113,14 @@ def parse_xml(content: bytes, filename: str) -> etree._Element:
     try:
         tree = etree.fromstring(content, parser=_SAFE_PARSER).getroottree()
     except etree.XMLSyntaxError as exc:
-        raise SpecError(f"{filename}: not well-formed XML ({exc})") from None
+        # An entity used where the parser cannot leave it unexpanded (an attribute) fails
+        # the parse before the DOCTYPE check below: say what the process owner must remove.
+        if _DOCTYPE_IN_PROLOG.match(content):
+            raise SpecError(f"{filename}: a DOCTYPE declaration is not allowed") from None
+        if "Excessive depth" in exc.msg:
+            raise SpecError(f"{filename}: elements are nested more than {MAX_XML_DEPTH} deep "
+                            f"(line {exc.lineno}); no diagram or table needs that") from None
+        raise SpecError(f"{filename}: not well-formed XML ({exc.msg})") from None
     # A DOCTYPE is never needed in BPMN or DMN and is how entity attacks start.
     if tree.docinfo.doctype or tree.docinfo.internalDTD is not None:
         raise SpecError(f"{filename}: a DOCTYPE declaration is not allowed")

@@ -76,6 +76,14 @@ def _default_scenarios() -> Optional[Scenarios]:
     return scenarios.run_all
 
 
+def _scenario_problem(result) -> Problem:
+    """A failed scenario as a refusal lists it: which scenario, then where and why."""
+    if result.failure is None:
+        return Problem(result.file, f"The scenario “{result.name}” failed.")
+    return Problem(result.failure.file, f"Scenario “{result.name}”: {result.failure.message}",
+                   result.failure.element, result.failure.line)
+
+
 def deploy_bundle(services: Services, files: dict[str, bytes], *, note: str, actor: str,
                   dry_run: bool = False, merge: bool = True,
                   checks: Optional[Checks] = None,
@@ -113,8 +121,8 @@ def deploy_bundle(services: Services, files: dict[str, bytes], *, note: str, act
     results = list(scenarios(bundle)) if scenarios else []
     failed = [r for r in results if not r.passed]
     if failed:
-        raise DeployRefused([r.failure or Problem(r.file, f"The scenario {r.name!r} failed.")
-                             for r in failed], error="A scenario fails: nothing was deployed.")
+        raise DeployRefused([_scenario_problem(r) for r in failed],
+                            error="A scenario fails: nothing was deployed.")
     changes = {pid: diff.summary() if diff else {} for pid, (_u, _l, diff) in plan.items()}
     if dry_run:
         now = services.now()

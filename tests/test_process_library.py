@@ -7,15 +7,11 @@ import io
 import re
 import zipfile
 
-from sqlalchemy import select
-
 from engine import runtime, specs, versions
-from engine.models import ProcessInstance
 from support.bundle import shipped_bundle
-from support.desk import RECORD
+from support.library import NEW_TITLE, deploy_edited, version_of
 
 CHINESE = "zh-CN,zh;q=0.9"
-NEW_TITLE = "Check the record is complete and plausible"
 
 
 def text_of(response) -> str:
@@ -33,20 +29,6 @@ def complaint_files(services) -> dict[str, bytes]:
         names = versions.version_files(session, "complaint", 1)
     assert "complaint.bpmn" in names and "verify.schema.json" in names
     return {name: shipped_bundle()[name] for name in names}
-
-
-def deploy_edited(services, note: str = "Name the check more precisely") -> None:
-    """A second version of the complaint process: one user task renamed."""
-    files = shipped(services)
-    files["complaint.bpmn"] = files["complaint.bpmn"].replace(
-        b'name="Check the record is complete"', f'name="{NEW_TITLE}"'.encode())
-    versions.deploy_bundle(services, files, note=note, actor="owner")
-
-
-def version_of(services, ticket: str) -> int:
-    with services.db.read() as session:
-        return session.execute(select(ProcessInstance).where(
-            ProcessInstance.ticket == ticket)).scalar_one().version.version
 
 
 def rows_of(page: str, process_id: str) -> list[str]:
@@ -206,3 +188,20 @@ def test_the_menu_leads_readers_of_the_library_there(visitor):
     assert 'href="/processes"' in text_of(visitor("owner").get("/settings"))
     assert 'href="/processes"' in text_of(visitor("auditor").get("/settings"))
     assert 'href="/processes"' not in text_of(visitor("agent").get("/settings"))
+
+
+def test_a_case_history_shows_values_with_the_questions_of_its_own_version(visitor, desk,
+                                                                          services):
+    before = desk.file()
+    desk.do(before, "check_record")
+    files = shipped(services)
+    files["check_record.schema.json"] = files["check_record.schema.json"].replace(
+        b'"title": "Is the record complete?"', b'"title": "Is every fact on record?"')
+    versions.deploy_bundle(services, files, note="A plainer question", actor="owner")
+    after = desk.file()
+    desk.do(after, "check_record")
+    auditor = visitor("auditor")
+    newer = text_of(auditor.get(f"/cases/{after}"))
+    older = text_of(auditor.get(f"/cases/{before}"))
+    assert "Is every fact on record?" in newer and "Is the record complete?" not in newer
+    assert "Is the record complete?" in older and "Is every fact on record?" not in older

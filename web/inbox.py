@@ -189,7 +189,7 @@ def _case_summary(ticket: str):
         except NotFound:
             return None, [], []
         schema, ui = intake.intake_form(services(), db)
-        history_props = history_fields(db, schema)
+        history_props = history_fields(db, schema, case)
     steps = [h for h in history_rows(case, history_props) if h["kind"] == "task_completed"]
     return case, formrender.record_rows(schema, ui, case.record), steps
 

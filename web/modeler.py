@@ -59,6 +59,10 @@ PANEL_LABELS = (
     N_("Nothing changed: no new version."), N_("The server did not answer."),
     N_("Write a change note first."), N_("The diagram could not be shown:"),
     N_("Lint findings on this diagram:"), N_("This diagram lints clean."),
+    N_("A form name starts with a lower-case letter and holds only lower-case letters, "
+       "digits and underscores."),
+    N_("A form of that name exists already."), N_("New form:"),
+    N_("Describe what staff do in this step."), N_("Note"),
 )
 
 
@@ -138,8 +142,9 @@ def edit(process_id: str):
                  for name in ("validate", "scenarios", "deploy", "preview")},
     }
     schemas = [n for n, k in kinds.items() if k == "schema"]
+    scenarios = [n for n, k in kinds.items() if k == "scenario"]
     return render_template("modeler.html", process_id=process_id, kinds=kinds,
-                           schemas=schemas, data=data)
+                           schemas=schemas, scenarios=scenarios, data=data)
 
 
 # --------------------------------------------------------------------------- requests

@@ -28,7 +28,7 @@ def case_page(ticket: str, cancel_error: str | None = None, reason: str = "", st
         reassignable = {t.id: tasks.reassign_candidates(db, t) for t in case.open_tasks
                         if tasks.can_reassign(actor, t)}
         dept_names = task_forms.department_names(db)
-        history_props = history_fields(db, schema)
+        history_props = history_fields(db, schema, case)
     record = formrender.record_rows(schema, ui, case.record)
     return render_template(
         "case.html", case=case, record=record, workable=workable, reassignable=reassignable,

@@ -25,10 +25,10 @@ OUTCOME_NAMES = {
 ON_BEHALF_NAMES = {"customer": N_("Customer"), "self": N_("The customer themself")}
 
 
-def history_fields(session, intake_schema: dict) -> dict[str, dict]:
-    """The properties the history shows values with: every form's, the intake record's
-    own where both name a field."""
-    return {**task_forms.field_properties(services(), session),
+def history_fields(session, intake_schema: dict, case: CaseView) -> dict[str, dict]:
+    """The properties the history shows values with: every form's of the version the case
+    runs on, the intake record's own where both name a field."""
+    return {**task_forms.field_properties(services(), session, case.version_id),
             **(intake_schema.get("properties") or {})}
 
 

@@ -89,7 +89,7 @@
     uiBox.value = files[ui] || "";
     uiBox.setAttribute("data-form-file", ui);
     document.getElementById("form-editor-title").textContent = name;
-    document.querySelectorAll(".form-list__item").forEach(function (item) {
+    document.querySelectorAll(".form-list__item[data-form]").forEach(function (item) {
       item.setAttribute("aria-current", item.getAttribute("data-form") === name ? "true" : "false");
     });
     editor.dispatchEvent(new CustomEvent("wb-refresh", { bubbles: true }));
@@ -101,8 +101,75 @@
       if (name) { files[name] = box.value; }
     });
   });
-  document.querySelectorAll(".form-list__item").forEach(function (item) {
+  function listForm(name) {
+    var item = document.createElement("button");
+    item.type = "button";
+    item.className = "form-list__item";
+    item.setAttribute("data-form", name);
+    item.textContent = name.replace(/\.schema\.json$/, "");
+    item.addEventListener("click", function () { openForm(name); });
+    return item;
+  }
+
+  document.querySelectorAll(".form-list__item[data-form]").forEach(function (item) {
     item.addEventListener("click", function () { openForm(item.getAttribute("data-form")); });
+  });
+
+  // A new form starts as a one-field schema with its layout; the panel's form choices read
+  // data.forms when drawn, so the new names are offered there at once.
+  var newFormName = document.getElementById("new-form-name");
+  document.getElementById("new-form").addEventListener("click", function () {
+    var base = newFormName.value.trim();
+    var name = base + ".schema.json";
+    var ui = base + ".uischema.json";
+    if (!/^[a-z][a-z0-9_]{0,59}$/.test(base)) {
+      say(t("A form name starts with a lower-case letter and holds only lower-case letters, " +
+        "digits and underscores."), true);
+      return;
+    }
+    if (files[name] !== undefined || files[ui] !== undefined) {
+      say(t("A form of that name exists already."), true);
+      return;
+    }
+    files[name] = JSON.stringify({
+      "$schema": "https://json-schema.org/draft/2020-12/schema",
+      title: base.replace(/_/g, " ").replace(/^./, function (c) { return c.toUpperCase(); }),
+      description: t("Describe what staff do in this step."),
+      type: "object",
+      properties: { note: { type: "string", title: t("Note"), maxLength: 5000 } },
+      required: ["note"],
+      additionalProperties: false
+    }, null, 2) + "\n";
+    files[ui] = JSON.stringify({ "ui:order": ["note"], note: { "ui:widget": "textarea" } },
+      null, 2) + "\n";
+    data.forms.push(name, ui);
+    var entry = document.createElement("li");
+    entry.appendChild(listForm(name));
+    document.querySelector("#panel-forms .form-list ul").appendChild(entry);
+    newFormName.value = "";
+    openForm(name);
+    say(t("New form:") + " " + name);
+  });
+
+  // ------------------------------------------------------------------ scenarios
+
+  var scenarioBox = document.getElementById("scenario-text");
+
+  function openScenario(name) {
+    scenarioBox.value = files[name] || "";
+    scenarioBox.setAttribute("data-scenario-file", name);
+    document.getElementById("scenario-editor-title").textContent = name;
+    document.querySelectorAll(".scenario-list__item").forEach(function (item) {
+      item.setAttribute("aria-current", item.getAttribute("data-scenario") === name ? "true" : "false");
+    });
+  }
+
+  scenarioBox.addEventListener("input", function () {
+    var name = scenarioBox.getAttribute("data-scenario-file");
+    if (name) { files[name] = scenarioBox.value; }
+  });
+  document.querySelectorAll(".scenario-list__item").forEach(function (item) {
+    item.addEventListener("click", function () { openScenario(item.getAttribute("data-scenario")); });
   });
 
   // ------------------------------------------------------------------ the bundle
@@ -248,7 +315,9 @@
   document.addEventListener("DOMContentLoaded", function () {
     var first = document.querySelector(".modeler-tab");
     if (first) { openTab(first); }
-    var firstForm = document.querySelector(".form-list__item");
+    var firstForm = document.querySelector(".form-list__item[data-form]");
     if (firstForm) { openForm(firstForm.getAttribute("data-form")); }
+    var firstScenario = document.querySelector(".scenario-list__item");
+    if (firstScenario) { openScenario(firstScenario.getAttribute("data-scenario")); }
   });
 })();

@@ -8,10 +8,12 @@
       var source = document.getElementById(canvas.getAttribute("data-viewer"));
       if (!source) { return; }
       var data = JSON.parse(source.textContent);
+      canvas.classList.add("is-drawing");
       window.Workbench.viewer(canvas, data.xml, data.marks || {}).then(function () {
-        canvas.classList.add("is-drawn");
+        canvas.classList.replace("is-drawing", "is-drawn");
         canvas.setAttribute("data-drawn", "true");
       }, function (error) {
+        canvas.classList.remove("is-drawing");
         canvas.setAttribute("data-error", String(error && error.message || error));
       });
     });
