@@ -125,7 +125,8 @@ _TRAIL_STATES = {TaskState.COMPLETED: "completed", TaskState.READY: "ready",
 class TrailTask:
     """One task of a case's tree as a replay reads it (`CaseRun.trail`). `element_id` is
     None for the engine's own bookkeeping tasks (splits and joins it adds); `changed_at`
-    is when the task last changed state (completed, became ready, began to wait)."""
+    is when the task last changed state (completed, became ready, began to wait). The
+    first task of a subprocess has the calling task as its parent."""
     id: str
     parent_id: Optional[str]
     element_id: Optional[str]
@@ -210,6 +211,12 @@ class TaskStates:
     def ready_manual(self) -> dict:
         """The ready user tasks by id: what the human-task rows mirror."""
         return {str(t.id): t for t in self.ready if t.task_spec.manual}
+
+
+def _calling_task_id(workflow) -> Optional[str]:
+    """The call activity's task a subprocess runs under (None for the case's own)."""
+    parent = getattr(workflow, "parent_task_id", None)
+    return str(parent) if parent is not None else None
 
 
 class CaseRun:
@@ -343,7 +350,8 @@ class CaseRun:
             spec = task.task_spec
             assignee_field = task_property(spec, "assignee")
             found.append(TrailTask(
-                id=str(task.id), parent_id=str(task.parent.id) if task.parent else None,
+                id=str(task.id), parent_id=str(task.parent.id) if task.parent else
+                _calling_task_id(task.workflow),
                 element_id=getattr(spec, "bpmn_id", None),
                 name=getattr(spec, "bpmn_name", None), kind=type(spec).__name__,
                 lane=getattr(spec, "lane", None), process_id=task.workflow.spec.name,

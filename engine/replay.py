@@ -41,6 +41,7 @@ CASE_EVENTS = {"complaint_filed": "filed", "case_closed": "closed",
                "step_failed": "failed", "improvement_started": "follow_on"}
 ASSIGNMENT_EVENTS = {"task_claimed": "claimed", "task_released": "released",
                      "task_reassigned": "reassigned"}
+TRAIL_EVENTS = (*CASE_EVENTS, *ASSIGNMENT_EVENTS, "task_completed")
 SLA_MARKS = (("reminder", "reminded_at"), ("breach", "breached_at"),
              ("escalation", "escalated_at"))
 
@@ -182,8 +183,10 @@ def replay_of(services: Services, session: Session, instance: ProcessInstance,
     rows = {row.id: row for row in session.execute(
         select(HumanTask).where(HumanTask.instance_id == instance.id)).scalars()}
     users = _usernames(session, rows.values())
+    # Not the views of the case: every look adds one, and a replay needs none of them.
     events = list(session.execute(
-        select(AuditEvent).where(AuditEvent.instance_id == instance.id)
+        select(AuditEvent).where(AuditEvent.instance_id == instance.id,
+                                 AuditEvent.kind.in_(TRAIL_EVENTS))
         .order_by(AuditEvent.id)).scalars())
     completions = {e.detail.get("task_id"): e for e in events if e.kind == "task_completed"}
 
@@ -286,8 +289,10 @@ def _visits(services, trail, rows, users, completions, layout, actor, now):
         if task.assigned_to and task.assigned_to == visit.assignee:
             visit.assigned_to = task.assigned_to
         visits.append((visit, task))
+    by_visit = {task.id: visit for visit, task in visits}
 
-    visits.sort(key=lambda pair: (pair[0].entered_at, order[pair[1].id]))
+    # Passes are counted in the tree's order: a later pass of a loop always runs below
+    # the earlier one (times alone can disagree, e.g. in cases restored from elsewhere).
     passes: dict[tuple[str, str], list[str]] = {}
     for visit, task in visits:
         # The items of one multi-instance task are one pass of its element.
@@ -297,6 +302,18 @@ def _visits(services, trail, rows, users, completions, layout, actor, now):
         if pass_key not in seen:
             seen.append(pass_key)
         visit.loop = seen.index(pass_key) + 1
+    # Listed by time, never before what led to them.
+    settled: dict[str, dt.datetime] = {}
+    for task in trail:
+        parent_time = settled.get(task.parent_id)
+        if task.id in by_visit:
+            own = by_visit[task.id].entered_at
+        elif task.multi_instance:
+            own = parent_time or task.changed_at  # it changes when its last item ends
+        else:
+            own = task.changed_at
+        settled[task.id] = own if parent_time is None else max(own, parent_time)
+    visits.sort(key=lambda pair: (settled[pair[1].id], order[pair[1].id]))
     predecessors = {}
     for visit, task in visits:
         before = predecessor(task)

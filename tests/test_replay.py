@@ -5,6 +5,8 @@ and assignments. Shown to staff who may see the case, on a page and through the 
 from __future__ import annotations
 
 import datetime as dt
+import json
+from pathlib import Path
 
 import pytest
 
@@ -14,8 +16,10 @@ from engine.services import PROJECT_ROOT
 from support.api import matches, openapi_document, token
 from support.clock import START
 from support.major_path import approve_plan, file_major, to_plan, work
+from support.releases import adopt
 
 HOUR = 3600
+RELEASE_0_1 = Path(__file__).parent / "fixtures" / "release_0_1_instances.json"
 
 
 def replay_of(desk, ticket, as_user="auditor") -> replay.Replay:
@@ -219,6 +223,20 @@ def test_a_case_on_an_old_version_replays_on_that_versions_diagram(desk, service
     assert passes(before, "classify")[0].name == "Classify the complaint"
     assert passes(after, "classify")[0].name == "Classify and grade the complaint"
     assert before.diagrams[0].active == after.diagrams[0].active == ["dispatch"]
+
+
+def test_cases_restored_from_an_earlier_release_replay_on_their_own_version(desk, services):
+    """Instances an earlier release serialized, without task rows or audit events from
+    before: the task tree alone gives the path."""
+    release = json.loads(RELEASE_0_1.read_text())
+    for n, saved in enumerate(release["instances"]):
+        adopt(services, release["sources"], f"251000000{n + 1}", saved["state"])
+    for n, saved in enumerate(release["instances"]):
+        found = replay_of(desk, f"251000000{n + 1}")
+        assert found.version == 2  # the shipped version is 1
+        assert found.visits[0].element_id == "start_filed"
+        assert [v.element_id for v in found.active] == [saved["open_task"]]
+        assert found.diagrams[0].active == [saved["open_task"]]
 
 
 # --------------------------------------------------------------------------- who sees it

@@ -24,7 +24,7 @@ ELEMENT_TYPES = {
     "scriptTask": N_("Script"), "serviceTask": N_("Service call"),
     "businessRuleTask": N_("Decision table"), "sendTask": N_("Message sent"),
     "receiveTask": N_("Message received"),
-    "exclusiveGateway": N_("Decision"), "parallelGateway": N_("Parallel split or join"),
+    "exclusiveGateway": N_("Gateway"), "parallelGateway": N_("Parallel split or join"),
     "inclusiveGateway": N_("Inclusive split or join"), "eventBasedGateway": N_("Event gateway"),
     "startEvent": N_("Start"), "endEvent": N_("End"),
     "boundaryEvent": N_("SLA timer"), "intermediateCatchEvent": N_("Wait"),
