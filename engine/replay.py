@@ -79,7 +79,7 @@ class Visit:
     breached_at: Optional[dt.datetime] = None
     escalated_at: Optional[dt.datetime] = None
     is_task: bool = False           # a task people work (it has a row)
-    assigned_to: Optional[str] = None  # whom the diagram gave the task to when it opened
+    assigned_to: Optional[str] = None  # whom the diagram named to do the task
 
     def as_dict(self) -> dict:
         def iso(value):
@@ -286,7 +286,7 @@ def _visits(services, trail, rows, users, completions, layout, actor, now):
         calendar = services.calendars.for_team(visit.department)
         visit.clock_seconds = max((end - visit.entered_at).total_seconds(), 0.0)
         visit.business_seconds = calendar.elapsed(visit.entered_at, end).total_seconds()
-        if task.assigned_to and task.assigned_to == visit.assignee:
+        if row is not None:
             visit.assigned_to = task.assigned_to
         visits.append((visit, task))
     by_visit = {task.id: visit for visit, task in visits}
@@ -439,8 +439,9 @@ def _timeline(visits: list[Visit], rows: dict, events: list[AuditEvent],
             if visit.due_at:
                 opened["due_at"] = visit.due_at.isoformat()
             here(visit.entered_at, "opened", detail=opened)
-            if visit.assigned_to and _first_holder(visit, events):
-                here(visit.entered_at, "assigned", detail={"to": _first_holder(visit, events)})
+            first = _first_holder(visit, events) if visit.assigned_to else None
+            if first:
+                here(visit.entered_at, "assigned", detail={"to": first})
             if visit.paused:
                 here(visit.entered_at, "paused")
             row = rows[visit.task_id]
@@ -474,4 +475,5 @@ def _first_holder(visit: Visit, events: list[AuditEvent]) -> Optional[str]:
     if changes:
         first = changes[0]
         return first.detail.get("previous") if first.kind == "task_reassigned" else None
-    return visit.assigned_to
+    # A name the directory did not know left the task in its queue.
+    return visit.assigned_to if visit.assigned_to == visit.assignee else None

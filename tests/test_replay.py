@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from engine import replay, specs, versions
+from engine import replay, specs, tasks, versions
 from engine.errors import NotFound
 from engine.services import PROJECT_ROOT
 from support.api import matches, openapi_document, token
@@ -198,6 +198,33 @@ def test_a_breached_step_shows_its_deadline_and_the_sla_timers(desk, clock, acto
                        ("sla_escalation", "dispatch")]
     at = [h.at for h in desk.case(ticket).history]
     assert at == sorted(at)
+
+
+def test_claims_and_reassignments_are_in_the_timeline(desk, services, actors, clock):
+    ticket = desk.file()
+    desk.run_until(ticket, "confirm_receipt")
+    confirm = desk.task(ticket, "confirm_receipt")
+    with services.db.write() as session:
+        tasks.claim(session, actors["handler"], confirm.id, services.now())
+    clock.advance(minutes=20)
+    with services.db.write() as session:
+        tasks.reassign(session, actors["head"], confirm.id, "head", "Handler is on leave",
+                       services.now())
+    desk.do(ticket, "confirm_receipt", user="head")
+    desk.do(ticket, "verify")  # the diagram gives it to the handler named on receipt
+
+    found = replay_of(desk, ticket)
+    assert moments(found, "confirm_receipt") == ["opened", "claimed", "reassigned",
+                                                 "completed"]
+    reassigned = [m for m in found.timeline if m.kind == "reassigned"][0]
+    assert (reassigned.actor, reassigned.detail) == ("head", {
+        "previous": "handler", "to": "head", "reason": "Handler is on leave"})
+    [claimed] = [m for m in found.timeline if m.kind == "claimed"]
+    assert claimed.actor == "handler"
+    assert [v.actor for v in passes(found, "confirm_receipt")] == ["head"]
+    assert moments(found, "verify")[:2] == ["opened", "assigned"]
+    assert [m.detail for m in found.timeline
+            if m.kind == "assigned" and m.element_id == "verify"] == [{"to": "handler"}]
 
 
 # --------------------------------------------------------------------------- (d)
