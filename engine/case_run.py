@@ -24,6 +24,8 @@ from uuid import UUID
 from sqlalchemy import bindparam, func, insert, select, update
 from sqlalchemy.orm import Session
 from SpiffWorkflow.bpmn import BpmnWorkflow
+from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition
+from SpiffWorkflow.bpmn.specs.mixins.multiinstance_task import LoopTask
 from SpiffWorkflow.exceptions import SpiffWorkflowException, WorkflowException
 from SpiffWorkflow.util.task import TaskState
 
@@ -113,6 +115,33 @@ class CaseRow:
     updated_at: Optional[dt.datetime] = None
 
 
+# The states of tasks that were reached, by the names a replay gives them.
+_TRAIL_STATES = {TaskState.COMPLETED: "completed", TaskState.READY: "ready",
+                 TaskState.WAITING: "waiting", TaskState.STARTED: "started",
+                 TaskState.ERROR: "error", TaskState.CANCELLED: "cancelled"}
+
+
+@dataclass(frozen=True)
+class TrailTask:
+    """One task of a case's tree as a replay reads it (`CaseRun.trail`). `element_id` is
+    None for the engine's own bookkeeping tasks (splits and joins it adds); `changed_at`
+    is when the task last changed state (completed, became ready, began to wait). The
+    first task of a subprocess has the calling task as its parent."""
+    id: str
+    parent_id: Optional[str]
+    element_id: Optional[str]
+    name: Optional[str]
+    kind: str            # the engine's class of the element, e.g. "UserTask"
+    lane: Optional[str]
+    process_id: str      # the process (or called process) the element belongs to
+    state: str
+    changed_at: dt.datetime
+    multi_instance: bool = False   # the parent of one task per item (or loop pass)
+    sla_event: Optional[str] = None
+    timer_due: Optional[dt.datetime] = None
+    assigned_to: Optional[str] = None  # the user the diagram assigned the task to
+
+
 @dataclass
 class StepResult:
     """What a committed step changed, for the caller to show or act on."""
@@ -182,6 +211,12 @@ class TaskStates:
     def ready_manual(self) -> dict:
         """The ready user tasks by id: what the human-task rows mirror."""
         return {str(t.id): t for t in self.ready if t.task_spec.manual}
+
+
+def _calling_task_id(workflow) -> Optional[str]:
+    """The call activity's task a subprocess runs under (None for the case's own)."""
+    parent = getattr(workflow, "parent_task_id", None)
+    return str(parent) if parent is not None else None
 
 
 class CaseRun:
@@ -302,6 +337,33 @@ class CaseRun:
     def task_data(self, task_id: str) -> dict:
         task = self.workflow.get_task_from_id(UUID(str(task_id)))
         return dict(task.data) if task is not None else {}
+
+    def trail(self) -> list["TrailTask"]:
+        """Every task of the case's tree that was reached (completed, waiting, ready,
+        running, failed or cancelled), in the tree's order, subprocesses included: what a
+        replay of the case draws. Predicted tasks (branches not taken yet) are left out."""
+        found = []
+        for task in self.workflow.get_tasks_iterator():
+            state = _TRAIL_STATES.get(task.state)
+            if state is None:
+                continue
+            spec = task.task_spec
+            assignee_field = task_property(spec, "assignee")
+            found.append(TrailTask(
+                id=str(task.id), parent_id=str(task.parent.id) if task.parent else
+                _calling_task_id(task.workflow),
+                element_id=getattr(spec, "bpmn_id", None),
+                name=getattr(spec, "bpmn_name", None), kind=type(spec).__name__,
+                lane=getattr(spec, "lane", None), process_id=task.workflow.spec.name,
+                state=state,
+                changed_at=dt.datetime.fromtimestamp(task.last_state_change, dt.timezone.utc),
+                multi_instance=isinstance(spec, LoopTask),
+                sla_event=task_property(spec, "slaEvent"),
+                timer_due=sla.timer_due(task) if isinstance(
+                    getattr(spec, "event_definition", None), TimerEventDefinition) else None,
+                assigned_to=str(task.data.get(assignee_field) or "") or None
+                if assignee_field else None))
+        return found
 
     # ------------------------------------------------------------------ changing
 

@@ -50,6 +50,10 @@ HISTORY_KINDS = {
     "case_cancelled": N_("Case cancelled"),
     "step_failed": N_("A step failed; nothing of it was saved"),
 }
+# The SLA timers that fired on a step, from the marks they left on its task row.
+SLA_HISTORY = (("sla_reminder", "reminded_at", N_("SLA reminder sent")),
+               ("sla_breach", "breached_at", N_("SLA deadline missed")),
+               ("sla_escalation", "escalated_at", N_("SLA escalated to leadership")))
 
 
 def recent(session: Session, actor: Actor, limit: int = 50) -> list[ProcessInstance]:
@@ -186,8 +190,9 @@ class CaseView:
 
 
 def _history(session: Session, instance_id: int) -> list[HistoryEntry]:
-    titles = {row.id: row.title for row in session.execute(
-        select(HumanTask).where(HumanTask.instance_id == instance_id)).scalars()}
+    rows = list(session.execute(
+        select(HumanTask).where(HumanTask.instance_id == instance_id)).scalars())
+    titles = {row.id: row.title for row in rows}
     entries = []
     for event in session.execute(
         select(AuditEvent).where(AuditEvent.instance_id == instance_id).order_by(AuditEvent.id)
@@ -200,6 +205,15 @@ def _history(session: Session, instance_id: int) -> list[HistoryEntry]:
         detail.pop("task_id", None)
         entries.append(HistoryEntry(at=event.at, actor=event.actor, kind=event.kind,
                                     title=title, detail=detail))
+    for row in rows:
+        for kind, mark, title in SLA_HISTORY:
+            at = getattr(row, mark)
+            if at is not None:
+                entries.append(HistoryEntry(at=at, actor=None, kind=kind, title=title, detail={
+                    "task": row.name, "step": row.title,
+                    "due_at": row.due_at.isoformat() if row.due_at else None}))
+    # Stable: events of one instant keep the order they were recorded in.
+    entries.sort(key=lambda entry: entry.at)
     return entries
 
 

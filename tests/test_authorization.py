@@ -434,6 +434,8 @@ ROUTES = [
     # cases
     Route("cases.index", "GET", "/cases", STAFF_SEEING_THE_CASE),
     Route("cases.view", "GET", "/cases/{ticket}", THE_CASE),
+    # compliance, supervisors, admins and the staff who may see the case replay it
+    Route("cases.replay", "GET", "/cases/{ticket}/replay", THE_CASE),
     Route("cases.reply_template", "GET", "/cases/{ticket}/notes?reply_template=received",
           rule(ok=REPLIERS)),
     Route("cases.add_note", "POST", "/cases/{ticket}/notes", WRITING_ON_THE_CASE,
@@ -514,6 +516,7 @@ ROUTES = [
           body={k: v for k, v in NEW_RECORD.items() if intake.customer_may_set(k)},
           as_json=True, observe=case_count),
     Route("api.get_complaint", "GET", "/api/v1/complaints/{ticket}", THE_CASE),
+    Route("api.get_replay", "GET", "/api/v1/complaints/{ticket}/replay", THE_CASE),
     Route("api.list_tasks", "GET", "/api/v1/tasks", STAFF_SEEING_THE_CASE),
     Route("api.list_tasks", "GET", "/api/v1/tasks?queue=dept_handler:quality",
           STAFF_SEEING_THE_CASE, variant="filtered to the case's queue"),

@@ -8,8 +8,8 @@ from pathlib import Path
 from flask import Blueprint, g, jsonify, request
 
 from engine import (
-    cases, intake, process_access, process_uploads, runtime, sign_in, start_forms, tasks,
-    versions, visibility,
+    cases, intake, process_access, process_uploads, replay, runtime, sign_in, start_forms,
+    tasks, versions, visibility,
 )
 from engine.directory import actor_for_token, issue_token
 from engine.models import User
@@ -138,6 +138,15 @@ def get_complaint(ticket: str):
         case = cases.load_case(services(), db, g.api_actor, ticket)
     cases.record_view(services(), g.api_actor, ticket)
     return jsonify(case.as_dict())
+
+
+@bp.get("/complaints/<ticket>/replay")
+@token_required
+def get_replay(ticket: str):
+    with services().db.read() as db:
+        found = replay.replay(services(), db, g.api_actor, ticket)
+    cases.record_view(services(), g.api_actor, ticket)
+    return jsonify(found.as_dict())
 
 
 @bp.get("/tasks")

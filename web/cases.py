@@ -17,6 +17,7 @@ from .htmx import is_htmx, partial
 from .i18n import _
 from .identity import current_actor, require_any_role, staff_page
 from .presenters.case_page import case_page
+from .presenters.replay_page import replay_page_data
 from .services import services
 
 bp = Blueprint("cases", __name__, url_prefix="/cases")
@@ -71,6 +72,15 @@ def index():
 @staff_page
 def view(ticket: str):
     page = case_page(ticket)
+    case_service.record_view(services(), current_actor(), ticket)
+    return page
+
+
+@bp.get("/<ticket>/replay")
+@staff_page
+def replay(ticket: str):
+    """The path the case took on its version's diagram, with times and deadlines."""
+    page = render_template("replay.html", now=services().now(), **replay_page_data(ticket))
     case_service.record_view(services(), current_actor(), ticket)
     return page
 

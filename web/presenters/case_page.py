@@ -12,6 +12,7 @@ from .. import conversation, formrender
 from ..identity import current_actor
 from ..services import services
 from .history import OUTCOME_NAMES, history_fields, history_rows
+from .replay_page import position_data
 
 
 def case_page(ticket: str, cancel_error: str | None = None, reason: str = "", status=200,
@@ -37,5 +38,5 @@ def case_page(ticket: str, cancel_error: str | None = None, reason: str = "", st
         can_cancel=case.status == "open" and bool(actor.roles & runtime.CANCEL_ROLES),
         cancel_error=cancel_error, reason=reason, notes=notes_panel, same_customer=same_customer,
         status_words=runtime.STATUS_WORDS, outcome_names=OUTCOME_NAMES,
-        evidence=files, evidence_form=evidence_form or {},
+        evidence=files, evidence_form=evidence_form or {}, position=position_data(ticket),
     ), status

@@ -49,6 +49,11 @@ def history_rows(case: CaseView, props: dict[str, dict]) -> list[dict]:
                     props.get("channel"), detail["channel"])))
             if detail.get("parent_ticket"):
                 facts.append((_("Raised at the follow-up of"), detail["parent_ticket"]))
+        elif entry.kind.startswith("sla_"):
+            facts.append((_("Step"), translate(detail.get("step") or detail.get("task", ""))))
+            if detail.get("due_at"):
+                facts.append((_("Due"), formrender.display_value(
+                    {"type": "string", "format": "date-time"}, detail["due_at"])))
         elif entry.kind == "step_failed":
             facts.append((_("What failed"), detail.get("problem") or ""))
         elif entry.kind == "case_cancelled" and detail.get("reason"):
