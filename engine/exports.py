@@ -70,8 +70,9 @@ _CASE_COLUMNS = (ProcessInstance.id, ProcessInstance.ticket, ProcessInstance.sta
 
 
 def case_batches(session: Session, scope: Scope, kind: str = "complaint",
-                 size: int = BATCH) -> Iterator[list]:
-    """The cases in scope in registration order, `size` at a time."""
+                 size: Optional[int] = None) -> Iterator[list]:
+    """The cases in scope in registration order, `size` (BATCH) at a time."""
+    size = size or BATCH
     conditions = [c for c in (kind_condition(kind), *scope.conditions()) if c is not None]
     after = None
     while True:
@@ -133,7 +134,7 @@ def case_events(case, tasks: list) -> list[Event]:
 
 
 def events_by_case(session: Session, scope: Scope, kind: str = "complaint",
-                   size: int = BATCH) -> Iterator[tuple[object, list[Event]]]:
+                   size: Optional[int] = None) -> Iterator[tuple[object, list[Event]]]:
     for batch in case_batches(session, scope, kind, size):
         tasks = _task_rows(session, [row.id for row in batch])
         for case in batch:

@@ -499,6 +499,7 @@ def compute(session: Session, period: Period, department: Optional[str] = None, 
             hours[row.department_code or ""].append(clock.hours(start, row.closed_at))
 
     # Deadlines kept, per step and team, and escalations: one grouped read of the tasks.
+    # A cancelled step neither kept nor missed its deadline; its escalations happened.
     task_columns = (ProcessInstance.department_code, HumanTask.name, HumanTask.role,
                     HumanTask.department_code)
     steps: dict[str, list] = {}
@@ -513,8 +514,7 @@ def compute(session: Session, period: Period, department: Optional[str] = None, 
                    func.count(HumanTask.escalated_at), func.count(HumanTask.breached_at),
                    func.count())
             .join(ProcessInstance, ProcessInstance.id == HumanTask.instance_id)
-            .where(*in_scope, HumanTask.state != "cancelled")
-            .group_by(*task_columns)):
+            .where(*in_scope).group_by(*task_columns)):
         dept = dept or ""
         step = steps.setdefault(name, [title, first_seen, 0, 0])
         step[1] = min(step[1], first_seen)
@@ -672,8 +672,7 @@ def cases_condition(session: Session, figure: str, scope: Scope, as_of: dt.datet
     if kind == "breached":
         return _tasks_exist(HumanTask.breached_at.is_not(None))
     if kind == "rejection_escalated":
-        return _tasks_exist(HumanTask.name == REJECTION_ESCALATION_STEP,
-                            HumanTask.state != "cancelled")
+        return _tasks_exist(HumanTask.name == REJECTION_ESCALATION_STEP)
     late = _late(as_of)
     if kind == "late":
         return _tasks_exist(late)
