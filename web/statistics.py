@@ -10,7 +10,7 @@ from typing import Optional
 
 from flask import Blueprint, Response, render_template, request, stream_with_context, url_for
 
-from engine import exports, statistics, task_forms
+from engine import exports, statistics, task_forms, tasks
 from engine.errors import NotFound, ServiceError
 from engine.form_values import storable_params
 from engine.i18n import COMPANY_ZONE, N_
@@ -143,7 +143,8 @@ def page_model(figures: statistics.Statistics, props: dict, departments: dict) -
     satisfaction_labels = _labels(props, "satisfaction")
     path_labels = {k: _(v) for k, v in PATH_TITLES.items()} | {"": _("Not classified yet")}
     department_names = {code: translate(name) for code, name in departments.items()}
-    team_names = {**department_names, **{k: _(v) for k, v in TEAM_TITLES.items()}}
+    team_names = {**{lane: _(title) for lane, title in tasks.LANE_TITLES.items()},
+                  **department_names, **{k: _(v) for k, v in TEAM_TITLES.items()}}
 
     def dept_name(code: str) -> str:
         return department_names.get(code, code) if code else _("Not dispatched yet")
