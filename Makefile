@@ -20,11 +20,12 @@ $(VENV)/.installed: pyproject.toml
 	$(BIN)/pip install --quiet -e '.[test]'
 	@touch $@
 
-# The process owners' workbench (bpmn-js, dmn-js, bpmnlint) from the pinned npm packages
-# of web/assets/ into web/static/workbench/. The result is committed: `make run` and
-# `make test` never need node; run this only to change or update the workbench.
+# The process owners' workbench (bpmn-js, dmn-js, bpmnlint) and the statistics charts
+# (Chart.js) from the pinned npm packages of web/assets/ into web/static/workbench/ and
+# web/static/charts/. The result is committed: `make run` and `make test` never need node;
+# run this only to change or update them.
 assets:
-	cd web/assets && npm ci && node build.mjs
+	cd web/assets && npm ci && node build.mjs && node charts.mjs
 
 run: venv
 	$(BIN)/python -m web.serve

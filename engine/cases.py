@@ -9,7 +9,7 @@ from typing import Optional
 from sqlalchemy import and_, func, or_, select
 from sqlalchemy.orm import Session
 
-from . import audit, intake, runtime, tasks
+from . import audit, intake, runtime, statistics, tasks
 from .directory import Actor
 from .form_values import EARLIEST_DAY, LATEST_DAY, storable_part
 from .i18n import N_
@@ -78,6 +78,7 @@ class CaseQuery:
     since: Optional[dt.date] = None
     until: Optional[dt.date] = None  # inclusive
     page: int = 1
+    figure: str = ""        # the cases behind a statistics figure (engine/statistics.py)
 
 
 @dataclass
@@ -88,7 +89,8 @@ class SearchPage:
 
 
 def search(session: Session, actor: Actor, query: CaseQuery, limit: int = 50,
-           zone=dt.timezone(dt.timedelta(hours=8))) -> SearchPage:
+           zone=dt.timezone(dt.timedelta(hours=8)),
+           now: Optional[dt.datetime] = None) -> SearchPage:
     """Cases the actor may see matching the query, newest first, a page at a time.
 
     Works from indexed columns of the instance table, never from the serialized state.
@@ -125,6 +127,11 @@ def search(session: Session, actor: Actor, query: CaseQuery, limit: int = 50,
         until = min(max(query.until, EARLIEST_DAY), LATEST_DAY)
         conditions.append(ProcessInstance.created_at < dt.datetime.combine(
             until + dt.timedelta(days=1), dt.time(), zone))
+    if query.figure:
+        conditions.append(statistics.cases_condition(
+            session, query.figure,
+            statistics.Scope.of_days(query.since, query.until, query.department),
+            now or dt.datetime.now(dt.timezone.utc)))
     page = min(max(1, query.page), MAX_PAGE)
     rows = list(session.execute(
         select(ProcessInstance).where(*conditions)

@@ -65,6 +65,9 @@ CANCELLERS = ("supervisor", "admin")
 CONTACT_READERS = ("agent", "supervisor", "director", "auditor", "admin")
 PROCESS_EDITORS = ("owner", "admin")             # deploy and roll back the procedure
 LIBRARY_READERS = PROCESS_EDITORS + READ_ONLY
+# Statistics and exports: supervision and compliance, customer service's heads, the
+# general manager's office, admins.
+STATISTICS_READERS = ("supervisor", "director", "gm", "auditor", "admin")
 
 GUESSED_TOKEN = "Gu3ssedLinkGu3ssedLinkGu3ssedLinkGu3ssedLin"  # as long as a real one
 
@@ -508,6 +511,14 @@ ROUTES = [
     # The shipped files again: a deploy that succeeds gets a site of its own all the same.
     Route("modeler.deploy", "POST", "/processes/complaint/edit/deploy", EDITORS,
           body=deploy_request, fresh=True),
+    # statistics and exports
+    Route("statistics.index", "GET", "/statistics", rule(ok=STATISTICS_READERS)),
+    Route("statistics.index", "GET", "/statistics?period=quarter&quarter=2026-Q4",
+          rule(ok=STATISTICS_READERS), variant="a quarter"),
+    Route("statistics.export", "GET", "/statistics/export/events.xes?from=2026-11-01",
+          rule(ok=STATISTICS_READERS)),
+    Route("statistics.export", "GET", "/statistics/export/cases.csv",
+          rule(ok=STATISTICS_READERS), variant="cases as CSV"),
     # the JSON API (bearer tokens)
     Route("api.openapi", "GET", "/api/v1/openapi.json", EVERYONE),
     Route("api.token", "POST", "/api/v1/token", rule(staff=OK), body=credentials,
@@ -530,6 +541,14 @@ ROUTES = [
           rule(ok=REGISTRARS), body=NEW_RECORD, as_json=True, observe=case_count),
     Route("api.complete_task", "POST", "/api/v1/tasks/{task}", ITS_QUEUE,
           body={"handler": "handler"}, as_json=True, observe=case_tasks, fresh=True),
+    Route("api.get_statistics", "GET", "/api/v1/statistics?from=2026-11-01&to=2026-11-30",
+          rule(ok=STATISTICS_READERS)),
+    Route("api.export", "GET", "/api/v1/exports/events.xes?from=2026-11-01&to=2026-11-30",
+          rule(ok=STATISTICS_READERS)),
+    Route("api.export", "GET", "/api/v1/exports/task-events.csv",
+          rule(ok=STATISTICS_READERS), variant="task events as CSV"),
+    Route("api.export", "GET", "/api/v1/exports/cases.csv",
+          rule(ok=STATISTICS_READERS), variant="cases as CSV"),
 ]
 
 IGNORED_ENDPOINTS = {"static"}  # the style sheet and scripts

@@ -9,7 +9,7 @@ from flask import Blueprint, g, jsonify, request
 
 from engine import (
     cases, intake, process_access, process_uploads, replay, runtime, sign_in, start_forms,
-    tasks, versions, visibility,
+    statistics, task_forms, tasks, versions, visibility,
 )
 from engine.directory import actor_for_token, issue_token
 from engine.models import User
@@ -20,6 +20,7 @@ from engine.forms import FormInvalid
 from engine.problems import DeployRefused
 
 from . import json_bodies
+from .statistics import export_response
 from .rate_limit import client_address, refused, with_retry_after
 from .services import services
 
@@ -263,3 +264,27 @@ def start_instance(process_id: str):
     if started.status_token:
         body["status_token"] = started.status_token
     return jsonify(body), 201
+
+
+# --------------------------------------------------------------------------- supervision
+
+@bp.get("/statistics")
+@token_required
+def get_statistics():
+    statistics.require_reader(g.api_actor)
+    args = storable_params(request.args)
+    period = statistics.Period.parse(args.get("from"), args.get("to"))
+    department = (args.get("department") or "").strip() or None
+    if department:
+        with services().db.read() as db:
+            if department not in task_forms.department_names(db):
+                return error(400, f"No such department: {department[:64]}")
+    return jsonify(statistics.for_period(services(), period, department).as_dict())
+
+
+@bp.get("/exports/<name>")
+@token_required
+def export(name: str):
+    """cases.csv, task-events.csv or events.xes, streamed."""
+    statistics.require_reader(g.api_actor)
+    return export_response(name, storable_params(request.args))

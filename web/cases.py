@@ -6,15 +6,15 @@ import datetime as dt
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 
 from engine import cases as case_service
-from engine import intake, notes, reply_templates, runtime, task_forms
-from engine.errors import AlreadyCompleted
+from engine import intake, notes, reply_templates, runtime, statistics, task_forms
+from engine.errors import AlreadyCompleted, ServiceError
 from engine.form_values import storable_params
 from engine.forms import FormInvalid
 from engine.i18n import N_
 
 from . import conversation, formrender
 from .htmx import is_htmx, partial
-from .i18n import _
+from .i18n import _, translate
 from .identity import current_actor, require_any_role, staff_page
 from .presenters.case_page import case_page
 from .presenters.replay_page import replay_page_data
@@ -39,7 +39,7 @@ def _query_from(args) -> case_service.CaseQuery:
         text=args.get("q", "")[:100], complaint_type=args.get("type", ""),
         department=args.get("department", ""), status=args.get("status", ""),
         path=args.get("path", ""), kind=args.get("kind", "complaint"),
-        since=day("since"), until=day("until"), page=page)
+        since=day("since"), until=day("until"), page=page, figure=args.get("figure", "")[:100])
 
 
 @bp.get("")
@@ -47,8 +47,13 @@ def _query_from(args) -> case_service.CaseQuery:
 def index():
     actor = current_actor()
     query = _query_from(storable_params(request.args))
+    try:
+        figure = figure_label(query.figure)
+    except ServiceError as exc:
+        flash(translate(exc), "warning")
+        query.figure, figure = "", ""
     with services().db.read() as db:
-        result = case_service.search(db, actor, query, RECENT)
+        result = case_service.search(db, actor, query, RECENT, now=services().now())
         schema, ui = intake.intake_form(services(), db)
         dept_names = task_forms.department_names(db)
         type_prop = (schema.get("properties") or {}).get("complaint_type")
@@ -65,7 +70,19 @@ def index():
     types = formrender.choices(type_prop or {}) or []
     args = {k: v for k, v in request.args.items() if k != "page"}
     return render_template("cases.html", rows=rows, now=services().now(), query=query,
-                           result=result, types=types, departments=dept_names, args=args)
+                           result=result, types=types, departments=dept_names, args=args,
+                           figure=figure,
+                           without_figure={k: v for k, v in args.items() if k != "figure"})
+
+
+def figure_label(figure: str) -> str:
+    """The statistics figure the list shows the cases of, as the reader reads it."""
+    if not figure:
+        return ""
+    kind, value = statistics.parse_figure(figure)
+    if kind == "urgency" and value == statistics.NOT_CLASSIFIED:
+        return f"{_(statistics.FIGURES[kind])}: {_('Not classified yet')}"
+    return f"{_(statistics.FIGURES[kind])}: {value}" if value else _(statistics.FIGURES[kind])
 
 
 @bp.get("/<ticket>")
