@@ -6,7 +6,8 @@ Each job is done once per month however many workers run: a worker first inserts
 job's row for the month in `scheduled_run` (its primary key is the job and the month) and
 does the work in the same transaction; a second worker's insert fails on the key (on
 PostgreSQL it waits for the first to commit) and it skips the job. A month missed while
-every worker was down is made up at start-up until the 10th.
+every worker was down is made up at start-up (and by the safety sweep) until the 10th;
+a month that ended before the installation's first case is skipped.
 """
 from __future__ import annotations
 
@@ -20,7 +21,7 @@ from sqlalchemy.orm import Session
 
 from . import ledger, monthly_report, periods, runtime, specs
 from .i18n import COMPANY_ZONE
-from .models import ScheduledRun
+from .models import ProcessInstance, ScheduledRun
 from .services import Services
 
 log = logging.getLogger("engine.monthly_work")
@@ -49,7 +50,7 @@ def run_due(services: Services, worker: Optional[str] = None) -> list[str]:
     """Do the monthly jobs that are due and not yet done; returns the jobs this worker
     did (the others were done already, or by another worker)."""
     period = due_period(services.now())
-    if period is None:
+    if period is None or not _had_cases_by_end_of(services, period):
         return []
     done = []
     if _once(services, REPORT_JOB, period, worker,
@@ -61,6 +62,15 @@ def run_due(services: Services, worker: Optional[str] = None) -> list[str]:
                           lambda session: start_review(services, session, period)):
         done.append(REVIEW_JOB)
     return done
+
+
+def _had_cases_by_end_of(services: Services, period: str) -> bool:
+    """A month before the first case of an installation has nothing to report or review
+    (a new installation does not open a review of the month before it existed)."""
+    _start, end = periods.bounds(period)
+    with services.db.read() as session:
+        return session.execute(select(ProcessInstance.id).where(
+            ProcessInstance.created_at < end).limit(1)).first() is not None
 
 
 def _once(services: Services, job: str, period: str, worker: Optional[str],

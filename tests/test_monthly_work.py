@@ -150,8 +150,15 @@ def test_a_review_not_done_by_the_tenth_is_escalated(desk, services, actors, clo
 
 
 def test_after_the_tenth_a_missed_month_is_not_made_up(desk, services, clock):
+    desk.file()
     clock.now = dt.datetime(2026, 12, 11, 9, tzinfo=COMPANY_ZONE)
     assert monthly_work.run_due(services, "late-start") == []
     clock.now = dt.datetime(2026, 12, 10, 23, tzinfo=COMPANY_ZONE)
     assert monthly_work.run_due(services, "catching-up") == ["monthly_report",
                                                              "monthly_review"]
+
+
+def test_a_new_installation_reviews_no_month_before_its_first_case(desk, services, clock):
+    clock.now = dt.datetime(2026, 12, 2, 9, tzinfo=COMPANY_ZONE)
+    desk.file()  # the first case comes in December
+    assert monthly_work.run_due(services, "worker") == []
