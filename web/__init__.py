@@ -51,7 +51,7 @@ def create_app(config: dict | None = None) -> Flask:
 
     from . import (
         admin, api, attachments, auth, cache_policy, cases, cli, errors, i18n, inbox, intake,
-        language, modeler, processes, proxy, public, rate_limit, request_limits, settings, templating,
+        language, ledger, modeler, processes, proxy, public, rate_limit, request_limits, settings, templating,
     )
 
     proxy.init_app(app)
@@ -74,6 +74,7 @@ def create_app(config: dict | None = None) -> Flask:
     app.register_blueprint(settings.bp)
     app.register_blueprint(processes.bp)
     app.register_blueprint(modeler.bp)
+    app.register_blueprint(ledger.bp)
     app.register_blueprint(api.bp)
     csrf.exempt(api.bp)
     cli.register(app)
