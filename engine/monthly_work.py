@@ -20,7 +20,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from . import ledger, monthly_report, periods, runtime, specs
-from .i18n import COMPANY_ZONE
+from .i18n import COMPANY_ZONE, N_
 from .models import ProcessInstance, ScheduledRun
 from .services import Services
 
@@ -29,6 +29,7 @@ log = logging.getLogger("engine.monthly_work")
 REPORT_JOB = "monthly_report"
 REVIEW_JOB = "monthly_review"
 REVIEW_PROCESS = "monthly_review"
+REVIEW_PROCESS_NAME = N_("Monthly review of closed cases")  # as its diagram names it
 CATCH_UP_UNTIL_DAY = 10
 REVIEW_DUE = (10, 18)      # by the 10th, end of the working day
 REVIEW_REMINDER = (8, 9)   # two days before, at the start of the day
