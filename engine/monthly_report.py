@@ -12,7 +12,6 @@ import datetime as dt
 import io
 import logging
 import os
-from decimal import Decimal
 from pathlib import Path
 from typing import Callable, Optional
 
@@ -321,7 +320,3 @@ def to_pdf(report: dict, locale: Optional[str], font: Optional[tuple[str, int]] 
                               else entry["points"], entry["amount"] or ""):
                     row.cell(show(value))
     return bytes(pdf.output())
-
-
-def amount_text(value) -> str:
-    return f"{Decimal(value):,.2f}" if value not in (None, "") else ""

@@ -162,3 +162,15 @@ def test_a_new_installation_reviews_no_month_before_its_first_case(desk, service
     clock.now = dt.datetime(2026, 12, 2, 9, tzinfo=COMPANY_ZONE)
     desk.file()  # the first case comes in December
     assert monthly_work.run_due(services, "worker") == []
+
+
+def test_an_operator_makes_up_a_missed_month_from_the_command_line(app, desk, services):
+    desk.file()
+    runner = app.test_cli_runner()
+    first = runner.invoke(args=["monthly-work", "--period", "2026-10"])
+    assert first.exit_code == 0 and "monthly_report, monthly_review" in first.output
+    again = runner.invoke(args=["monthly-work", "--period", "2026-10"])
+    assert "already done" in again.output
+    assert runner.invoke(args=["monthly-work", "--period", "October"]).exit_code != 0
+    with services.db.read() as session:
+        assert session.get(MonthlyReport, "2026-10") is not None
