@@ -7,7 +7,9 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import io
+import re
 import threading
+import zlib
 
 from sqlalchemy import select
 
@@ -96,6 +98,15 @@ def test_the_report_downloads_as_csv_and_pdf(desk, services, actors, clock):
     # Without it the PDF still comes, in English with the built-in font, and says so.
     bare = monthly_report.to_pdf(report.figures, "zh", find_font=lambda: None)
     assert bare.startswith(b"%PDF-") and b"Helvetica" in bare and b"NotoSans" not in bare
+    assert "No font with Chinese characters was found" in page_text(bare)
+    assert "Monthly complaint report 2026-11" in page_text(bare)
+
+
+def page_text(pdf: bytes) -> str:
+    """The text drawn with the built-in fonts: the page streams, inflated."""
+    streams = re.findall(rb"stream\r?\n(.*?)\r?\nendstream", pdf, re.S)
+    return "".join(zlib.decompress(s).decode("latin-1") for s in streams
+                   if s[:1] == b"x").replace("\\", "")
 
 
 def test_the_report_is_mailed_to_supervision(desk, services, actors, clock):
