@@ -57,6 +57,8 @@ def test_bad_addresses_and_decisions_are_refused_clearly(visitor, desk, services
     assert gm.get("/ledger?period=garbage&status=nonsense").status_code == 200
     assert gm.post("/ledger/999/decision", {"decision": "approve"},
                    token_from="/ledger").status_code == 404
+    assert gm.post("/ledger/first/decision", {"decision": "approve"},
+                   token_from="/ledger").status_code == 404
     assert gm.post("/ledger/1/decision", {"decision": "maybe"},
                    token_from="/ledger").status_code == 400
     assert gm.get("/ledger/reports/2026-11.pdf").status_code == 404

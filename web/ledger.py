@@ -97,14 +97,16 @@ def propose():
     return redirect(url_for("ledger.index", period=entry.period))
 
 
-@bp.post("/<int:entry_id>/decision")
+@bp.post("/<entry_id>/decision")
 @login_required
-def decide(entry_id: int):
+def decide(entry_id: str):
+    if not entry_id.isdigit() or len(entry_id) > 18:
+        abort(404)
     decision = request.form.get("decision", "")
     if decision not in ("approve", "reject"):
         abort(400)
     try:
-        entry = ledger.decide(services(), current_actor(), entry_id, decision == "approve",
+        entry = ledger.decide(services(), current_actor(), int(entry_id), decision == "approve",
                               request.form.get("note", ""))
     except FormInvalid:
         flash(_("Say why the proposal is rejected."), "error")
