@@ -360,3 +360,66 @@ class CaseNote(Base):
     attachment_id: Mapped[Optional[str]] = mapped_column(ForeignKey("attachment.id"))
     created_at: Mapped[dt.datetime] = mapped_column(UtcDateTime, default=utcnow)
     author: Mapped[Optional[User]] = relationship(lazy="select")
+
+
+class LedgerEntry(Base):
+    """A reward or penalty for a person or a team (department), linked to the case it is
+    about, proposed by someone and approved or rejected by the general manager's office
+    (seeds 000 and 003: warnings, performance points, fines, job changes; rewards for
+    on-time handling, innovative solutions, satisfaction gains, the best team)."""
+
+    __tablename__ = "ledger_entry"
+    __table_args__ = (
+        Index("ix_ledger_period_status", "period", "status"),
+        Index("ix_ledger_person", "user_id", "period"),
+        Index("ix_ledger_department", "department_code", "period"),
+    )
+    id: Mapped[int] = mapped_column(primary_key=True)
+    kind: Mapped[str] = mapped_column(String(32))
+    instance_id: Mapped[Optional[int]] = mapped_column(ForeignKey("process_instance.id"),
+                                                       index=True)
+    user_id: Mapped[Optional[int]] = mapped_column(ForeignKey("app_user.id"))
+    department_code: Mapped[Optional[str]] = mapped_column(String(64))
+    # The month the entry counts in (YYYY-MM, the company's month).
+    period: Mapped[str] = mapped_column(String(7))
+    points: Mapped[Optional[int]] = mapped_column(Integer)
+    # Money in fen (hundredths of a yuan): whole numbers add up exactly.
+    amount_fen: Mapped[Optional[int]] = mapped_column(Integer)
+    reason: Mapped[str] = mapped_column(Text)
+    # Where it was proposed: responsibility (the case's responsibility step),
+    # monthly_review, or supervision (anyone else allowed to propose).
+    source: Mapped[str] = mapped_column(String(32))
+    source_ticket: Mapped[Optional[str]] = mapped_column(String(16))
+    status: Mapped[str] = mapped_column(String(16), default="proposed")  # |approved|rejected
+    proposed_by_id: Mapped[int] = mapped_column(ForeignKey("app_user.id"))
+    proposed_at: Mapped[dt.datetime] = mapped_column(UtcDateTime, default=utcnow)
+    decided_by_id: Mapped[Optional[int]] = mapped_column(ForeignKey("app_user.id"))
+    decided_at: Mapped[Optional[dt.datetime]] = mapped_column(UtcDateTime)
+    decision_note: Mapped[Optional[str]] = mapped_column(Text)
+    instance: Mapped[Optional[ProcessInstance]] = relationship(lazy="joined")
+    person: Mapped[Optional[User]] = relationship(foreign_keys=[user_id], lazy="joined")
+    proposed_by: Mapped[User] = relationship(foreign_keys=[proposed_by_id], lazy="joined")
+    decided_by: Mapped[Optional[User]] = relationship(foreign_keys=[decided_by_id],
+                                                      lazy="joined")
+
+
+class MonthlyReport(Base):
+    """The supervision report of one month, generated once on the 1st of the next."""
+
+    __tablename__ = "monthly_report"
+    period: Mapped[str] = mapped_column(String(7), primary_key=True)  # YYYY-MM
+    generated_at: Mapped[dt.datetime] = mapped_column(UtcDateTime, default=utcnow)
+    generated_by: Mapped[Optional[str]] = mapped_column(String(64))  # the worker
+    figures: Mapped[dict] = mapped_column(JSON)
+    csv: Mapped[str] = mapped_column(Text, deferred=True)
+
+
+class ScheduledRun(Base):
+    """A periodic job done for a period: the primary key makes it happen once, whichever
+    of several workers gets there first (the others' inserts fail and they skip it)."""
+
+    __tablename__ = "scheduled_run"
+    job: Mapped[str] = mapped_column(String(64), primary_key=True)
+    period: Mapped[str] = mapped_column(String(16), primary_key=True)
+    worker: Mapped[Optional[str]] = mapped_column(String(64))
+    ran_at: Mapped[dt.datetime] = mapped_column(UtcDateTime, default=utcnow)

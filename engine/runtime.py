@@ -15,7 +15,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, object_session
 
 from . import announcements, audit, closing, forms, start_forms, tasks, tickets
-from .case_run import CaseRun
+from .case_run import CaseRun, StepResult
 from .directory import Actor
 from .errors import AlreadyCompleted, Forbidden, NotFound, ProcessError
 from .i18n import Message, N_, normalize_locale, zone_or_none
@@ -124,6 +124,15 @@ def start_case(services: Services, actor: Actor, process_id: str, record: Any) -
         version = _version_of(session, result.ticket)
     services.due_changed(result.next_due_at)
     return Started(process_id, result.ticket, version)
+
+
+def start_by_engine(services: Services, session: Session, process_id: str, ticket: str,
+                    data: dict, event: str, **detail) -> StepResult:
+    """Start a case of a process the engine starts on its own (the monthly review), in
+    the caller's unit of work; the caller announces the result's due time after commit."""
+    run = CaseRun.start(services, session, process_id, {**data, "ticket": ticket}, ticket)
+    run.record(event, None, ticket=ticket, **detail)
+    return run.commit()
 
 
 def _version_of(session: Session, ticket: str) -> int:

@@ -13,7 +13,10 @@ from apscheduler.events import EVENT_JOB_MAX_INSTANCES, EVENT_JOB_MISSED
 from apscheduler.schedulers.background import BackgroundScheduler
 from sqlalchemy.engine import make_url
 
-from . import due_signal, mailer, timers
+from apscheduler.triggers.cron import CronTrigger
+
+from . import due_signal, mailer, monthly_work, timers
+from .i18n import COMPANY_ZONE
 from .services import Services
 
 log = logging.getLogger("engine.scheduler")
@@ -23,6 +26,7 @@ RETRY_DELAY = dt.timedelta(milliseconds=500)
 SWEEP_JOB = "safety-sweep"
 MAIL_JOB = "send-mail"
 MAIL_SECONDS = 15
+MONTHLY_JOB = "monthly-work"
 
 
 class DueTimeListener(threading.Thread):
@@ -77,8 +81,14 @@ class TimerScheduler:
             self._listener = DueTimeListener(self.services.db.url, self.arm)
             self._listener.start()
         self.run_due()
-        self._scheduler.add_job(self.run_due, "interval", seconds=self.sweep_seconds,
+        self.run_monthly()  # a 1st missed while nothing ran is made up until the 10th
+        self._scheduler.add_job(self.sweep, "interval", seconds=self.sweep_seconds,
                                 id=SWEEP_JOB, max_instances=1, coalesce=True)
+        # Just after midnight on the 1st, company time; every worker runs it, one does it.
+        self._scheduler.add_job(self.run_monthly,
+                                CronTrigger(day=1, hour=0, minute=0, timezone=COMPANY_ZONE),
+                                id=MONTHLY_JOB, max_instances=1, coalesce=True,
+                                misfire_grace_time=None)
         self._scheduler.add_job(self.send_mail, "interval", seconds=MAIL_SECONDS, id=MAIL_JOB,
                                 max_instances=1, coalesce=True)
         log.info("timer scheduler %s started", self.worker)
@@ -141,6 +151,18 @@ class TimerScheduler:
             if not fired:  # due but not ours to claim right now: look again shortly
                 self.arm(now + RETRY_DELAY)
                 return total
+
+    def sweep(self) -> None:
+        self.run_due()
+        self.run_monthly()
+
+    def run_monthly(self) -> list[str]:
+        """Last month's report and review, if due and not done (by any worker) yet."""
+        try:
+            return monthly_work.run_due(self.services, self.worker)
+        except Exception:  # noqa: BLE001 - the job must survive a failing round
+            log.exception("the monthly work failed")
+            return []
 
     def _on_skipped(self, event) -> None:
         """An armed run that APScheduler skipped (the previous one still running) must not

@@ -34,10 +34,13 @@ from sqlalchemy import func, select
 
 from support.clock import Clock
 from engine import (
-    attachments, bootstrap, intake, mailer, notes, runtime, specs, tasks, upload_checks,
+    attachments, bootstrap, intake, ledger, mailer, monthly_report, notes, runtime, specs, tasks,
+    upload_checks,
 )
 from engine.directory import actor_of, find_user, issue_token
-from engine.models import Attachment, CaseNote, HumanTask, ProcessInstance, ProcessVersion
+from engine.models import (
+    Attachment, CaseNote, HumanTask, LedgerEntry, ProcessInstance, ProcessVersion,
+)
 from engine.services import PROJECT_ROOT, Services
 from support.desk import RECORD, Desk
 from support.pages import csrf as csrf_on_page, signed_in
@@ -331,6 +334,25 @@ def claimed_by_handler(services: Services, case: Case) -> None:
                     services.now())
 
 
+def ledger_state(services: Services, case: Case):
+    with services.db.read() as session:
+        return session.execute(select(LedgerEntry.id, LedgerEntry.status)
+                               .order_by(LedgerEntry.id)).all()
+
+
+def proposed_by_director(services: Services, case: Case) -> None:
+    """Entry 1 of the site: a warning the director proposed, for the GM office to decide."""
+    with services.db.read() as session:
+        director = actor_of(find_user(session, "director"))
+    ledger.propose(services, director, {"kind": "warning", "ticket": case.ticket,
+                                        "person": "handler", "reason": "Late confirmation"})
+
+
+def november_report(services: Services, case: Case) -> None:
+    with services.db.write() as session:
+        monthly_report.generate(services, session, "2026-11")
+
+
 # --------------------------------------------------------------------------- the table
 
 def credentials(case: Case, actor: str) -> dict:
@@ -396,6 +418,12 @@ ITS_QUEUE = rule(ok=DEPARTMENT)
 ADMINS = rule(ok=("admin",))
 THE_LINK = rule(visitors=DENIED, ok=("customer",), blind=("bystander",))
 EDITORS = rule(ok=("owner", "admin"))     # change the procedure: process owners, admins
+# The rewards and penalties ledger: read by management, supervision and compliance (a
+# department head: their department's), proposed by management and department heads,
+# decided by the general manager's office; monthly reports for supervision and management.
+LEDGER_READERS = rule(ok=("gm", "director", "leader", "auditor", "admin", "head"))
+LEDGER_PROPOSERS = rule(ok=("gm", "director", "head"))
+REPORT_READERS = rule(ok=("gm", "director", "leader", "auditor", "admin"))
 
 
 def process_files(_case=None, _actor=None) -> dict:
@@ -519,6 +547,19 @@ ROUTES = [
           rule(ok=STATISTICS_READERS)),
     Route("statistics.export", "GET", "/statistics/export/cases.csv",
           rule(ok=STATISTICS_READERS), variant="cases as CSV"),
+    # the rewards and penalties ledger, the monthly reports
+    Route("ledger.index", "GET", "/ledger?period=2026-11", LEDGER_READERS),
+    Route("ledger.propose_form", "GET", "/ledger/new?ticket={ticket}", LEDGER_PROPOSERS),
+    Route("ledger.propose", "POST", "/ledger/new", LEDGER_PROPOSERS,
+          body=lambda case, _actor: {"kind": "warning", "ticket": case.ticket,
+                                     "person": "handler", "reason": "Late confirmation"},
+          observe=ledger_state, fresh=True),
+    Route("ledger.decide", "POST", "/ledger/1/decision", rule(ok=("gm",)),
+          body={"decision": "approve"}, prepare=proposed_by_director, observe=ledger_state),
+    Route("ledger.report_csv", "GET", "/ledger/reports/2026-11.csv", REPORT_READERS,
+          prepare=november_report),
+    Route("ledger.report_pdf", "GET", "/ledger/reports/2026-11.pdf", REPORT_READERS,
+          prepare=november_report),
     # the JSON API (bearer tokens)
     Route("api.openapi", "GET", "/api/v1/openapi.json", EVERYONE),
     Route("api.token", "POST", "/api/v1/token", rule(staff=OK), body=credentials,

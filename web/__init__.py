@@ -51,8 +51,8 @@ def create_app(config: dict | None = None) -> Flask:
 
     from . import (
         admin, api, attachments, auth, cache_policy, cases, cli, errors, i18n, inbox, intake,
-        language, modeler, processes, proxy, public, rate_limit, request_limits, settings, statistics,
-        templating,
+        language, ledger, modeler, processes, proxy, public, rate_limit, request_limits, settings,
+        statistics, templating,
     )
 
     proxy.init_app(app)
@@ -76,6 +76,7 @@ def create_app(config: dict | None = None) -> Flask:
     app.register_blueprint(processes.bp)
     app.register_blueprint(modeler.bp)
     app.register_blueprint(statistics.bp)
+    app.register_blueprint(ledger.bp)
     app.register_blueprint(api.bp)
     csrf.exempt(api.bp)
     cli.register(app)

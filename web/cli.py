@@ -6,7 +6,7 @@ import logging
 import click
 from flask import Flask
 
-from engine import audit, bootstrap, migrate, sign_in, versions
+from engine import audit, bootstrap, migrate, monthly_work, periods, sign_in, versions
 from engine.directory import ROLES, create_user, find_user
 
 
@@ -90,6 +90,17 @@ def register(app: Flask) -> None:
         click.echo(f"timer worker {scheduler.worker} running; Ctrl+C stops it")
         stop.wait()
         scheduler.shutdown()
+
+    @app.cli.command("monthly-work")
+    @click.option("--period", help="the month, YYYY-MM (default: last month)")
+    def monthly_work_command(period):
+        """Make a month's supervision report and review task, unless they exist."""
+        chosen = periods.parse(period) if period else periods.previous(
+            periods.of(services.now()))
+        if chosen is None:
+            raise click.BadParameter("give the month as YYYY-MM", param_hint="--period")
+        done = monthly_work.run_period(services, chosen, "cli")
+        click.echo(f"{chosen}: {', '.join(done) if done else 'nothing to do, already done'}")
 
     @app.cli.command("send-mail")
     def send_mail_command():

@@ -8,7 +8,7 @@ from flask import (
 )
 
 from engine import cases as case_service
-from engine import forms, intake, notifications, runtime, task_forms, tasks
+from engine import forms, intake, ledger, notifications, runtime, task_forms, tasks
 from engine.directory import ROLES
 from engine.errors import AlreadyClaimed, AlreadyCompleted, NotFound, ProcessError
 from engine.form_values import storable_params
@@ -200,7 +200,20 @@ def _task_page(detail, values, errors=None, status=200):
         "task.html", detail=detail, task=detail.task, values=values, errors=errors or {},
         case=case, record=record, steps=steps, now=services().now(),
         lane_title=tasks.LANE_TITLES.get(detail.task.lane, detail.task.lane),
+        ledger_link=_ledger_link(detail),
     ), status
+
+
+def _ledger_link(detail):
+    """Where this step proposes rewards and penalties for its case (the responsibility
+    step, the monthly review), for those who may propose them."""
+    source = ledger.PROPOSING_STEPS.get(detail.task.name)
+    if source is None or not ledger.may_propose(current_actor()):
+        return None
+    if source == "monthly_review":
+        return url_for("ledger.propose_form", source=source, source_ticket=detail.task.ticket,
+                       period=detail.values.get("period") or "")
+    return url_for("ledger.propose_form", source=source, ticket=detail.task.ticket)
 
 
 @bp.get("/tasks/<task_id>")

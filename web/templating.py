@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from flask import Flask
 
-from engine import intake, process_access, statistics, tasks, visibility
+from engine import intake, ledger, process_access, statistics, tasks, visibility
 from engine.directory import ROLES
 
 from . import evidence, formrender
@@ -22,6 +22,7 @@ def page_helpers() -> dict:
             "register": intake.may_register(actor),
             "processes": process_access.may_read(actor),
             "statistics": statistics.may_read(actor),
+            "ledger": bool(actor) and ledger.may_read(actor),
         },
         "lane_titles": tasks.LANE_TITLES,
         "role_titles": ROLES,

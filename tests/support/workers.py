@@ -117,11 +117,18 @@ def check_copy(services, instance_id: int) -> None:
     assert run.data["ticket"] == ticket
 
 
-def start_worker(database_url: str, name: str, log: Path, *extra: str) -> subprocess.Popen:
+def start_worker(database_url: str, name: str, log: Path, *extra: str,
+                 at: Optional[dt.datetime] = None) -> subprocess.Popen:
+    """A worker process; with `at`, its clock starts at that moment and runs on from
+    there at the normal pace (the whole process travels: its scheduler too)."""
     env = {k: v for k, v in os.environ.items() if k != "COMPLAINTS_DATABASE_URL"}
+    start = ["-m", "engine.worker"]
+    if at is not None:
+        start = ["-c", "import datetime, sys, time_machine; "
+                 f"time_machine.travel(datetime.datetime.fromisoformat({at.isoformat()!r}), "
+                 "tick=True).start(); from engine.worker import main; main(sys.argv[1:])"]
     return subprocess.Popen(
-        [sys.executable, "-m", "engine.worker", "--database-url", database_url,
-         "--name", name, *extra],
+        [sys.executable, *start, "--database-url", database_url, "--name", name, *extra],
         cwd=PROJECT_ROOT, env=env, stdout=log.open("w"), stderr=subprocess.STDOUT)
 
 
