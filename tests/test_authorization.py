@@ -34,10 +34,13 @@ from sqlalchemy import func, select
 
 from support.clock import Clock
 from engine import (
-    attachments, bootstrap, intake, mailer, notes, runtime, specs, tasks, upload_checks,
+    attachments, bootstrap, intake, mailer, notes, runtime, saved_searches, specs, tasks,
+    upload_checks,
 )
 from engine.directory import actor_of, find_user, issue_token
-from engine.models import Attachment, CaseNote, HumanTask, ProcessInstance, ProcessVersion
+from engine.models import (
+    Attachment, CaseNote, HumanTask, ProcessInstance, ProcessVersion, SavedSearch,
+)
 from engine.services import PROJECT_ROOT, Services
 from support.desk import RECORD, Desk
 from support.pages import csrf as csrf_on_page, signed_in
@@ -65,6 +68,7 @@ CANCELLERS = ("supervisor", "admin")
 CONTACT_READERS = ("agent", "supervisor", "director", "auditor", "admin")
 PROCESS_EDITORS = ("owner", "admin")             # deploy and roll back the procedure
 LIBRARY_READERS = PROCESS_EDITORS + READ_ONLY
+AUDIT_READERS = ("auditor", "admin")             # compliance and administrators
 
 GUESSED_TOKEN = "Gu3ssedLinkGu3ssedLinkGu3ssedLinkGu3ssedLin"  # as long as a real one
 
@@ -322,6 +326,18 @@ def edited_upload(_case=None, _actor=None) -> dict:
                                               for name, content in edited_processes().items()]}
 
 
+def saved_search_count(services: Services, case: Case):
+    with services.db.read() as session:
+        return session.execute(select(func.count(SavedSearch.id))).scalar_one()
+
+
+def auditors_saved_search(services: Services, case: Case) -> None:
+    """The compliance officer's saved search, the first (id 1) of the database."""
+    with services.db.write() as session:
+        saved_searches.save(session, actor_of(find_user(session, "auditor")), "cases",
+                            "Breached major cases", {"path": "major", "breached": "yes"})
+
+
 def claimed_by_handler(services: Services, case: Case) -> None:
     with services.db.write() as session:
         tasks.claim(session, actor_of(find_user(session, "handler")), case.task_id,
@@ -434,6 +450,16 @@ ROUTES = [
     # cases
     Route("cases.index", "GET", "/cases", STAFF_SEEING_THE_CASE),
     Route("cases.view", "GET", "/cases/{ticket}", THE_CASE),
+    # Saved searches are each user's own: anyone on staff saves, only the owner deletes.
+    Route("cases.save_search", "POST", "/cases/saved", STAFF,
+          body={"name": "Open major cases", "status": "open", "path": "major"},
+          observe=saved_search_count),
+    Route("cases.delete_search", "POST", "/cases/saved/1/delete", rule(ok=("auditor",)),
+          prepare=auditors_saved_search, observe=saved_search_count),
+    # the audit trail: compliance and administrators (and the supervision department)
+    Route("audit.index", "GET", "/audit", rule(ok=AUDIT_READERS)),
+    Route("audit.verify", "GET", "/audit/verify", rule(ok=AUDIT_READERS)),
+    Route("audit.case", "GET", "/cases/{ticket}/audit", rule(ok=AUDIT_READERS)),
     Route("cases.reply_template", "GET", "/cases/{ticket}/notes?reply_template=received",
           rule(ok=REPLIERS)),
     Route("cases.add_note", "POST", "/cases/{ticket}/notes", WRITING_ON_THE_CASE,
@@ -514,6 +540,10 @@ ROUTES = [
           body={k: v for k, v in NEW_RECORD.items() if intake.customer_may_set(k)},
           as_json=True, observe=case_count),
     Route("api.get_complaint", "GET", "/api/v1/complaints/{ticket}", THE_CASE),
+    Route("api.list_complaints", "GET", "/api/v1/complaints", STAFF_SEEING_THE_CASE),
+    Route("api.list_complaints", "GET", "/api/v1/complaints?department=quality&status=open",
+          STAFF_SEEING_THE_CASE, variant="filtered to the case's department"),
+    Route("api.verify_audit", "GET", "/api/v1/audit/verify", rule(ok=AUDIT_READERS)),
     Route("api.list_tasks", "GET", "/api/v1/tasks", STAFF_SEEING_THE_CASE),
     Route("api.list_tasks", "GET", "/api/v1/tasks?queue=dept_handler:quality",
           STAFF_SEEING_THE_CASE, variant="filtered to the case's queue"),

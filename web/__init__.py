@@ -53,6 +53,7 @@ def create_app(config: dict | None = None) -> Flask:
         admin, api, attachments, auth, cache_policy, cases, cli, errors, i18n, inbox, intake,
         language, modeler, processes, proxy, public, rate_limit, request_limits, settings, templating,
     )
+    from . import audit
 
     proxy.init_app(app)
     rate_limit.init_app(app)
@@ -74,6 +75,7 @@ def create_app(config: dict | None = None) -> Flask:
     app.register_blueprint(settings.bp)
     app.register_blueprint(processes.bp)
     app.register_blueprint(modeler.bp)
+    app.register_blueprint(audit.bp)
     app.register_blueprint(api.bp)
     csrf.exempt(api.bp)
     cli.register(app)

@@ -9,6 +9,10 @@ from flask import Flask
 from engine import audit, bootstrap, migrate, sign_in, versions
 from engine.directory import ROLES, create_user, find_user
 
+# Who the audit trail names for a change made on the server's command line (the same
+# name the calendar commands record).
+OPERATOR = "admin"
+
 
 def register(app: Flask) -> None:
     services = app.extensions["services"]
@@ -43,6 +47,8 @@ def register(app: Flask) -> None:
         with services.db.write() as session:
             create_user(session, username, password, list(roles), display_name=name,
                         department=department)
+            audit.record(session, "user_created", OPERATOR, username=username,
+                         roles=sorted(roles), department=department, via="command line")
         click.echo(f"user {username} created")
 
     @app.cli.command("set-password")
@@ -55,6 +61,8 @@ def register(app: Flask) -> None:
             if user is None:
                 raise click.ClickException(f"no user {username!r}")
             sign_in.change_password(session, user, password)
+            audit.record(session, "password_changed", OPERATOR, username=username,
+                         via="command line")
         click.echo(f"password of {username} changed; its sessions are ended")
 
     @app.cli.command("deactivate-user")
@@ -66,6 +74,8 @@ def register(app: Flask) -> None:
             if user is None:
                 raise click.ClickException(f"no user {username!r}")
             sign_in.deactivate(session, user)
+            audit.record(session, "user_deactivated", OPERATOR, username=username,
+                         via="command line")
         click.echo(f"user {username} deactivated")
 
     @app.cli.command("worker")
@@ -131,10 +141,10 @@ def register(app: Flask) -> None:
                   help="The column that identifies a row.")
     def import_lookup_command(kind, csv_file, key_column):
         """Load orders or shipments from a CSV export for the built-in connectors."""
-        from engine import audit, connectors
+        from engine import connectors
         with services.db.write() as session:
             count = connectors.import_csv(session, kind, csv_file.read(), key_column)
-            audit.record(session, "lookup_imported", "admin", kind=kind, rows=count)
+            audit.record(session, "lookup_imported", OPERATOR, kind=kind, rows=count)
         click.echo(f"{count} {kind} rows imported")
 
     @app.cli.command("purge-attachments")

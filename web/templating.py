@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from flask import Flask
 
-from engine import intake, process_access, tasks, visibility
+from engine import audit_trail, intake, process_access, tasks, visibility
 from engine.directory import ROLES
 
 from . import evidence, formrender
@@ -21,6 +21,7 @@ def page_helpers() -> dict:
             "staff": bool(roles & visibility.STAFF_ROLES),
             "register": intake.may_register(actor),
             "processes": process_access.may_read(actor),
+            "audit": audit_trail.may_read(actor),
         },
         "lane_titles": tasks.LANE_TITLES,
         "role_titles": ROLES,
