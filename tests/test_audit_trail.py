@@ -13,6 +13,7 @@ from sqlalchemy import select, text
 
 from engine import audit, audit_trail, calendars_admin, cases
 from engine.models import AuditEvent, ProcessInstance
+from support.api import matches, openapi_document
 
 SHANGHAI = dt.timezone(dt.timedelta(hours=8))
 
@@ -269,6 +270,8 @@ def test_the_page_and_the_api_point_at_the_first_broken_event(desk, services, vi
     ticket = _worked_case(desk)
     headers = bearer(client, "auditor")
     intact = client.get("/api/v1/audit/verify", headers=headers).get_json()
+    document = openapi_document(client)
+    matches(document, "AuditVerification", intact)
     assert intact["intact"] is True and intact["first_broken"] is None
     assert intact["events_checked"] >= 6
 
@@ -276,6 +279,7 @@ def test_the_page_and_the_api_point_at_the_first_broken_event(desk, services, vi
     _sql(services, "UPDATE audit_event SET actor = 'someone_else' WHERE id = :id",
          id=target.id)
     body = client.get("/api/v1/audit/verify", headers=headers).get_json()
+    matches(document, "AuditVerification", body)
     assert body["intact"] is False and body["broken_chains"] == 1
     assert {k: body["first_broken"][k] for k in ("event_id", "ticket", "problem", "kind")} == {
         "event_id": target.id, "ticket": ticket, "problem": "altered", "kind": target.kind}

@@ -10,6 +10,7 @@ import pytest
 
 from engine import specs, timers
 from engine.services import PROJECT_ROOT
+from support.api import matches, openapi_document
 from support.major_path import file_major
 
 NOT_TRUE = {"verification_result": "not_true", "verification_notes": "Damage after delivery."}
@@ -145,6 +146,7 @@ def test_the_api_searches_with_the_same_filters_and_a_total(world, client):
     def get(query: str):
         return client.get(f"/api/v1/complaints?{query}", headers=headers)
     body = get("breached=yes").get_json()
+    matches(openapi_document(client), "ComplaintPage", body)
     assert body["total"] == 1 and body["next_cursor"] is None
     [case] = body["complaints"]
     assert case["ticket"] == world["breached"] and case["breached"] is True
@@ -172,6 +174,7 @@ def test_the_api_pages_by_cursor_and_by_offset(world, client):
         "/api/v1/complaints?limit=5", headers=headers).get_json()["complaints"]]
     assert seen == newest_first
     by_offset = client.get("/api/v1/complaints?limit=2&offset=2", headers=headers).get_json()
+    matches(openapi_document(client), "ComplaintPage", by_offset)
     assert [c["ticket"] for c in by_offset["complaints"]] == newest_first[2:4]
     assert by_offset["offset"] == 2 and by_offset["next_offset"] == 4
     last = client.get("/api/v1/complaints?limit=2&offset=4", headers=headers).get_json()
@@ -197,4 +200,5 @@ def test_the_api_pages_by_cursor_and_by_offset(world, client):
 def test_the_api_refuses_a_bad_query_with_a_reason(query, words, client, services):
     response = client.get(f"/api/v1/complaints?{query}", headers=bearer(client, "auditor"))
     assert response.status_code == 400, query
+    matches(openapi_document(client), "Error", response.get_json())
     assert words in response.get_json()["error"], response.get_json()
