@@ -68,13 +68,15 @@ def sign_in(services: Services, username: str, password: str, address: str,
         with services.db.write() as db:
             audit.record(db, "login", username, **where)
         return signed_in
+    # The limits keep their counts in the database too: asked before the write begins,
+    # never inside it (SQLite has one writer at a time).
+    wait = limits.wait(SIGN_IN_FAILURES, username) if attempt.just_exhausted else None
     with services.db.write() as db:
         audit.record(db, "login_failed", username, **where)
-        if attempt.just_exhausted:
-            audit.record(db, "sign_in_paused", username, **where,
-                         minutes=max(1, -(-limits.wait(SIGN_IN_FAILURES, username) // 60)))
-    if attempt.just_exhausted:
-        _tell_owner(services, username, limits.wait(SIGN_IN_FAILURES, username))
+        if wait is not None:
+            audit.record(db, "sign_in_paused", username, **where, minutes=max(1, -(-wait // 60)))
+    if wait is not None:
+        _tell_owner(services, username, wait)
     return SignIn()
 
 

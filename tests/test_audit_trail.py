@@ -61,6 +61,15 @@ def test_sign_ins_and_failed_sign_ins_on_the_pages_and_the_api_are_recorded(
     assert all(e.detail["address"] for e in events)
 
 
+def test_a_paused_account_is_recorded_once_and_refused_attempts_not_at_all(client, services):
+    for _ in range(8):
+        client.post("/api/v1/token", json={"username": "head", "password": "guess"})
+    with services.db.read() as session:
+        kinds = session.execute(select(AuditEvent.kind).where(AuditEvent.actor == "head")
+                                .order_by(AuditEvent.id)).scalars().all()
+    assert kinds == ["login_failed"] * 5 + ["sign_in_paused"]
+
+
 def test_the_trail_lists_case_events_views_deploys_sign_ins_and_admin_changes(
         desk, services, visitor, actors, clock):
     ticket = desk.file()
@@ -313,3 +322,25 @@ def test_verifying_in_small_batches_finds_the_same_break(desk, services, actors)
             assert (small.chains, small.events, small.breaks) == (
                 whole.chains, whole.events, whole.breaks), batch
     assert [b.event_id for b in whole.breaks] == [target.id]
+
+
+def test_user_changes_on_the_command_line_are_recorded_and_the_command_verifies(
+        app, desk, services, visitor):
+    runner = app.test_cli_runner()
+    created = runner.invoke(args=["create-user", "temp", "--role", "cs_agent", "--department",
+                                  "customer_service", "--password", "long-enough-pw"])
+    assert created.exit_code == 0, created.output
+    runner.invoke(args=["set-password", "temp", "--password", "another-pw"])
+    runner.invoke(args=["deactivate-user", "temp"])
+    admin_changes = text_of(visitor("admin").get("/audit?kind=group:admin"))
+    assert listed(admin_changes) == ["User deactivated", "Password changed", "User created"]
+    assert "another-pw" not in admin_changes and "temp" in admin_changes
+
+    intact = runner.invoke(args=["verify-audit"])
+    assert intact.exit_code == 0 and "all audit chains intact" in intact.output
+    ticket = _worked_case(desk)
+    gone = chain_of(services, ticket)[2]
+    _sql(services, "DELETE FROM audit_event WHERE id = :id", id=gone.id)
+    broken = runner.invoke(args=["verify-audit"])
+    assert broken.exit_code == 1
+    assert f"at event {chain_of(services, ticket)[2].id} (broken_link)" in broken.output

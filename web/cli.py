@@ -158,11 +158,15 @@ def register(app: Flask) -> None:
 
     @app.cli.command("verify-audit")
     def verify_audit_command():
-        """Check every audit hash chain; exit 1 if one is broken."""
+        """Check every audit hash chain; exit 1 if one is broken, naming where and why."""
+        from engine import audit_trail
         with services.db.read() as session:
-            broken = {c: e for c, e in audit.verify_all(session).items() if e is not None}
-        if broken:
-            for chain, event in broken.items():
-                click.echo(f"BROKEN {chain} at event {event}")
+            result = audit.check_all(session)
+        if not result.intact:
+            for broken in sorted(result.breaks, key=lambda b: (b.event_id is None,
+                                                               b.event_id or 0)):
+                where = f"event {broken.event_id}" if broken.event_id else "its end"
+                click.echo(f"BROKEN {broken.chain} at {where} ({broken.problem}): "
+                           f"{audit_trail.explain(broken)}")
             raise SystemExit(1)
-        click.echo("all audit chains intact")
+        click.echo(f"all audit chains intact ({result.chains} chains, {result.events} events)")
