@@ -147,16 +147,17 @@ class EventPage:
     older: Optional[int]   # `before` for the page of older events, if any
 
 
-def _conditions(session: Session, query: AuditQuery) -> Optional[list]:
-    """SQL conditions of the query; None when it cannot match anything."""
-    conditions = []
+def _conditions(session: Session, query: AuditQuery) -> Optional[tuple[list, list[str]]]:
+    """SQL conditions of the query besides its kinds, and the kinds it asks for (empty:
+    any); None when it cannot match anything."""
+    conditions, kinds = [], []
     if query.kind.startswith(GROUP_PREFIX):
         group = KIND_GROUPS.get(query.kind[len(GROUP_PREFIX):])
         if group is None:
             return None
-        conditions.append(AuditEvent.kind.in_(sorted(group[1])))
+        kinds = sorted(group[1])
     elif query.kind:
-        conditions.append(AuditEvent.kind == query.kind)
+        kinds = [query.kind]
     if query.actor:
         conditions.append(AuditEvent.actor == query.actor)
     if query.ticket:
@@ -171,7 +172,21 @@ def _conditions(session: Session, query: AuditQuery) -> Optional[list]:
     if query.until:
         conditions.append(AuditEvent.at < dt.datetime.combine(
             query.until + dt.timedelta(days=1), dt.time(), COMPANY_ZONE))
-    return conditions
+    return conditions, kinds
+
+
+def _page_ids(session: Session, conditions: list, kinds: list[str], newer_than: bool,
+              count: int) -> list[int]:
+    """The ids of the page's events, nearest the paging point first. Each kind is read
+    through its own (kind, id) index and the lists merged: one query over several kinds
+    would sort every event of them."""
+    order = AuditEvent.id if newer_than else AuditEvent.id.desc()
+    ids: list[int] = []
+    for kind in kinds or [None]:
+        where = conditions + ([AuditEvent.kind == kind] if kind is not None else [])
+        ids += session.execute(select(AuditEvent.id).where(*where).order_by(order)
+                               .limit(count)).scalars()
+    return sorted(ids, reverse=not newer_than)[:count]
 
 
 def events(session: Session, actor: Actor, query: AuditQuery,
@@ -180,31 +195,29 @@ def events(session: Session, actor: Actor, query: AuditQuery,
     event id: deep pages cost what the first one does)."""
     require_reader(actor)
     limit = min(max(1, limit), MAX_PAGE_SIZE)
-    conditions = _conditions(session, query)
-    if conditions is None:
+    found_conditions = _conditions(session, query)
+    if found_conditions is None:
         return EventPage([], None, None)
-    statement = (select(AuditEvent, ProcessInstance.ticket)
-                 .outerjoin(ProcessInstance, ProcessInstance.id == AuditEvent.instance_id)
-                 .where(*conditions))
-    if query.after is not None:
-        found = list(session.execute(statement.where(AuditEvent.id > query.after)
-                                     .order_by(AuditEvent.id).limit(limit + 1)))
-        more_newer = len(found) > limit
-        found = list(reversed(found[:limit]))
-        more_older = True
-    else:
-        if query.before is not None:
-            statement = statement.where(AuditEvent.id < query.before)
-        found = list(session.execute(statement.order_by(AuditEvent.id.desc())
-                                     .limit(limit + 1)))
-        more_older = len(found) > limit
-        found = found[:limit]
-        more_newer = query.before is not None
+    conditions, kinds = found_conditions
+    newer_than = query.after is not None
+    if newer_than:
+        conditions.append(AuditEvent.id > query.after)
+    elif query.before is not None:
+        conditions.append(AuditEvent.id < query.before)
+    ids = _page_ids(session, conditions, kinds, newer_than, limit + 1)
+    more = len(ids) > limit
+    ids = sorted(ids[:limit], reverse=True)
+    found = session.execute(
+        select(AuditEvent, ProcessInstance.ticket)
+        .outerjoin(ProcessInstance, ProcessInstance.id == AuditEvent.instance_id)
+        .where(AuditEvent.id.in_(ids)).order_by(AuditEvent.id.desc())).all() if ids else []
     rows = [EventRow(id=e.id, at=e.at, kind=e.kind, title=KIND_TITLES.get(e.kind, e.kind),
                      actor=e.actor, ticket=ticket, chain=e.chain, detail=e.detail or {},
                      hash=e.hash) for e, ticket in found]
     if not rows:
         return EventPage([], None, None)
+    more_newer = more if newer_than else query.before is not None
+    more_older = True if newer_than else more
     return EventPage(rows, newer=rows[0].id if more_newer else None,
                      older=rows[-1].id if more_older else None)
 
