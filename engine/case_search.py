@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 from .directory import Actor
 from .errors import ServiceError
 from .form_values import EARLIEST_DAY, LATEST_DAY, storable_part
+from .intake import match_key
 from .i18n import COMPANY_ZONE, N_, Message
 from .models import HumanTask, ProcessInstance, ProcessVersion
 from .visibility import visible_to
@@ -44,6 +45,8 @@ class CaseQuery:
     """Filters of the case search; empty ones do not filter."""
 
     text: str = ""          # ticket or phone prefix, or part of the customer's name
+    ticket: str = ""        # the ticket or its first digits (e.g. "2611": November 2026)
+    customer: str = ""      # part of the name, a phone prefix, or the e-mail address
     complaint_type: str = ""
     channel: str = ""
     department: str = ""
@@ -60,7 +63,7 @@ class CaseQuery:
     page: int = 1
 
     # The query string names of the filters (the page's form and the API share them).
-    PARAMS = ("q", "type", "channel", "department", "status", "path", "kind", "breached",
+    PARAMS = ("q", "ticket", "customer", "type", "channel", "department", "status", "path", "kind", "breached",
               "process", "version", "since", "until", "closed_since", "closed_until")
 
     @classmethod
@@ -103,7 +106,8 @@ class CaseQuery:
         page_text = text("page", 9)
         page = min(max(1, int(page_text)), MAX_PAGE) \
             if page_text.isascii() and page_text.isdigit() else 1
-        return cls(text=text("q", 100), complaint_type=text("type", 64),
+        return cls(text=text("q", 100), ticket=text("ticket", 16),
+                   customer=text("customer", 254), complaint_type=text("type", 64),
                    channel=text("channel", 32), department=text("department", 64),
                    status=choice("status", STATUSES), path=choice("path", PATHS),
                    kind=choice("kind", KINDS, "complaint"),
@@ -116,7 +120,8 @@ class CaseQuery:
     def params(self) -> dict:
         """The filters as a query string has them, the empty ones left out (and the
         default kind)."""
-        values = {"q": self.text, "type": self.complaint_type, "channel": self.channel,
+        values = {"q": self.text, "ticket": self.ticket, "customer": self.customer,
+                  "type": self.complaint_type, "channel": self.channel,
                   "department": self.department, "status": self.status, "path": self.path,
                   "kind": "" if self.kind == "complaint" else self.kind,
                   "breached": self.breached, "process": self.process,
@@ -176,20 +181,36 @@ def _bound(day: dt.date, end: bool) -> dt.datetime:
                                COMPANY_ZONE)
 
 
+def _prefix(column, digits: str):
+    """An index range scan: "2611" covers 2611000000-2611999999."""
+    return and_(column >= digits, column < digits + ":")  # ":" is the character after "9"
+
+
+def _name_part(text: str):
+    like = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return ProcessInstance.customer_name.like(f"%{like}%", escape="\\")
+
+
 def conditions(actor: Actor, query: CaseQuery) -> list:
     """The SQL conditions of a query for this searcher."""
     found = [visible_to(actor)]
     text = storable_part(query.text).strip()
-    if text.isdigit():
-        # Ticket or phone prefix: index range scans ("2611" covers 2611000000-2611999999).
-        upper = text + ":"  # the character after "9"
-        found.append(or_(
-            and_(ProcessInstance.ticket >= text, ProcessInstance.ticket < upper),
-            and_(ProcessInstance.customer_phone >= text, ProcessInstance.customer_phone < upper),
-        ))
+    if text.isascii() and text.isdigit():
+        found.append(or_(_prefix(ProcessInstance.ticket, text),
+                         _prefix(ProcessInstance.customer_phone, text)))
     elif text:
-        like = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-        found.append(ProcessInstance.customer_name.like(f"%{like}%", escape="\\"))
+        found.append(_name_part(text))
+    if query.ticket:
+        found.append(_prefix(ProcessInstance.ticket, query.ticket)
+                     if query.ticket.isascii() and query.ticket.isdigit()
+                     else ProcessInstance.ticket == query.ticket)
+    customer = query.customer
+    if customer.isascii() and customer.isdigit():
+        found.append(_prefix(ProcessInstance.customer_phone, customer))
+    elif "@" in customer:
+        found.append(ProcessInstance.customer_email == match_key(customer))
+    elif customer:
+        found.append(_name_part(customer))
     for column, value in ((ProcessInstance.complaint_type, query.complaint_type),
                           (ProcessInstance.channel, query.channel),
                           (ProcessInstance.department_code, query.department),

@@ -14,6 +14,7 @@ from sqlalchemy import select, text
 from engine import audit, audit_trail, calendars_admin, cases
 from engine.models import AuditEvent, ProcessInstance
 from support.api import matches, openapi_document
+from support.people import add_user
 
 SHANGHAI = dt.timezone(dt.timedelta(hours=8))
 
@@ -133,8 +134,12 @@ def test_a_cases_trail_shows_who_viewed_it_and_its_intact_chain(desk, services, 
 
 
 def test_staff_outside_compliance_supervision_and_administration_see_no_trail(
-        desk, visitor):
+        desk, visitor, services):
     ticket = desk.file()
+    add_user(services, "inspector", ["supervisor"])  # the supervision department
+    inspector = visitor().sign_in("inspector", "secret-pw")
+    assert inspector.get("/audit").status_code == 200
+    assert "Intact" in text_of(inspector.get(f"/cases/{ticket}/audit"))
     for name in ("agent", "supervisor", "handler", "owner"):
         staff = visitor(name)
         assert staff.get("/audit").status_code == 403

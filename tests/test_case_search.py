@@ -156,6 +156,14 @@ def test_the_api_searches_with_the_same_filters_and_a_total(world, client):
     assert get("channel=counter").get_json()["complaints"][0]["ticket"] == world["counter"]
     assert get("process=complaint&version=2").get_json()["total"] == 1
     assert get("path=major&since=2026-11-27").get_json()["total"] == 1
+    assert get(f"ticket={world['counter']}").get_json()["complaints"][0]["customer_name"] == \
+        "Counter Zhou"
+    assert get("ticket=2611").get_json()["total"] == 5 and get("ticket=2612").get_json()[
+        "total"] == 0
+    assert get("customer=Late").get_json()["complaints"][0]["ticket"] == world["breached"]
+    assert get("customer=13911").get_json()["complaints"][0]["ticket"] == world["breached"]
+    assert get("customer=Wang.Lei@Example.com").get_json()["total"] == 5
+    assert get("customer=nobody@example.com").get_json()["total"] == 0
 
 
 def test_the_api_pages_by_cursor_and_by_offset(world, client):
