@@ -191,8 +191,10 @@ def _name_part(text: str):
     return ProcessInstance.customer_name.like(f"%{like}%", escape="\\")
 
 
-def conditions(actor: Actor, query: CaseQuery) -> list:
-    """The SQL conditions of a query for this searcher."""
+def conditions(session: Session, actor: Actor, query: CaseQuery,
+               now: Optional[dt.datetime] = None) -> list:
+    """The SQL conditions of a query for this searcher (`now` for filters that depend
+    on the time, such as a step being overdue)."""
     found = [visible_to(actor)]
     text = storable_part(query.text).strip()
     if text.isascii() and text.isdigit():
@@ -265,11 +267,11 @@ def decode_cursor(cursor: str) -> tuple[dt.datetime, int]:
 
 def search(session: Session, actor: Actor, query: CaseQuery, limit: int = 50, *,
            offset: Optional[int] = None, cursor: Optional[str] = None,
-           count: bool = True) -> SearchPage:
+           count: bool = True, now: Optional[dt.datetime] = None) -> SearchPage:
     """Cases the actor may see matching the query, newest first: the query's page, or
     `limit` cases from `offset`, or after `cursor`; with the total that match."""
     limit = min(max(1, limit), MAX_LIMIT)
-    where = conditions(actor, query)
+    where = conditions(session, actor, query, now)
     total = session.execute(select(func.count(ProcessInstance.id)).where(*where)
                             ).scalar_one() if count else -1
     statement = (select(ProcessInstance, ProcessVersion.process_id, ProcessVersion.version)

@@ -158,7 +158,8 @@ def list_complaints():
         raise case_search.BadQuery("The cursor is not one this search gave out.")
     with services().db.read() as db:
         found = case_search.search(db, g.api_actor, query, limit,
-                                   offset=None if cursor else offset, cursor=cursor)
+                                   offset=None if cursor else offset, cursor=cursor,
+                                   now=services().now())
     body = {"total": found.total, "limit": limit, "complaints": [r.as_dict() for r in found.rows],
             "next_cursor": found.next_cursor}
     if cursor is None:

@@ -31,7 +31,7 @@ def index():
     actor = current_actor()
     query = CaseQuery.from_params(storable_params(request.args))
     with services().db.read() as db:
-        result = case_search.search(db, actor, query, RECENT)
+        result = case_search.search(db, actor, query, RECENT, now=services().now())
         schema, _ui = intake.intake_form(services(), db)
         dept_names = task_forms.department_names(db)
         versions = case_search.versions(db)
