@@ -3,9 +3,10 @@ from __future__ import annotations
 
 import hashlib
 import json
+from dataclasses import dataclass, field
 from typing import Optional
 
-from sqlalchemy import bindparam, select
+from sqlalchemy import bindparam, literal, select, tuple_
 from sqlalchemy.orm import Session
 
 from .models import AuditEvent, AuditHead, utcnow
@@ -17,6 +18,12 @@ def chain_for(instance_id: Optional[int]) -> str:
     return f"case:{instance_id}" if instance_id is not None else "global"
 
 
+def instance_of(chain: str) -> Optional[int]:
+    """The case a chain belongs to (None for the global chain)."""
+    prefix, _sep, number = chain.partition(":")
+    return int(number) if prefix == "case" and number.isdigit() else None
+
+
 def _digest(prev_hash: str, chain: str, instance_id, actor, kind, detail, at) -> str:
     payload = json.dumps(
         {"prev": prev_hash, "chain": chain, "instance": instance_id, "actor": actor,
@@ -26,11 +33,6 @@ def _digest(prev_hash: str, chain: str, instance_id, actor, kind, detail, at) ->
         default=str,
     )
     return hashlib.sha256(payload.encode()).hexdigest()
-
-
-def _event_digest(prev_hash: str, event: AuditEvent) -> str:
-    return _digest(prev_hash, event.chain, event.instance_id, event.actor, event.kind,
-                   event.detail, event.at)
 
 
 _HEADS = AuditHead.__table__
@@ -77,22 +79,193 @@ def record_many(session: Session, instance_id: Optional[int],
     return head
 
 
+# What is wrong at the first broken link of a chain.
+ALTERED = "altered"        # the event's hash does not match its content
+BROKEN_LINK = "broken_link"  # the event does not hold the hash of the event before it
+TRUNCATED = "truncated"    # the chain's head names a later event: its last events are gone
+NO_HEAD = "no_head"        # events without the head that every chain has
+
+
+@dataclass(frozen=True)
+class ChainBreak:
+    """The first broken link of a chain: `event_id` is the first event that does not
+    verify (None when what is missing is the chain's end), `previous_id` the event before
+    it, and `follows_id` the earlier event whose hash a broken link holds instead (the
+    events between that one and this were inserted, or this one was)."""
+
+    chain: str
+    problem: str
+    event_id: Optional[int]
+    previous_id: Optional[int]
+    instance_id: Optional[int] = None
+    follows_id: Optional[int] = None
+
+
+@dataclass
+class Verification:
+    chains: int = 0
+    events: int = 0
+    breaks: list[ChainBreak] = field(default_factory=list)
+
+    @property
+    def intact(self) -> bool:
+        return not self.breaks
+
+    @property
+    def first(self) -> Optional[ChainBreak]:
+        """The break with the lowest event id (a missing end counts after every event)."""
+        if not self.breaks:
+            return None
+        return min(self.breaks, key=lambda b: (b.event_id is None, b.event_id or 0, b.chain))
+
+
+class _ChainCheck:
+    """Follows one chain event by event (in id order) up to its first break.
+
+    The chain's head is read before its events: every event up to the head was then
+    committed, so the head's event must come along. Events appended meanwhile follow it
+    and verify like the others; a chain begun meanwhile has its head read at the end.
+    """
+
+    def __init__(self, chain: str, head: Optional[str]):
+        self.chain, self.head = chain, head
+        self.instance_id = instance_of(chain)
+        self.prev, self.prev_id = GENESIS, None
+        self.saw_head = False
+        self.broken: Optional[ChainBreak] = None
+        self.linked_to: Optional[str] = None  # the hash a broken link holds instead
+        self.count = 0
+
+    def _break(self, problem: str, event_id) -> None:
+        self.broken = ChainBreak(self.chain, problem, event_id, self.prev_id, self.instance_id)
+
+    def feed(self, row) -> None:
+        event_id, chain, instance_id, actor, kind, detail, at, prev_hash, digest = row
+        self.count += 1
+        if self.broken is not None:
+            return  # past the first break the rest tells nothing new
+        if prev_hash != self.prev:
+            self._break(BROKEN_LINK, event_id)
+            self.linked_to = prev_hash
+        elif _digest(prev_hash, chain, instance_id, actor, kind, detail, at) != digest:
+            self._break(ALTERED, event_id)
+        else:
+            self.prev, self.prev_id = digest, event_id
+            self.saw_head = self.saw_head or digest == self.head
+
+    def finish(self, session: Session) -> Optional[ChainBreak]:
+        if self.broken is None and not self.saw_head:
+            head = session.execute(select(AuditHead.last_hash).where(
+                AuditHead.chain == self.chain)).scalar_one_or_none()
+            if head is None:
+                self._break(NO_HEAD, None)
+            elif head != self.prev:
+                self._break(TRUNCATED, None)
+        return self._resolve(session)
+
+    def _resolve(self, session: Session) -> Optional[ChainBreak]:
+        """The earlier event a broken link points to, looked up once the break is known
+        (remembering every hash of a long chain on the way would cost its size in memory)."""
+        broken = self.broken
+        if broken is None or self.linked_to is None or self.linked_to == GENESIS:
+            return broken
+        follows = session.execute(select(AuditEvent.id).where(
+            AuditEvent.chain == self.chain, AuditEvent.hash == self.linked_to,
+            AuditEvent.id < broken.event_id).order_by(AuditEvent.id.desc()).limit(1)
+        ).scalar_one_or_none()
+        self.broken = ChainBreak(broken.chain, broken.problem, broken.event_id,
+                                 broken.previous_id, broken.instance_id, follows)
+        return self.broken
+
+
+_VERIFY_COLUMNS = (AuditEvent.id, AuditEvent.chain, AuditEvent.instance_id, AuditEvent.actor,
+                   AuditEvent.kind, AuditEvent.detail, AuditEvent.at, AuditEvent.prev_hash,
+                   AuditEvent.hash)
+BATCH = 5000
+
+
+def _events(session: Session, chain: Optional[str] = None, batch: int = BATCH):
+    """Events in (chain, id) order, a batch at a time from where the last one ended: each
+    batch is one indexed range read, so memory stays bounded without holding a cursor
+    (reads on PostgreSQL run outside transactions)."""
+    last = None
+    while True:
+        statement = select(*_VERIFY_COLUMNS)
+        if chain is not None:
+            statement = statement.where(AuditEvent.chain == chain)
+            if last is not None:
+                statement = statement.where(AuditEvent.id > last[1])
+        elif last is not None:
+            statement = statement.where(tuple_(AuditEvent.chain, AuditEvent.id) > tuple_(
+                literal(last[0]), literal(last[1])))
+        rows = session.execute(statement.order_by(AuditEvent.chain, AuditEvent.id)
+                               .limit(batch)).all()
+        yield from rows
+        if len(rows) < batch:
+            return
+        last = (rows[-1].chain, rows[-1].id)
+
+
+def _heads(session: Session, chain: Optional[str] = None) -> dict[str, str]:
+    statement = select(AuditHead.chain, AuditHead.last_hash)
+    if chain is not None:
+        statement = statement.where(AuditHead.chain == chain)
+    return dict(session.execute(statement).all())
+
+
+def check_chain(session: Session, chain: str) -> Optional[ChainBreak]:
+    """The first broken link of one chain, or None if it is intact (or does not exist)."""
+    head = _heads(session, chain).get(chain)
+    check = _ChainCheck(chain, head)
+    for row in _events(session, chain):
+        check.feed(row)
+    if check.count == 0:
+        return None if head is None else ChainBreak(chain, TRUNCATED, None, None,
+                                                    check.instance_id)
+    return check.finish(session)
+
+
+def check_all(session: Session, batch: int = BATCH) -> Verification:
+    """Every chain, in one pass over the events, each checked up to its first broken
+    link; a head without events is a chain whose events were all deleted."""
+    heads = _heads(session)
+    result = Verification()
+    check: Optional[_ChainCheck] = None
+
+    def close(current: Optional[_ChainCheck]) -> None:
+        if current is None:
+            return
+        heads.pop(current.chain, None)
+        result.chains += 1
+        result.events += current.count
+        broken = current.finish(session)
+        if broken is not None:
+            result.breaks.append(broken)
+
+    for row in _events(session, batch=batch):
+        if check is None or row.chain != check.chain:
+            close(check)
+            check = _ChainCheck(row.chain, heads.get(row.chain))
+        check.feed(row)
+    close(check)
+    for chain in sorted(heads):  # heads whose chain has no event left
+        result.chains += 1
+        result.breaks.append(ChainBreak(chain, TRUNCATED, None, None, instance_of(chain)))
+    return result
+
+
 def verify_chain(session: Session, chain: str) -> Optional[int]:
-    """Return the id of the first event that breaks the chain, or None if intact."""
-    prev = GENESIS
-    events = session.execute(
-        select(AuditEvent).where(AuditEvent.chain == chain).order_by(AuditEvent.id)
-    ).scalars()
-    for event in events:
-        if event.prev_hash != prev or _event_digest(prev, event) != event.hash:
-            return event.id
-        prev = event.hash
-    head = session.get(AuditHead, chain)
-    if head is not None and head.last_hash != prev:
-        return -1
-    return None
+    """Return the id of the first event that breaks the chain, -1 if its last events are
+    missing, or None if intact."""
+    broken = check_chain(session, chain)
+    if broken is None:
+        return None
+    return broken.event_id if broken.event_id is not None else -1
 
 
 def verify_all(session: Session) -> dict[str, Optional[int]]:
-    chains = session.execute(select(AuditHead.chain)).scalars().all()
-    return {chain: verify_chain(session, chain) for chain in chains}
+    result = check_all(session)
+    chains = {b.chain: (b.event_id if b.event_id is not None else -1) for b in result.breaks}
+    for chain in session.execute(select(AuditHead.chain)).scalars():
+        chains.setdefault(chain, None)
+    return chains

@@ -6,12 +6,12 @@ import datetime as dt
 from dataclasses import dataclass, field
 from typing import Optional
 
-from sqlalchemy import and_, func, or_, select
+from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
-from . import audit, intake, runtime, statistics, tasks
+from . import audit, intake, runtime, tasks
+from .case_search import CaseHit, CaseQuery, search
 from .directory import Actor
-from .form_values import EARLIEST_DAY, LATEST_DAY, storable_part
 from .i18n import N_
 from .models import AuditEvent, HumanTask, ProcessInstance
 from .services import Services
@@ -56,89 +56,9 @@ SLA_HISTORY = (("sla_reminder", "reminded_at", N_("SLA reminder sent")),
                ("sla_escalation", "escalated_at", N_("SLA escalated to leadership")))
 
 
-def recent(session: Session, actor: Actor, limit: int = 50) -> list[ProcessInstance]:
+def recent(session: Session, actor: Actor, limit: int = 50) -> list[CaseHit]:
     """The newest cases the actor may see."""
-    return search(session, actor, CaseQuery(), limit=limit).rows
-
-
-# Beyond this the offset would outgrow the database's integers; no search has so many pages.
-MAX_PAGE = 100_000
-
-
-@dataclass
-class CaseQuery:
-    """Filters of the case search; empty ones do not filter."""
-
-    text: str = ""          # ticket or phone prefix, or part of the customer's name
-    complaint_type: str = ""
-    department: str = ""
-    status: str = ""        # open | closed | cancelled
-    path: str = ""          # general | major
-    kind: str = "complaint"  # complaint | improvement | all
-    since: Optional[dt.date] = None
-    until: Optional[dt.date] = None  # inclusive
-    page: int = 1
-    figure: str = ""        # the cases behind a statistics figure (engine/statistics.py)
-
-
-@dataclass
-class SearchPage:
-    rows: list[ProcessInstance]
-    page: int
-    has_next: bool
-
-
-def search(session: Session, actor: Actor, query: CaseQuery, limit: int = 50,
-           zone=dt.timezone(dt.timedelta(hours=8)),
-           now: Optional[dt.datetime] = None) -> SearchPage:
-    """Cases the actor may see matching the query, newest first, a page at a time.
-
-    Works from indexed columns of the instance table, never from the serialized state.
-    """
-    conditions = [visible_to(actor)]
-    text = storable_part(query.text).strip()
-    if text.isdigit():
-        # Ticket or phone prefix: index range scans ("2611" covers 2611000000-2611999999).
-        upper = text + ":"  # the character after "9"
-        conditions.append(or_(
-            and_(ProcessInstance.ticket >= text, ProcessInstance.ticket < upper),
-            and_(ProcessInstance.customer_phone >= text, ProcessInstance.customer_phone < upper),
-        ))
-    elif text:
-        like = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-        conditions.append(ProcessInstance.customer_name.like(f"%{like}%", escape="\\"))
-    for column, value in ((ProcessInstance.complaint_type, query.complaint_type),
-                          (ProcessInstance.department_code, query.department),
-                          (ProcessInstance.status, query.status),
-                          (ProcessInstance.path, query.path)):
-        if value:
-            conditions.append(column == value)
-    if query.kind == "complaint":
-        conditions.append(ProcessInstance.status_token_hash.is_not(None))
-    elif query.kind == "improvement":
-        conditions.append(ProcessInstance.status_token_hash.is_(None))
-    # No case is older or newer than the days a form may name; a day beyond them (the
-    # year 1 or 9999) would not even convert to UTC.
-    if query.since:
-        since = min(max(query.since, EARLIEST_DAY), LATEST_DAY)
-        conditions.append(ProcessInstance.created_at >= dt.datetime.combine(
-            since, dt.time(), zone))
-    if query.until:
-        until = min(max(query.until, EARLIEST_DAY), LATEST_DAY)
-        conditions.append(ProcessInstance.created_at < dt.datetime.combine(
-            until + dt.timedelta(days=1), dt.time(), zone))
-    if query.figure:
-        conditions.append(statistics.cases_condition(
-            session, query.figure,
-            statistics.Scope.of_days(query.since, query.until, query.department),
-            now or dt.datetime.now(dt.timezone.utc)))
-    page = min(max(1, query.page), MAX_PAGE)
-    rows = list(session.execute(
-        select(ProcessInstance).where(*conditions)
-        .order_by(ProcessInstance.created_at.desc(), ProcessInstance.id.desc())
-        .offset((page - 1) * limit).limit(limit + 1)
-    ).scalars())
-    return SearchPage(rows=rows[:limit], page=page, has_next=len(rows) > limit)
+    return search(session, actor, CaseQuery(), limit=limit, count=False).rows
 
 
 @dataclass

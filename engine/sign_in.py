@@ -13,7 +13,7 @@ from typing import Optional
 from sqlalchemy import update
 from sqlalchemy.orm import Session
 
-from . import mailer
+from . import audit, mailer
 from .directory import Actor, actor_of, authenticate, find_user, hash_password
 from .form_values import storable
 from .i18n import translator
@@ -41,7 +41,12 @@ def acceptable_name(username: str) -> bool:
     return 0 < len(username) <= MAX_USERNAME and storable(username)
 
 
-def sign_in(services: Services, username: str, password: str, address: str) -> SignIn:
+def sign_in(services: Services, username: str, password: str, address: str,
+            via: str = "page") -> SignIn:
+    """Checks the password within the limits; each checked attempt, right or wrong, is an
+    audit event (`via` says where: the sign-in page or the API). Attempts refused by the
+    limits are not: each would lock the audit chain for nothing but an attacker's count;
+    the moment an account is paused is recorded instead."""
     if not acceptable_name(username) or len(password) > MAX_PASSWORD or \
             not storable(password):
         return SignIn()
@@ -56,11 +61,22 @@ def sign_in(services: Services, username: str, password: str, address: str) -> S
         return SignIn(retry_after=attempt.retry_after)
     with services.db.read() as db:
         user = authenticate(db, username, password)
-        if user is not None:
-            limits.forgive(SIGN_IN_FAILURES, username)
-            return SignIn(actor=actor_of(user), generation=user.session_generation)
-    if attempt.just_exhausted:
-        _tell_owner(services, username, limits.wait(SIGN_IN_FAILURES, username))
+        signed_in = user and SignIn(actor=actor_of(user), generation=user.session_generation)
+    where = {"via": via, "address": (address or "unknown")[:64]}
+    if signed_in:
+        limits.forgive(SIGN_IN_FAILURES, username)
+        with services.db.write() as db:
+            audit.record(db, "login", username, **where)
+        return signed_in
+    # The limits keep their counts in the database too: asked before the write begins,
+    # never inside it (SQLite has one writer at a time).
+    wait = limits.wait(SIGN_IN_FAILURES, username) if attempt.just_exhausted else None
+    with services.db.write() as db:
+        audit.record(db, "login_failed", username, **where)
+        if wait is not None:
+            audit.record(db, "sign_in_paused", username, **where, minutes=max(1, -(-wait // 60)))
+    if wait is not None:
+        _tell_owner(services, username, wait)
     return SignIn()
 
 

@@ -34,12 +34,14 @@ from sqlalchemy import func, select
 
 from support.clock import Clock
 from engine import (
-    attachments, bootstrap, intake, ledger, mailer, monthly_report, notes, runtime, specs, tasks,
+    attachments, bootstrap, intake, ledger, mailer, monthly_report, notes, runtime,
+    saved_searches, specs, tasks,
     upload_checks,
 )
 from engine.directory import actor_of, find_user, issue_token
 from engine.models import (
     Attachment, CaseNote, HumanTask, LedgerEntry, ProcessInstance, ProcessVersion,
+    SavedSearch,
 )
 from engine.services import PROJECT_ROOT, Services
 from support.desk import RECORD, Desk
@@ -71,6 +73,7 @@ LIBRARY_READERS = PROCESS_EDITORS + READ_ONLY
 # Statistics and exports: supervision and compliance, customer service's heads, the
 # general manager's office, admins.
 STATISTICS_READERS = ("supervisor", "director", "gm", "auditor", "admin")
+AUDIT_READERS = ("auditor", "admin")             # compliance and administrators
 
 GUESSED_TOKEN = "Gu3ssedLinkGu3ssedLinkGu3ssedLinkGu3ssedLin"  # as long as a real one
 
@@ -328,6 +331,18 @@ def edited_upload(_case=None, _actor=None) -> dict:
                                               for name, content in edited_processes().items()]}
 
 
+def saved_search_count(services: Services, case: Case):
+    with services.db.read() as session:
+        return session.execute(select(func.count(SavedSearch.id))).scalar_one()
+
+
+def auditors_saved_search(services: Services, case: Case) -> None:
+    """The compliance officer's saved search, the first (id 1) of the database."""
+    with services.db.write() as session:
+        saved_searches.save(session, actor_of(find_user(session, "auditor")), "cases",
+                            "Breached major cases", {"path": "major", "breached": "yes"})
+
+
 def claimed_by_handler(services: Services, case: Case) -> None:
     with services.db.write() as session:
         tasks.claim(session, actor_of(find_user(session, "handler")), case.task_id,
@@ -467,6 +482,16 @@ ROUTES = [
     Route("cases.view", "GET", "/cases/{ticket}", THE_CASE),
     # compliance, supervisors, admins and the staff who may see the case replay it
     Route("cases.replay", "GET", "/cases/{ticket}/replay", THE_CASE),
+    # Saved searches are each user's own: anyone on staff saves, only the owner deletes.
+    Route("cases.save_search", "POST", "/cases/saved", STAFF,
+          body={"name": "Open major cases", "status": "open", "path": "major"},
+          observe=saved_search_count),
+    Route("cases.delete_search", "POST", "/cases/saved/1/delete", rule(ok=("auditor",)),
+          prepare=auditors_saved_search, observe=saved_search_count),
+    # the audit trail: compliance and administrators (and the supervision department)
+    Route("audit.index", "GET", "/audit", rule(ok=AUDIT_READERS)),
+    Route("audit.verify", "GET", "/audit/verify", rule(ok=AUDIT_READERS)),
+    Route("audit.case", "GET", "/cases/{ticket}/audit", rule(ok=AUDIT_READERS)),
     Route("cases.reply_template", "GET", "/cases/{ticket}/notes?reply_template=received",
           rule(ok=REPLIERS)),
     Route("cases.add_note", "POST", "/cases/{ticket}/notes", WRITING_ON_THE_CASE,
@@ -569,6 +594,10 @@ ROUTES = [
           as_json=True, observe=case_count),
     Route("api.get_complaint", "GET", "/api/v1/complaints/{ticket}", THE_CASE),
     Route("api.get_replay", "GET", "/api/v1/complaints/{ticket}/replay", THE_CASE),
+    Route("api.list_complaints", "GET", "/api/v1/complaints", STAFF_SEEING_THE_CASE),
+    Route("api.list_complaints", "GET", "/api/v1/complaints?department=quality&status=open",
+          STAFF_SEEING_THE_CASE, variant="filtered to the case's department"),
+    Route("api.verify_audit", "GET", "/api/v1/audit/verify", rule(ok=AUDIT_READERS)),
     Route("api.list_tasks", "GET", "/api/v1/tasks", STAFF_SEEING_THE_CASE),
     Route("api.list_tasks", "GET", "/api/v1/tasks?queue=dept_handler:quality",
           STAFF_SEEING_THE_CASE, variant="filtered to the case's queue"),

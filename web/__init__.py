@@ -50,9 +50,9 @@ def create_app(config: dict | None = None) -> Flask:
                                        or instance / "attachments")
 
     from . import (
-        admin, api, attachments, auth, cache_policy, cases, cli, errors, i18n, inbox, intake,
-        language, ledger, modeler, processes, proxy, public, rate_limit, request_limits, settings,
-        statistics, templating,
+        admin, api, attachments, audit, auth, cache_policy, cases, cli, errors, i18n, inbox,
+        intake, language, ledger, modeler, processes, proxy, public, rate_limit, request_limits,
+        settings, statistics, templating,
     )
 
     proxy.init_app(app)
@@ -77,6 +77,7 @@ def create_app(config: dict | None = None) -> Flask:
     app.register_blueprint(modeler.bp)
     app.register_blueprint(statistics.bp)
     app.register_blueprint(ledger.bp)
+    app.register_blueprint(audit.bp)
     app.register_blueprint(api.bp)
     csrf.exempt(api.bp)
     cli.register(app)

@@ -8,8 +8,8 @@ from pathlib import Path
 from flask import Blueprint, g, jsonify, request
 
 from engine import (
-    cases, intake, process_access, process_uploads, replay, runtime, sign_in, start_forms,
-    statistics, task_forms, tasks, versions, visibility,
+    audit_trail, case_search, cases, intake, process_access, process_uploads, replay, runtime,
+    sign_in, start_forms, statistics, task_forms, tasks, versions, visibility,
 )
 from engine.directory import actor_for_token, issue_token
 from engine.models import User
@@ -107,7 +107,7 @@ def token():
     if not (isinstance(username, str) and isinstance(password, str)
             and storable(username) and storable(password)):
         return error(401, "Unknown user name or wrong password.")
-    outcome = sign_in.sign_in(services(), username, password, client_address())
+    outcome = sign_in.sign_in(services(), username, password, client_address(), via="api")
     if outcome.retry_after:
         return too_many(outcome.retry_after)
     if outcome.actor is None:
@@ -130,6 +130,55 @@ def file_complaint():
             return too_many(wait)
     filed = runtime.file_complaint(services(), json_bodies.body(), staff=staff)
     return jsonify(ticket=filed.ticket, status_token=filed.status_token), 201
+
+
+DEFAULT_LIMIT = 50
+
+
+def _whole(name: str, default: int, low: int, high: int) -> int:
+    value = request.args.get(name, "")
+    if value == "":
+        return default
+    if not (value.isascii() and value.isdigit()) or not low <= int(value[:12]) <= high:
+        raise case_search.BadQuery(f"{name} must be a whole number from {low} to {high}.")
+    return int(value)
+
+
+@bp.get("/complaints")
+@token_required
+def list_complaints():
+    """The case search with the staff list's filters, newest first, a page at a time."""
+    params = storable_params(request.args)
+    query = case_search.CaseQuery.from_params(params, strict=True)
+    limit = _whole("limit", DEFAULT_LIMIT, 1, case_search.MAX_LIMIT)
+    cursor = params.get("cursor") or None
+    if cursor is not None and "offset" in request.args:
+        raise case_search.BadQuery("Give either cursor or offset, not both.")
+    offset = _whole("offset", 0, 0, case_search.MAX_OFFSET)
+    if cursor is not None and len(cursor) > 200:
+        raise case_search.BadQuery("The cursor is not one this search gave out.")
+    with services().db.read() as db:
+        found = case_search.search(db, g.api_actor, query, limit,
+                                   offset=None if cursor else offset, cursor=cursor,
+                                   now=services().now())
+    body = {"total": found.total, "limit": limit, "complaints": [r.as_dict() for r in found.rows],
+            "next_cursor": found.next_cursor}
+    if cursor is None:
+        body["offset"] = offset
+        body["next_offset"] = offset + len(found.rows) if found.has_next else None
+    return jsonify(body)
+
+
+@bp.get("/audit/verify")
+@token_required
+def verify_audit():
+    """Whether the audit hash chains hold (every chain, or one case's with ?ticket=)."""
+    ticket = storable_part(request.args.get("ticket", "")).strip() or None
+    if ticket is not None and len(ticket) > 16:
+        return error(404, "No such complaint.")
+    with services().db.read() as db:
+        report = audit_trail.verify(db, g.api_actor, services().now(), ticket=ticket)
+    return jsonify(report.as_dict())
 
 
 @bp.get("/complaints/<ticket>")

@@ -5,7 +5,7 @@ from flask import (
     Blueprint, flash, make_response, redirect, render_template, request, url_for,
 )
 
-from engine import audit, sign_in
+from engine import sign_in
 
 from .i18n import _
 from .identity import end_session, start_session
@@ -36,8 +36,6 @@ def login():
                 error = _("Unknown user name or wrong password.")
             else:
                 start_session(actor, outcome.generation)
-                with services().db.write() as db:
-                    audit.record(db, "login", actor.username)
                 target = request.args.get("next") or ""
                 # Browsers drop tabs and line breaks from an address and read "\" as "/":
                 # judge the target as they will follow it ("/\t/host" leaves the site).

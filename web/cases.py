@@ -1,13 +1,14 @@
 """Complaint pages for staff: the recent list, one case with its history, cancelling."""
 from __future__ import annotations
 
-import datetime as dt
-
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 
 from engine import cases as case_service
-from engine import intake, notes, reply_templates, runtime, statistics, task_forms
-from engine.errors import AlreadyCompleted, ServiceError
+from engine import (
+    case_search, intake, notes, reply_templates, runtime, saved_searches, statistics, task_forms,
+)
+from engine.case_search import CaseQuery
+from engine.errors import AlreadyCompleted, NotFound, ServiceError
 from engine.form_values import storable_params
 from engine.forms import FormInvalid
 from engine.i18n import N_
@@ -25,54 +26,44 @@ bp = Blueprint("cases", __name__, url_prefix="/cases")
 RECENT = 50
 
 
-def _query_from(args) -> case_service.CaseQuery:
-    def day(name):
-        try:
-            return dt.date.fromisoformat(args.get(name, ""))
-        except ValueError:
-            return None
-    try:
-        page = max(1, int(args.get("page", "1")))
-    except ValueError:
-        page = 1
-    return case_service.CaseQuery(
-        text=args.get("q", "")[:100], complaint_type=args.get("type", ""),
-        department=args.get("department", ""), status=args.get("status", ""),
-        path=args.get("path", ""), kind=args.get("kind", "complaint"),
-        since=day("since"), until=day("until"), page=page, figure=args.get("figure", "")[:100])
-
-
 @bp.get("")
 @staff_page
 def index():
     actor = current_actor()
-    query = _query_from(storable_params(request.args))
+    query = CaseQuery.from_params(storable_params(request.args))
     try:
         figure = figure_label(query.figure)
     except ServiceError as exc:
         flash(translate(exc), "warning")
         query.figure, figure = "", ""
     with services().db.read() as db:
-        result = case_service.search(db, actor, query, RECENT, now=services().now())
-        schema, ui = intake.intake_form(services(), db)
+        result = case_search.search(db, actor, query, RECENT, now=services().now())
+        schema, _ui = intake.intake_form(services(), db)
         dept_names = task_forms.department_names(db)
-        type_prop = (schema.get("properties") or {}).get("complaint_type")
-        rows = [{
-            "ticket": i.ticket,
-            "customer": i.customer_name,
-            "type": formrender.display_value(type_prop, i.complaint_type)
-            if i.complaint_type else "",
-            "department": dept_names.get(i.department_code, i.department_code or ""),
-            "status": i.status,
-            "path": i.path,
-            "created_at": i.created_at,
-        } for i in result.rows]
-    types = formrender.choices(type_prop or {}) or []
-    args = {k: v for k, v in request.args.items() if k != "page"}
-    return render_template("cases.html", rows=rows, now=services().now(), query=query,
-                           result=result, types=types, departments=dept_names, args=args,
-                           figure=figure,
-                           without_figure={k: v for k, v in args.items() if k != "figure"})
+        versions = case_search.versions(db)
+        saved = saved_searches.listed(db, actor, "cases")
+    props = schema.get("properties") or {}
+    type_prop, channel_prop = props.get("complaint_type"), props.get("channel")
+    rows = [{
+        "ticket": i.ticket,
+        "customer": i.customer_name,
+        "type": formrender.display_value(type_prop, i.complaint_type) if i.complaint_type
+        else "",
+        "channel": formrender.display_value(channel_prop, i.channel) if i.channel else "",
+        "department": dept_names.get(i.department_code, i.department_code or ""),
+        "status": i.status,
+        "path": i.path,
+        "breached": i.breached,
+        "version": f"{i.process_id} v{i.version}",
+        "created_at": i.created_at,
+    } for i in result.rows]
+    return render_template(
+        "cases.html", rows=rows, now=services().now(), query=query, result=result,
+        types=formrender.choices(type_prop or {}) or [],
+        channels=formrender.choices(channel_prop or {}) or [], departments=dept_names,
+        versions=versions, processes=sorted({p for p, _v in versions}), saved=saved,
+        args=query.params(), save_error=None, figure=figure,
+        without_figure={k: v for k, v in query.params().items() if k != "figure"})
 
 
 def figure_label(figure: str) -> str:
@@ -83,6 +74,33 @@ def figure_label(figure: str) -> str:
     if kind == "urgency" and value == statistics.NOT_CLASSIFIED:
         return f"{_(statistics.FIGURES[kind])}: {_('Not classified yet')}"
     return f"{_(statistics.FIGURES[kind])}: {value}" if value else _(statistics.FIGURES[kind])
+
+
+@bp.post("/saved")
+@staff_page
+def save_search():
+    """Save the filters of the list under a name, to run them again later."""
+    query = CaseQuery.from_params(storable_params(request.form))
+    try:
+        with services().db.write() as db:
+            saved_searches.save(db, current_actor(), "cases", request.form.get("name", ""),
+                                query.params())
+    except FormInvalid as exc:
+        flash(translate(exc.fields.get("name") or str(exc)), "warning")
+        return redirect(url_for("cases.index", **query.params()))
+    flash(_("Search saved."), "success")
+    return redirect(url_for("cases.index", **query.params()))
+
+
+@bp.post("/saved/<saved_id>/delete")
+@staff_page
+def delete_search(saved_id: str):
+    if not (saved_id.isascii() and saved_id.isdigit() and len(saved_id) < 16):
+        raise NotFound(N_("No such saved search."))
+    with services().db.write() as db:
+        saved_searches.remove(db, current_actor(), int(saved_id))
+    flash(_("Saved search deleted."), "success")
+    return redirect(url_for("cases.index"))
 
 
 @bp.get("/<ticket>")

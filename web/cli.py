@@ -9,6 +9,10 @@ from flask import Flask
 from engine import audit, bootstrap, migrate, monthly_work, periods, sign_in, versions
 from engine.directory import ROLES, create_user, find_user
 
+# Who the audit trail names for a change made on the server's command line (the same
+# name the calendar commands record).
+OPERATOR = "admin"
+
 
 def register(app: Flask) -> None:
     services = app.extensions["services"]
@@ -43,6 +47,8 @@ def register(app: Flask) -> None:
         with services.db.write() as session:
             create_user(session, username, password, list(roles), display_name=name,
                         department=department)
+            audit.record(session, "user_created", OPERATOR, username=username,
+                         roles=sorted(roles), department=department, via="command line")
         click.echo(f"user {username} created")
 
     @app.cli.command("set-password")
@@ -55,6 +61,8 @@ def register(app: Flask) -> None:
             if user is None:
                 raise click.ClickException(f"no user {username!r}")
             sign_in.change_password(session, user, password)
+            audit.record(session, "password_changed", OPERATOR, username=username,
+                         via="command line")
         click.echo(f"password of {username} changed; its sessions are ended")
 
     @app.cli.command("deactivate-user")
@@ -66,6 +74,8 @@ def register(app: Flask) -> None:
             if user is None:
                 raise click.ClickException(f"no user {username!r}")
             sign_in.deactivate(session, user)
+            audit.record(session, "user_deactivated", OPERATOR, username=username,
+                         via="command line")
         click.echo(f"user {username} deactivated")
 
     @app.cli.command("worker")
@@ -142,10 +152,10 @@ def register(app: Flask) -> None:
                   help="The column that identifies a row.")
     def import_lookup_command(kind, csv_file, key_column):
         """Load orders or shipments from a CSV export for the built-in connectors."""
-        from engine import audit, connectors
+        from engine import connectors
         with services.db.write() as session:
             count = connectors.import_csv(session, kind, csv_file.read(), key_column)
-            audit.record(session, "lookup_imported", "admin", kind=kind, rows=count)
+            audit.record(session, "lookup_imported", OPERATOR, kind=kind, rows=count)
         click.echo(f"{count} {kind} rows imported")
 
     @app.cli.command("purge-attachments")
@@ -159,11 +169,15 @@ def register(app: Flask) -> None:
 
     @app.cli.command("verify-audit")
     def verify_audit_command():
-        """Check every audit hash chain; exit 1 if one is broken."""
+        """Check every audit hash chain; exit 1 if one is broken, naming where and why."""
+        from engine import audit_trail
         with services.db.read() as session:
-            broken = {c: e for c, e in audit.verify_all(session).items() if e is not None}
-        if broken:
-            for chain, event in broken.items():
-                click.echo(f"BROKEN {chain} at event {event}")
+            result = audit.check_all(session)
+        if not result.intact:
+            for broken in sorted(result.breaks, key=lambda b: (b.event_id is None,
+                                                               b.event_id or 0)):
+                where = f"event {broken.event_id}" if broken.event_id else "its end"
+                click.echo(f"BROKEN {broken.chain} at {where} ({broken.problem}): "
+                           f"{audit_trail.explain(broken)}")
             raise SystemExit(1)
-        click.echo("all audit chains intact")
+        click.echo(f"all audit chains intact ({result.chains} chains, {result.events} events)")

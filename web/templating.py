@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from flask import Flask
 
-from engine import intake, ledger, process_access, statistics, tasks, visibility
+from engine import audit_trail, intake, ledger, process_access, statistics, tasks, visibility
 from engine.directory import ROLES
 
 from . import evidence, formrender
@@ -23,6 +23,7 @@ def page_helpers() -> dict:
             "processes": process_access.may_read(actor),
             "statistics": statistics.may_read(actor),
             "ledger": bool(actor) and ledger.may_read(actor),
+            "audit": audit_trail.may_read(actor),
         },
         "lane_titles": tasks.LANE_TITLES,
         "role_titles": ROLES,
