@@ -158,30 +158,68 @@ def workflow_data(workflow: BpmnWorkflow, ready: Optional[list] = None) -> dict:
     return workflow.last_task.data if workflow.last_task else {}
 
 
+def depth_first(workflow: BpmnWorkflow):
+    """Every task of the workflow and its subprocesses, in the order SpiffWorkflow's
+    get_tasks() gives them (depth first, a subprocess's tasks before the children of the
+    task that runs it), without its iterator's filter and bookkeeping per task."""
+    subprocesses = workflow.subprocesses
+    stack = [workflow.task_tree]
+    pop, push = stack.pop, stack.extend
+    while stack:
+        task = pop()
+        yield task
+        children = task._children
+        subprocess = subprocesses.get(task.id) if subprocesses else None
+        if children:
+            known = task.workflow.tasks
+            push([known[child] for child in reversed(children)])
+        if subprocess is not None:
+            stack.append(subprocess.task_tree)
+
+
 class TaskStates:
-    """The tasks a step looks at, by state, from one walk of the task tree (depth first, as
-    SpiffWorkflow's get_tasks walks it): a step needs them several times, and each walk
-    costs as much as a small engine step."""
+    """The tasks a step looks at, by state, from one walk of the task tree in get_tasks'
+    order: a step needs them several times, and each get_tasks() walk costs as much as a
+    small engine step."""
 
     def __init__(self, workflow: BpmnWorkflow):
         self.ready: list = []
         self.completed_ids: set = set()
         self.completed: list = []
         self.waiting: list = []
-        for task in workflow.get_tasks_iterator():
-            state = task.state
-            if state == TaskState.READY:
+        ready, completed, waiting = TaskState.READY, TaskState.COMPLETED, TaskState.WAITING
+        for task in depth_first(workflow):
+            state = task._state
+            if state == ready:
                 self.ready.append(task)
-            elif state == TaskState.COMPLETED:
+            elif state == completed:
                 self.completed_ids.add(task.id)
                 self.completed.append(task)
-            elif state == TaskState.WAITING:
+            elif state == waiting:
                 self.waiting.append(task)
 
     @property
     def ready_manual(self) -> dict:
         """The ready user tasks by id: what the human-task rows mirror."""
         return {str(t.id): t for t in self.ready if t.task_spec.manual}
+
+
+class TasksBefore:
+    """What a step compares its outcome with: the ready user tasks and the completed
+    tasks as loaded. Order does not matter here, so no tree walk: the task dictionaries
+    are read as they are."""
+
+    def __init__(self, workflow: BpmnWorkflow):
+        self.ready_manual: dict = {}
+        self.completed_ids: set = set()
+        ready, completed = TaskState.READY, TaskState.COMPLETED
+        for part in (workflow, *workflow.subprocesses.values()):
+            for task_id, task in part.tasks.items():
+                state = task._state
+                if state == completed:
+                    self.completed_ids.add(task_id)
+                elif state == ready and task.task_spec.manual:
+                    self.ready_manual[str(task_id)] = task
 
 
 class CaseRun:
@@ -196,7 +234,7 @@ class CaseRun:
         self.workflow = workflow
         self.now = now
         self._new = new
-        before = None if new else TaskStates(workflow)
+        before = None if new else TasksBefore(workflow)
         self._ready_before = {} if new else before.ready_manual
         self._done_before = set() if new else before.completed_ids
         self._events: list[tuple[str, Optional[str], dict]] = []
