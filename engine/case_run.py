@@ -16,6 +16,7 @@ parallel branches of one case complete one after the other on the newest state.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from dataclasses import dataclass, field
 from types import SimpleNamespace
 from typing import Callable, Optional
@@ -27,8 +28,9 @@ from SpiffWorkflow.bpmn import BpmnWorkflow
 from SpiffWorkflow.exceptions import SpiffWorkflowException, WorkflowException
 from SpiffWorkflow.util.task import TaskState
 
-from . import announcements, audit, connectors, notifications, sla, specs, tasks
+from . import announcements, audit, connectors, mailer, notifications, sla, specs, tasks
 from .closing import follow_on_process
+from .db import batched
 from .errors import AlreadyCompleted, NotFound, ProcessError
 from .extensions import task_property
 from .i18n import N_
@@ -73,6 +75,7 @@ _LOAD_BY_TICKET = _case_select().where(_CASES.c.ticket == bindparam("ticket")).w
 _SAVE_STATE = (update(_STATES).where(_STATES.c.instance_id == bindparam("case_id"))
                .values(state=bindparam("new_state")))
 _INSERT_STATE = insert(_STATES)
+_INSERT_TASKS = insert(_TASKS)
 _SAVE_CASE = (update(_CASES)
               .where(_CASES.c.id == bindparam("case_id"),
                      _CASES.c.revision == bindparam("loaded_revision"))
@@ -87,6 +90,35 @@ _COMPLETE_ROW = (update(_TASKS).where(_TASKS.c.id == bindparam("task_id"))
                          on_behalf_of=bindparam("on_behalf"),
                          assignee_id=func.coalesce(_TASKS.c.assignee_id,
                                                    bindparam("user_id"))))
+
+@functools.lru_cache(maxsize=64)
+def _save_with_tasks(completed: bool, closed: bool, columns: tuple, new_rows: int):
+    """PostgreSQL: the case, its state and its task rows saved by one statement (common
+    table expressions of the case's update), one per shape of change, built once."""
+    statement = _SAVE_CASE_AND_STATE
+    if completed:
+        done = _TASKS.c.id == bindparam("done_task_id")
+        statement = statement.add_cte(update(_TASKS).where(done).values(
+            state="completed", completed_at=bindparam("done_at", type_=_TASKS.c.completed_at.type),
+            completed_by_id=bindparam("done_by", type_=_TASKS.c.completed_by_id.type),
+            on_behalf_of=bindparam("done_on_behalf", type_=_TASKS.c.on_behalf_of.type),
+            assignee_id=func.coalesce(_TASKS.c.assignee_id,
+                                      bindparam("done_by", type_=_TASKS.c.assignee_id.type)))
+            .cte("completed_task"))
+    if closed:
+        statement = statement.add_cte(
+            update(_TASKS).where(_TASKS.c.id.in_(bindparam("closed_ids", expanding=True)),
+                                 _TASKS.c.state == "ready")
+            .values(state="cancelled",
+                    completed_at=bindparam("closed_at", type_=_TASKS.c.completed_at.type))
+            .cte("closed_tasks"))
+    for n in range(new_rows):
+        # One insert per row: a multi-row VALUES is not cached by SQLAlchemy, and building
+        # a statement costs more than running it.
+        statement = statement.add_cte(insert(_TASKS).values({
+            name: bindparam(f"new_task_{n}_{name}", type_=_TASKS.c[name].type)
+            for name in columns}).cte(f"new_task_{n}"))
+    return statement
 
 
 @dataclass
@@ -111,6 +143,15 @@ class CaseRow:
     closed_at: Optional[dt.datetime] = None
     lease_until: Optional[dt.datetime] = None
     updated_at: Optional[dt.datetime] = None
+
+
+@dataclass
+class TaskChanges:
+    """The human-task rows a step changes: the one completed (id, user id, on behalf of),
+    those whose tasks closed without it (a boundary event, a cancelled case), new ones."""
+    completed: Optional[tuple] = None
+    closed: list = field(default_factory=list)
+    new_rows: list = field(default_factory=list)
 
 
 @dataclass
@@ -422,7 +463,29 @@ class CaseRun:
         values.update(self._columns)
         return values
 
-    def _write_case(self, values: dict, state: str) -> None:
+    def _task_changes(self, after: TaskStates) -> "TaskChanges":
+        ready_after = after.ready_manual
+        changes = TaskChanges(completed=self._completed)
+        completed_id = self._completed[0] if self._completed is not None else None
+        changes.closed = sorted(set(self._ready_before) - set(ready_after) - {completed_id})
+        new = {task_id: task for task_id, task in ready_after.items()
+               if task_id not in self._ready_before}
+        changes.new_rows = tasks.task_rows(self.session, self.case.id, new, self.now)
+        return changes
+
+    def _task_parameters(self, changes: "TaskChanges") -> dict:
+        """The values of _save_with_tasks' parameters for these changes."""
+        parameters: dict = {}
+        if changes.completed is not None:
+            parameters.update(zip(("done_task_id", "done_by", "done_on_behalf"),
+                                  changes.completed), done_at=self.now)
+        if changes.closed:
+            parameters.update(closed_ids=changes.closed, closed_at=self.now)
+        for n, row in enumerate(changes.new_rows):
+            parameters.update({f"new_task_{n}_{name}": value for name, value in row.items()})
+        return parameters
+
+    def _write_case(self, values: dict, state: str, changes: "TaskChanges") -> None:
         connection = self.session.connection()
         if self._new:
             row = {**values, "version_id": self.case.version_id, "ticket": self.case.ticket,
@@ -431,16 +494,30 @@ class CaseRun:
             self.case.id = connection.execute(
                 insert(_CASES).returning(_CASES.c.id), row).scalar_one()
             connection.execute(_INSERT_STATE, {"instance_id": self.case.id, "state": state})
+            for row in changes.new_rows:
+                row["instance_id"] = self.case.id
+            self._write_tasks(connection, changes)
             return
-        together = connection.dialect.name == "postgresql"
+        if connection.dialect.name == "postgresql" and set(values) == set(STEP_COLUMNS):
+            # One statement, one round trip: the state and the task rows are saved by
+            # common table expressions of the case's update. A lost revision check still
+            # reports no row, and the caller's rollback undoes the rest.
+            new_rows = changes.new_rows
+            statement = _save_with_tasks(changes.completed is not None, bool(changes.closed),
+                                         tuple(new_rows[0]) if new_rows else (), len(new_rows))
+            result = connection.execute(statement, {
+                "case_id": self.case.id, "loaded_revision": self.case.revision,
+                "new_state": state, **{f"new_{name}": value for name, value in values.items()},
+                **self._task_parameters(changes)})
+            if result.rowcount != 1:
+                raise AlreadyCompleted()
+            self.case.revision += 1
+            return
         if set(values) == set(STEP_COLUMNS):
-            result = connection.execute(
-                _SAVE_CASE_AND_STATE if together else _SAVE_CASE, {
-                    "case_id": self.case.id, "loaded_revision": self.case.revision,
-                    "new_state": state,
-                    **{f"new_{name}": value for name, value in values.items()}})
+            result = connection.execute(_SAVE_CASE, {
+                "case_id": self.case.id, "loaded_revision": self.case.revision,
+                **{f"new_{name}": value for name, value in values.items()}})
         else:
-            together = False
             result = connection.execute(
                 update(_CASES)
                 .where(_CASES.c.id == self.case.id, _CASES.c.revision == self.case.revision)
@@ -448,28 +525,28 @@ class CaseRun:
         if result.rowcount != 1:
             raise AlreadyCompleted()
         self.case.revision += 1
-        if not together:
-            connection.execute(_SAVE_STATE, {"case_id": self.case.id, "new_state": state})
+        connection.execute(_SAVE_STATE, {"case_id": self.case.id, "new_state": state})
+        self._write_tasks(connection, changes)
 
-    def _sync_tasks(self, after: TaskStates) -> list[dict]:
-        ready_after = after.ready_manual
-        connection = self.session.connection()
-        completed_id = None
-        if self._completed is not None:
-            completed_id, user_id, on_behalf = self._completed
+    def _write_tasks(self, connection, changes: "TaskChanges") -> None:
+        if changes.completed is not None:
+            completed_id, user_id, on_behalf = changes.completed
             connection.execute(_COMPLETE_ROW, {"task_id": completed_id, "now": self.now,
                                                "user_id": user_id, "on_behalf": on_behalf})
-        closed = set(self._ready_before) - set(ready_after) - {completed_id}
-        if closed:
+        if changes.closed:
             connection.execute(
-                update(_TASKS).where(_TASKS.c.id.in_(sorted(closed)), _TASKS.c.state == "ready")
+                update(_TASKS).where(_TASKS.c.id.in_(changes.closed), _TASKS.c.state == "ready")
                 .values(state="cancelled", completed_at=self.now))
-        new = {task_id: task for task_id, task in ready_after.items()
-               if task_id not in self._ready_before}
-        return tasks.insert_rows(self.session, self.case.id, new, self.now)
+        if changes.new_rows:
+            connection.execute(_INSERT_TASKS, changes.new_rows)
 
-    def commit(self) -> StepResult:
-        """Write everything the step produced, in the caller's transaction."""
+    def commit(self, people=None) -> StepResult:
+        """Write everything the step produced, in the caller's transaction.
+
+        Reads come first (who is mailed), then the case with its state and task rows in
+        one statement where the database allows, then the rest in one batch
+        (engine.db.batched). `people(notice)` gives an SLA notice's recipients
+        when the caller keeps them (a timer worker's group)."""
         if self._committed:
             raise RuntimeError("a case run commits once")
         self._committed = True
@@ -482,15 +559,16 @@ class CaseRun:
             raise ProcessError(f"A notification in the diagram failed: {exc}") from exc
         data = workflow_data(workflow, after.ready)
         values = self._case_values(data, after)
-        self._write_case(values, dump_state(workflow))
+        changes = self._task_changes(after)
+        self._write_case(values, dump_state(workflow), changes)
         for name, value in values.items():
             if hasattr(case, name):
                 setattr(case, name, value)
-        created = self._sync_tasks(after)
-        announcements.new_tasks(self.services, session, case, workflow, created, self.now)
-        notifications.store(session, case.id, notices, self.now)
+        mails = announcements.new_task_mails(self.services, session, case, workflow,
+                                             changes.new_rows, self.now)
         # A step reopened after its deadline (a loop) fires its SLA timers at once.
-        fired = sla.apply_fired(session, case.id, case.ticket, finished, self.now)
+        effects = sla.fired_effects(session, case.id, case.ticket, finished, self.now, people)
+        fired = effects.applied
         if self._fired_by is not None:
             self.record("timers_fired", None, fired=fired, worker=self._fired_by)
         closed = values.get("status") == "closed"
@@ -498,14 +576,19 @@ class CaseRun:
             actor = next((a for kind, a, _d in reversed(self._events)
                           if kind == "task_completed"), None)
             self.record("case_closed", actor, outcome=values.get("outcome"))
-        audit.record_many(session, case.id, self._events)
-        follow_on = self._after_close(data) if closed else None
         due, known = values.get("next_due_at"), None if self._new else self._loaded_due
-        if self._fired_by is None and due is not None and (known is None or due < known):
-            # Workers are armed no later than the due time they knew for this case; only
-            # an earlier one is news. A timer worker arms for the earliest due time itself
-            # after its run (and so does every other worker after theirs).
-            announce(session, due)
+        with batched(session):
+            mailer.queue_many(session, mails + effects.mails)
+            notifications.store(session, case.id, notices, self.now)
+            effects.write(session)
+            # On PostgreSQL the chain's head is locked and read by the insert itself.
+            audit.append_linked(session, case.id, self._events)
+            if self._fired_by is None and due is not None and (known is None or due < known):
+                # Workers are armed no later than the due time they knew for this case;
+                # only an earlier one is news. A timer worker arms for the earliest due
+                # time itself after its run (and so does every other worker after theirs).
+                announce(session, due)
+        follow_on = self._after_close(data) if closed else None
         return StepResult(instance_id=case.id, ticket=case.ticket, status=case.status,
                           path=case.path, outcome=data.get("outcome"),
                           next_due_at=values.get("next_due_at"), data=data,

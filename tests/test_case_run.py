@@ -179,3 +179,18 @@ def test_a_step_sees_the_tasks_in_spiffworkflows_own_order(desk, services):
         seen_subprocess |= bool(workflow.subprocesses)
         assert list(case_run.depth_first(workflow)) == workflow.get_tasks()
     assert seen_subprocess
+
+
+def test_the_audit_chain_holds_through_a_whole_case(desk, services):
+    """Steps that write several events at once (a task completed and the case closed,
+    timers fired) link them to the chain as every other event: the chain verifies."""
+    ticket = desk.file()
+    desk.run_until(ticket, "follow_up")  # the follow-up wait is a timer
+    assert desk.do(ticket, "follow_up")["status"] == "closed"
+    with services.db.read() as session:
+        instance_id = session.execute(select(ProcessInstance.id).where(
+            ProcessInstance.ticket == ticket)).scalar_one()
+        kinds = session.execute(select(AuditEvent.kind).where(
+            AuditEvent.instance_id == instance_id).order_by(AuditEvent.id)).scalars().all()
+        assert kinds[-2:] == ["task_completed", "case_closed"] and "timers_fired" in kinds
+        assert all(broken is None for broken in audit.verify_all(session).values())
