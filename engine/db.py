@@ -103,6 +103,10 @@ class Database:
             _configure_sqlite(self.engine)
         else:
             _ping_idle_connections(self.engine)
+            # Several rows of one insert (a team's mails, a step's SLA notices) go as one
+            # multi-row INSERT, as SQLAlchemy does for psycopg2, rather than as one
+            # statement per row.
+            self.engine.dialect.use_insertmanyvalues_wo_returning = True
             # Reads run statement by statement: under READ COMMITTED a read transaction
             # gives no firmer view, and BEGIN and ROLLBACK would be two more round trips.
             reading = self.engine.execution_options(isolation_level="AUTOCOMMIT")

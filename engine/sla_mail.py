@@ -20,6 +20,20 @@ def _people(session: Session, notice: dict) -> list:
                                  notice["recipient_department"])
 
 
+def cached_people(session: Session):
+    """`people(notice)` for mails_for that reads each recipient set once per session: a
+    timer worker firing a group of cases mails the same teams and heads again and again."""
+    known: dict = {}
+
+    def people(notice: dict) -> list:
+        key = (notice["recipient_user_id"], notice["recipient_role"],
+               notice["recipient_department"])
+        if key not in known:
+            known[key] = _people(session, notice)
+        return known[key]
+    return people
+
+
 def _subject(user, message_id: str, values: dict, due_at) -> str:
     translate = translator(user.locale)
     shown = {**values, "task": translate(values["task"])}
