@@ -92,6 +92,7 @@ _COMPLETE_ROW = (update(_TASKS).where(_TASKS.c.id == bindparam("task_id"))
                          assignee_id=func.coalesce(_TASKS.c.assignee_id,
                                                    bindparam("user_id"))))
 
+
 @functools.lru_cache(maxsize=64)
 def _save_with_tasks(completed: bool, closed: bool, columns: tuple, new_rows: int):
     """PostgreSQL: the case, its state and its task rows saved by one statement (common
