@@ -112,6 +112,12 @@ def _customer_mail(mails: list[dict], row, instance: ProcessInstance, data: dict
 def new_tasks(services, session: Session, instance: ProcessInstance, workflow,
               rows: list[dict], now: dt.datetime) -> None:
     """Announce the task rows a step just created (as engine.tasks.sync returns them)."""
+    mailer.queue_many(session, new_task_mails(services, session, instance, workflow, rows, now))
+
+
+def new_task_mails(services, session: Session, instance: ProcessInstance, workflow,
+                   rows: list[dict], now: dt.datetime) -> list[dict]:
+    """The mails announcing new task rows, for the caller to queue with the step's others."""
     mails: list[dict] = []
     for row in (SimpleNamespace(**values) for values in rows):
         if row.lane == CUSTOMER_LANE:
@@ -120,7 +126,7 @@ def new_tasks(services, session: Session, instance: ProcessInstance, workflow,
             _customer_mail(mails, row, instance, data, now)
         else:
             _staff_mail(services, session, mails, row, instance, now)
-    mailer.queue_many(session, mails)
+    return mails
 
 
 def case_closed(session: Session, instance: ProcessInstance, data: dict,

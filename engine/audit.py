@@ -1,12 +1,13 @@
 """Hash-chained audit events, written in the caller's transaction."""
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 from dataclasses import dataclass, field
 from typing import Optional
 
-from sqlalchemy import bindparam, literal, select, tuple_
+from sqlalchemy import bindparam, literal, select, text, tuple_
 from sqlalchemy.orm import Session
 
 from .models import AuditEvent, AuditHead, utcnow
@@ -25,14 +26,26 @@ def instance_of(chain: str) -> Optional[int]:
 
 
 def _digest(prev_hash: str, chain: str, instance_id, actor, kind, detail, at) -> str:
-    payload = json.dumps(
-        {"prev": prev_hash, "chain": chain, "instance": instance_id, "actor": actor,
-         "kind": kind, "detail": detail, "at": at.isoformat()},
+    payload = _payload_before_prev(chain, instance_id, actor, kind, detail, at) + \
+        prev_hash + _PAYLOAD_END
+    return hashlib.sha256(payload.encode()).hexdigest()
+
+
+_PAYLOAD_END = '"}'
+
+
+def _payload_before_prev(chain: str, instance_id, actor, kind, detail, at) -> str:
+    """The hashed text up to the previous hash: the event as JSON with sorted keys, whose
+    last key is "prev" (a hex string, written as is). PostgreSQL completes and hashes the
+    same text when it links an event to its chain's head itself (see `append_linked`)."""
+    rest = json.dumps(
+        {"chain": chain, "instance": instance_id, "actor": actor, "kind": kind,
+         "detail": detail, "at": at.isoformat()},
         sort_keys=True,
         ensure_ascii=False,
         default=str,
     )
-    return hashlib.sha256(payload.encode()).hexdigest()
+    return rest[:-1] + ', "prev": "'
 
 
 _HEADS = AuditHead.__table__
@@ -41,7 +54,8 @@ _EVENTS = AuditEvent.__table__
 # executing them.
 _SELECT_HEAD = (select(_HEADS.c.last_hash).where(_HEADS.c.chain == bindparam("chain"))
                 .with_for_update())
-_INSERT_EVENT = _EVENTS.insert()
+# Inline: no id is read back, so the insert can go in a batch (engine.db.batched).
+_INSERT_EVENT = _EVENTS.insert().inline()
 
 
 def record(
@@ -63,10 +77,69 @@ def record_many(session: Session, instance_id: Optional[int],
     head, see migration 0010); returns the last hash."""
     if not events:
         return None
+    return append(session, instance_id, events, lock_head(session, instance_id))
+
+
+@functools.lru_cache(maxsize=16)
+def _linked_insert(count: int):
+    """PostgreSQL: lock the chain's head and insert `count` events after it in one
+    statement; each event's hash is sha256 over its text up to "prev" (a parameter) and
+    the previous hash, so it is the hash Python computes (`_digest`). The trigger of
+    migration 0010 then moves the head."""
+    links = ["head AS (SELECT last_hash FROM audit_head WHERE chain = :chain FOR UPDATE)",
+             "e0 AS (SELECT h AS prev, encode(sha256(convert_to(:text0 || h || '\"}', 'UTF8')),"
+             " 'hex') AS hash FROM (SELECT coalesce((SELECT last_hash FROM head), :genesis)"
+             " AS h) AS start)"]
+    for n in range(1, count):
+        links.append(f"e{n} AS (SELECT e{n - 1}.hash AS prev, encode(sha256(convert_to("
+                     f":text{n} || e{n - 1}.hash || '\"}}', 'UTF8')), 'hex') AS hash "
+                     f"FROM e{n - 1})")
+    rows = " UNION ALL ".join(
+        f"SELECT {n} AS position, :actor{n} AS actor, :kind{n} AS kind, "
+        f"CAST(:detail{n} AS JSON) AS detail, e{n}.prev, e{n}.hash FROM e{n}"
+        for n in range(count))
+    statement = text(
+        f"WITH {', '.join(links)} "
+        "INSERT INTO audit_event (chain, instance_id, actor, kind, detail, at, prev_hash, hash) "
+        f"SELECT :chain, :instance_id, actor, kind, detail, :at, prev, hash FROM ({rows}) "
+        "AS linked ORDER BY position")
+    return statement.bindparams(
+        bindparam("at", type_=_EVENTS.c.at.type),
+        *(bindparam(f"detail{n}", type_=_EVENTS.c.detail.type) for n in range(count)))
+
+
+def append_linked(session: Session, instance_id: Optional[int],
+                  events: list[tuple[str, Optional[str], dict]]) -> None:
+    """Append events to their chain in one statement on PostgreSQL (lock_head and append
+    together, one round trip instead of two), elsewhere in two."""
+    if not events:
+        return
+    if session.get_bind().dialect.name != "postgresql":
+        append(session, instance_id, events, lock_head(session, instance_id))
+        return
     chain = chain_for(instance_id)
-    connection = session.connection()
-    prev = connection.execute(_SELECT_HEAD, {"chain": chain}).scalar_one_or_none()
-    head = prev or GENESIS
+    at = utcnow()
+    parameters = {"chain": chain, "instance_id": instance_id, "at": at, "genesis": GENESIS}
+    for n, (kind, actor, detail) in enumerate(events):
+        detail = json.loads(json.dumps(detail, default=str))  # exactly what the column keeps
+        parameters.update({f"actor{n}": actor, f"kind{n}": kind, f"detail{n}": detail,
+                           f"text{n}": _payload_before_prev(chain, instance_id, actor, kind,
+                                                            detail, at)})
+    session.connection().execute(_linked_insert(len(events)), parameters)
+
+
+def lock_head(session: Session, instance_id: Optional[int]) -> str:
+    """The hash of the chain's last event, its head row locked until the transaction ends
+    (GENESIS for a chain yet to start): what the next event of the chain links to."""
+    return session.connection().execute(
+        _SELECT_HEAD, {"chain": chain_for(instance_id)}).scalar_one_or_none() or GENESIS
+
+
+def append(session: Session, instance_id: Optional[int],
+           events: list[tuple[str, Optional[str], dict]], head: str) -> str:
+    """Insert events after `head` (from lock_head, in this transaction): one statement,
+    which needs no result, so it can go in a batch. Returns the last hash."""
+    chain = chain_for(instance_id)
     at = utcnow()
     rows = []
     for kind, actor, detail in events:
@@ -75,7 +148,7 @@ def record_many(session: Session, instance_id: Optional[int],
         rows.append({"chain": chain, "instance_id": instance_id, "actor": actor, "kind": kind,
                      "detail": detail, "at": at, "prev_hash": head, "hash": digest})
         head = digest
-    connection.execute(_INSERT_EVENT, rows)
+    session.connection().execute(_INSERT_EVENT, rows)
     return head
 
 

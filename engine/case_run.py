@@ -16,6 +16,7 @@ parallel branches of one case complete one after the other on the newest state.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from dataclasses import dataclass, field
 from types import SimpleNamespace
 from typing import Callable, Optional
@@ -28,9 +29,11 @@ from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinitio
 from SpiffWorkflow.bpmn.specs.mixins.multiinstance_task import LoopTask
 from SpiffWorkflow.exceptions import SpiffWorkflowException, WorkflowException
 from SpiffWorkflow.util.task import TaskState
+from SpiffWorkflow.workflow import Workflow
 
-from . import announcements, audit, connectors, notifications, sla, specs, tasks
+from . import announcements, audit, connectors, mailer, notifications, sla, specs, tasks
 from .closing import follow_on_process
+from .db import batched
 from .errors import AlreadyCompleted, NotFound, ProcessError
 from .extensions import task_property
 from .i18n import N_
@@ -75,6 +78,7 @@ _LOAD_BY_TICKET = _case_select().where(_CASES.c.ticket == bindparam("ticket")).w
 _SAVE_STATE = (update(_STATES).where(_STATES.c.instance_id == bindparam("case_id"))
                .values(state=bindparam("new_state")))
 _INSERT_STATE = insert(_STATES)
+_INSERT_TASKS = insert(_TASKS)
 _SAVE_CASE = (update(_CASES)
               .where(_CASES.c.id == bindparam("case_id"),
                      _CASES.c.revision == bindparam("loaded_revision"))
@@ -89,6 +93,36 @@ _COMPLETE_ROW = (update(_TASKS).where(_TASKS.c.id == bindparam("task_id"))
                          on_behalf_of=bindparam("on_behalf"),
                          assignee_id=func.coalesce(_TASKS.c.assignee_id,
                                                    bindparam("user_id"))))
+
+
+@functools.lru_cache(maxsize=64)
+def _save_with_tasks(completed: bool, closed: bool, columns: tuple, new_rows: int):
+    """PostgreSQL: the case, its state and its task rows saved by one statement (common
+    table expressions of the case's update), one per shape of change, built once."""
+    statement = _SAVE_CASE_AND_STATE
+    if completed:
+        done = _TASKS.c.id == bindparam("done_task_id")
+        statement = statement.add_cte(update(_TASKS).where(done).values(
+            state="completed", completed_at=bindparam("done_at", type_=_TASKS.c.completed_at.type),
+            completed_by_id=bindparam("done_by", type_=_TASKS.c.completed_by_id.type),
+            on_behalf_of=bindparam("done_on_behalf", type_=_TASKS.c.on_behalf_of.type),
+            assignee_id=func.coalesce(_TASKS.c.assignee_id,
+                                      bindparam("done_by", type_=_TASKS.c.assignee_id.type)))
+            .cte("completed_task"))
+    if closed:
+        statement = statement.add_cte(
+            update(_TASKS).where(_TASKS.c.id.in_(bindparam("closed_ids", expanding=True)),
+                                 _TASKS.c.state == "ready")
+            .values(state="cancelled",
+                    completed_at=bindparam("closed_at", type_=_TASKS.c.completed_at.type))
+            .cte("closed_tasks"))
+    for n in range(new_rows):
+        # One insert per row: a multi-row VALUES is not cached by SQLAlchemy, and building
+        # a statement costs more than running it.
+        statement = statement.add_cte(insert(_TASKS).values({
+            name: bindparam(f"new_task_{n}_{name}", type_=_TASKS.c[name].type)
+            for name in columns}).cte(f"new_task_{n}"))
+    return statement
 
 
 @dataclass
@@ -143,6 +177,15 @@ class TrailTask:
 
 
 @dataclass
+class TaskChanges:
+    """The human-task rows a step changes: the one completed (id, user id, on behalf of),
+    those whose tasks closed without it (a boundary event, a cancelled case), new ones."""
+    completed: Optional[tuple] = None
+    closed: list = field(default_factory=list)
+    new_rows: list = field(default_factory=list)
+
+
+@dataclass
 class StepResult:
     """What a committed step changed, for the caller to show or act on."""
     instance_id: int
@@ -187,24 +230,68 @@ def workflow_data(workflow: BpmnWorkflow, ready: Optional[list] = None) -> dict:
     return workflow.last_task.data if workflow.last_task else {}
 
 
+def depth_first(workflow: BpmnWorkflow):
+    """Every task of the workflow and its subprocesses, in the order SpiffWorkflow's
+    get_tasks() gives them (depth first, a subprocess's tasks before the children of the
+    task that runs it), without its iterator's filter and bookkeeping per task."""
+    subprocesses = workflow.subprocesses
+    stack = [workflow.task_tree]
+    pop, push = stack.pop, stack.extend
+    while stack:
+        task = pop()
+        yield task
+        children = task._children
+        subprocess = subprocesses.get(task.id) if subprocesses else None
+        if children:
+            known = task.workflow.tasks
+            push([known[child] for child in reversed(children)])
+        if subprocess is not None:
+            stack.append(subprocess.task_tree)
+
+
+def _update_waiting_tasks(workflow) -> None:
+    """SpiffWorkflow's Workflow.update_waiting_tasks, which runs after every task a step
+    completes, walking the task tree as its TaskIterator(state=WAITING) walks it: depth
+    first, each task's children read when the task is reached, its state checked then,
+    no descent below predicted tasks. Only the iterator's cost per task is left out (it
+    made this walk a third of a timer's firing)."""
+    known = workflow.tasks
+    stack = [workflow.task_tree]
+    pop, push = stack.pop, stack.extend
+    waiting, definite = TaskState.WAITING, TaskState.FUTURE
+    while stack:
+        task = pop()
+        state = task._state
+        children = task._children
+        if children and state >= definite:
+            push([child for child in map(known.get, reversed(children)) if child is not None])
+        if state & waiting:
+            task.task_spec._update(task)
+
+
+# Every workflow this engine runs (and the process owners' scenario runs) walks this way.
+Workflow.update_waiting_tasks = _update_waiting_tasks
+
+
 class TaskStates:
-    """The tasks a step looks at, by state, from one walk of the task tree (depth first, as
-    SpiffWorkflow's get_tasks walks it): a step needs them several times, and each walk
-    costs as much as a small engine step."""
+    """The tasks a step looks at, by state, from one walk of the task tree in get_tasks'
+    order: a step needs them several times, and each get_tasks() walk costs as much as a
+    small engine step."""
 
     def __init__(self, workflow: BpmnWorkflow):
         self.ready: list = []
         self.completed_ids: set = set()
         self.completed: list = []
         self.waiting: list = []
-        for task in workflow.get_tasks_iterator():
-            state = task.state
-            if state == TaskState.READY:
+        ready, completed, waiting = TaskState.READY, TaskState.COMPLETED, TaskState.WAITING
+        for task in depth_first(workflow):
+            state = task._state
+            if state == ready:
                 self.ready.append(task)
-            elif state == TaskState.COMPLETED:
+            elif state == completed:
                 self.completed_ids.add(task.id)
                 self.completed.append(task)
-            elif state == TaskState.WAITING:
+            elif state == waiting:
                 self.waiting.append(task)
 
     @property
@@ -219,6 +306,24 @@ def _calling_task_id(workflow) -> Optional[str]:
     return str(parent) if parent is not None else None
 
 
+class TasksBefore:
+    """What a step compares its outcome with: the ready user tasks and the completed
+    tasks as loaded. Order does not matter here, so no tree walk: the task dictionaries
+    are read as they are."""
+
+    def __init__(self, workflow: BpmnWorkflow):
+        self.ready_manual: dict = {}
+        self.completed_ids: set = set()
+        ready, completed = TaskState.READY, TaskState.COMPLETED
+        for part in (workflow, *workflow.subprocesses.values()):
+            for task_id, task in part.tasks.items():
+                state = task._state
+                if state == completed:
+                    self.completed_ids.add(task_id)
+                elif state == ready and task.task_spec.manual:
+                    self.ready_manual[str(task_id)] = task
+
+
 class CaseRun:
     """A case loaded for one step. Create it with `start`, `restore`, `for_task`,
     `for_instance` or `for_ticket`; change it; `commit()` once."""
@@ -231,7 +336,7 @@ class CaseRun:
         self.workflow = workflow
         self.now = now
         self._new = new
-        before = None if new else TaskStates(workflow)
+        before = None if new else TasksBefore(workflow)
         self._ready_before = {} if new else before.ready_manual
         self._done_before = set() if new else before.completed_ids
         self._events: list[tuple[str, Optional[str], dict]] = []
@@ -446,7 +551,29 @@ class CaseRun:
         values.update(self._columns)
         return values
 
-    def _write_case(self, values: dict, state: str) -> None:
+    def _task_changes(self, after: TaskStates) -> "TaskChanges":
+        ready_after = after.ready_manual
+        changes = TaskChanges(completed=self._completed)
+        completed_id = self._completed[0] if self._completed is not None else None
+        changes.closed = sorted(set(self._ready_before) - set(ready_after) - {completed_id})
+        new = {task_id: task for task_id, task in ready_after.items()
+               if task_id not in self._ready_before}
+        changes.new_rows = tasks.task_rows(self.session, self.case.id, new, self.now)
+        return changes
+
+    def _task_parameters(self, changes: "TaskChanges") -> dict:
+        """The values of _save_with_tasks' parameters for these changes."""
+        parameters: dict = {}
+        if changes.completed is not None:
+            parameters.update(zip(("done_task_id", "done_by", "done_on_behalf"),
+                                  changes.completed), done_at=self.now)
+        if changes.closed:
+            parameters.update(closed_ids=changes.closed, closed_at=self.now)
+        for n, row in enumerate(changes.new_rows):
+            parameters.update({f"new_task_{n}_{name}": value for name, value in row.items()})
+        return parameters
+
+    def _write_case(self, values: dict, state: str, changes: "TaskChanges") -> None:
         connection = self.session.connection()
         if self._new:
             row = {**values, "version_id": self.case.version_id, "ticket": self.case.ticket,
@@ -455,16 +582,30 @@ class CaseRun:
             self.case.id = connection.execute(
                 insert(_CASES).returning(_CASES.c.id), row).scalar_one()
             connection.execute(_INSERT_STATE, {"instance_id": self.case.id, "state": state})
+            for row in changes.new_rows:
+                row["instance_id"] = self.case.id
+            self._write_tasks(connection, changes)
             return
-        together = connection.dialect.name == "postgresql"
+        if connection.dialect.name == "postgresql" and set(values) == set(STEP_COLUMNS):
+            # One statement, one round trip: the state and the task rows are saved by
+            # common table expressions of the case's update. A lost revision check still
+            # reports no row, and the caller's rollback undoes the rest.
+            new_rows = changes.new_rows
+            statement = _save_with_tasks(changes.completed is not None, bool(changes.closed),
+                                         tuple(new_rows[0]) if new_rows else (), len(new_rows))
+            result = connection.execute(statement, {
+                "case_id": self.case.id, "loaded_revision": self.case.revision,
+                "new_state": state, **{f"new_{name}": value for name, value in values.items()},
+                **self._task_parameters(changes)})
+            if result.rowcount != 1:
+                raise AlreadyCompleted()
+            self.case.revision += 1
+            return
         if set(values) == set(STEP_COLUMNS):
-            result = connection.execute(
-                _SAVE_CASE_AND_STATE if together else _SAVE_CASE, {
-                    "case_id": self.case.id, "loaded_revision": self.case.revision,
-                    "new_state": state,
-                    **{f"new_{name}": value for name, value in values.items()}})
+            result = connection.execute(_SAVE_CASE, {
+                "case_id": self.case.id, "loaded_revision": self.case.revision,
+                **{f"new_{name}": value for name, value in values.items()}})
         else:
-            together = False
             result = connection.execute(
                 update(_CASES)
                 .where(_CASES.c.id == self.case.id, _CASES.c.revision == self.case.revision)
@@ -472,28 +613,28 @@ class CaseRun:
         if result.rowcount != 1:
             raise AlreadyCompleted()
         self.case.revision += 1
-        if not together:
-            connection.execute(_SAVE_STATE, {"case_id": self.case.id, "new_state": state})
+        connection.execute(_SAVE_STATE, {"case_id": self.case.id, "new_state": state})
+        self._write_tasks(connection, changes)
 
-    def _sync_tasks(self, after: TaskStates) -> list[dict]:
-        ready_after = after.ready_manual
-        connection = self.session.connection()
-        completed_id = None
-        if self._completed is not None:
-            completed_id, user_id, on_behalf = self._completed
+    def _write_tasks(self, connection, changes: "TaskChanges") -> None:
+        if changes.completed is not None:
+            completed_id, user_id, on_behalf = changes.completed
             connection.execute(_COMPLETE_ROW, {"task_id": completed_id, "now": self.now,
                                                "user_id": user_id, "on_behalf": on_behalf})
-        closed = set(self._ready_before) - set(ready_after) - {completed_id}
-        if closed:
+        if changes.closed:
             connection.execute(
-                update(_TASKS).where(_TASKS.c.id.in_(sorted(closed)), _TASKS.c.state == "ready")
+                update(_TASKS).where(_TASKS.c.id.in_(changes.closed), _TASKS.c.state == "ready")
                 .values(state="cancelled", completed_at=self.now))
-        new = {task_id: task for task_id, task in ready_after.items()
-               if task_id not in self._ready_before}
-        return tasks.insert_rows(self.session, self.case.id, new, self.now)
+        if changes.new_rows:
+            connection.execute(_INSERT_TASKS, changes.new_rows)
 
-    def commit(self) -> StepResult:
-        """Write everything the step produced, in the caller's transaction."""
+    def commit(self, people=None) -> StepResult:
+        """Write everything the step produced, in the caller's transaction.
+
+        Reads come first (who is mailed), then the case with its state and task rows in
+        one statement where the database allows, then the rest in one batch
+        (engine.db.batched). `people(notice)` gives an SLA notice's recipients
+        when the caller keeps them (a timer worker's group)."""
         if self._committed:
             raise RuntimeError("a case run commits once")
         self._committed = True
@@ -506,15 +647,16 @@ class CaseRun:
             raise ProcessError(f"A notification in the diagram failed: {exc}") from exc
         data = workflow_data(workflow, after.ready)
         values = self._case_values(data, after)
-        self._write_case(values, dump_state(workflow))
+        changes = self._task_changes(after)
+        self._write_case(values, dump_state(workflow), changes)
         for name, value in values.items():
             if hasattr(case, name):
                 setattr(case, name, value)
-        created = self._sync_tasks(after)
-        announcements.new_tasks(self.services, session, case, workflow, created, self.now)
-        notifications.store(session, case.id, notices, self.now)
+        mails = announcements.new_task_mails(self.services, session, case, workflow,
+                                             changes.new_rows, self.now)
         # A step reopened after its deadline (a loop) fires its SLA timers at once.
-        fired = sla.apply_fired(session, case.id, case.ticket, finished, self.now)
+        effects = sla.fired_effects(session, case.id, case.ticket, finished, self.now, people)
+        fired = effects.applied
         if self._fired_by is not None:
             self.record("timers_fired", None, fired=fired, worker=self._fired_by)
         closed = values.get("status") == "closed"
@@ -522,14 +664,19 @@ class CaseRun:
             actor = next((a for kind, a, _d in reversed(self._events)
                           if kind == "task_completed"), None)
             self.record("case_closed", actor, outcome=values.get("outcome"))
-        audit.record_many(session, case.id, self._events)
-        follow_on = self._after_close(data) if closed else None
         due, known = values.get("next_due_at"), None if self._new else self._loaded_due
-        if self._fired_by is None and due is not None and (known is None or due < known):
-            # Workers are armed no later than the due time they knew for this case; only
-            # an earlier one is news. A timer worker arms for the earliest due time itself
-            # after its run (and so does every other worker after theirs).
-            announce(session, due)
+        with batched(session):
+            mailer.queue_many(session, mails + effects.mails)
+            notifications.store(session, case.id, notices, self.now)
+            effects.write(session)
+            # On PostgreSQL the chain's head is locked and read by the insert itself.
+            audit.append_linked(session, case.id, self._events)
+            if self._fired_by is None and due is not None and (known is None or due < known):
+                # Workers are armed no later than the due time they knew for this case;
+                # only an earlier one is news. A timer worker arms for the earliest due
+                # time itself after its run (and so does every other worker after theirs).
+                announce(session, due)
+        follow_on = self._after_close(data) if closed else None
         return StepResult(instance_id=case.id, ticket=case.ticket, status=case.status,
                           path=case.path, outcome=data.get("outcome"),
                           next_due_at=values.get("next_due_at"), data=data,

@@ -10,7 +10,7 @@ import time
 from typing import Iterator
 
 from sqlalchemy import create_engine, event
-from sqlalchemy.exc import DisconnectionError
+from sqlalchemy.exc import DBAPIError, DisconnectionError
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -68,6 +68,26 @@ def _ping_idle_connections(engine: Engine) -> None:
             raise DisconnectionError() from exc
 
 
+@contextlib.contextmanager
+def batched(session: Session) -> Iterator[None]:
+    """Statements whose results nobody reads (inserts, updates without a row count to
+    check), sent to PostgreSQL together with psycopg's pipeline mode: one round trip for
+    the batch instead of one per statement. Nothing inside may read a result. A failing
+    statement fails the batch at its end, as the SQLAlchemy error it would have been.
+    SQLite runs the statements as they come."""
+    connection = session.connection()
+    if connection.dialect.name != "postgresql":
+        yield
+        return
+    import psycopg  # only where PostgreSQL is used
+    driver = connection.connection.driver_connection
+    try:
+        with driver.pipeline():
+            yield
+    except psycopg.Error as exc:
+        raise DBAPIError.instance(None, None, exc, psycopg.Error) from exc
+
+
 class Database:
     def __init__(self, url: str, echo: bool = False):
         self.url = url
@@ -83,6 +103,10 @@ class Database:
             _configure_sqlite(self.engine)
         else:
             _ping_idle_connections(self.engine)
+            # Several rows of one insert (a team's mails, a step's SLA notices) go as one
+            # multi-row INSERT, as SQLAlchemy does for psycopg2, rather than as one
+            # statement per row.
+            self.engine.dialect.use_insertmanyvalues_wo_returning = True
             # Reads run statement by statement: under READ COMMITTED a read transaction
             # gives no firmer view, and BEGIN and ROLLBACK would be two more round trips.
             reading = self.engine.execution_options(isolation_level="AUTOCOMMIT")

@@ -6,7 +6,10 @@ and the engine refuse the same values before anything is stored."""
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import math
+
+import orjson
 
 from email_validator import EmailNotValidError, validate_email
 from jsonschema import Draft202012Validator, FormatChecker, validators
@@ -77,7 +80,15 @@ FormValidator = validators.extend(
 
 
 def validator_for(schema: dict):
-    return FormValidator(schema, format_checker=FORMAT_CHECKER)
+    """The schema's validator, built once per distinct schema: building one (and the
+    subschema lookups its first use makes) costs as much as validating a form. Keyed by
+    the schema's content, since forms with database choice lists are rebuilt per request."""
+    return _validator(orjson.dumps(schema, option=orjson.OPT_SORT_KEYS))
+
+
+@functools.lru_cache(maxsize=512)
+def _validator(schema_text: bytes):
+    return FormValidator(orjson.loads(schema_text), format_checker=FORMAT_CHECKER)
 
 
 def finite_number(text: str):

@@ -93,7 +93,8 @@ def plain_mail(address: str, subject: str, body_text: str, instance_id: Optional
             "created_at": now or utcnow()}
 
 
-_INSERT_MAILS = OutboxMessage.__table__.insert()  # built once: it runs on most steps
+# Built once (it runs on most steps); inline: no id is read back, so it can be batched.
+_INSERT_MAILS = OutboxMessage.__table__.insert().inline()
 
 
 def queue_many(session: Session, mails: list[dict]) -> None:

@@ -63,7 +63,8 @@ def collect(finished: list, script_engine) -> list[Outgoing]:
     return notices
 
 
-_INSERT_NOTICES = insert(Notification.__table__)  # built once: it runs on many steps
+# Built once (it runs on many steps); inline: no id is read back, so it can be batched.
+_INSERT_NOTICES = insert(Notification.__table__).inline()
 
 
 def store(session: Session, instance_id: int, notices: Iterable[Outgoing],

@@ -140,17 +140,22 @@ def _version_of(session: Session, ticket: str) -> int:
         ProcessInstance.ticket == ticket)).scalar_one().version.version
 
 
-def complete_task(services: Services, actor: Actor, task_id: str, data: Any = None, *,
-                  read_form: Optional[Callable[[dict, dict], Any]] = None) -> dict:
+def complete_task(services: Services, actor: Optional[Actor], task_id: str, data: Any = None,
+                  *, read_form: Optional[Callable[[dict, dict], Any]] = None,
+                  authenticate: Optional[Callable[[Session], Actor]] = None) -> dict:
     """Complete a human task with form data and advance the case.
 
     `read_form(schema, ui)` turns a posted page into data once the form is known, so that
-    a page post reads the task and its choice lists once. Raises NotFound, Forbidden,
-    FormInvalid, AlreadyCompleted or ProcessError; on any of them nothing is changed (a
-    ProcessError is recorded on the case as an incident, see `record_incident`).
+    a page post reads the task and its choice lists once. `authenticate(session)` gives
+    the actor (or raises) first thing in the step's own transaction, for callers that
+    know only a credential. Raises NotFound, Forbidden, FormInvalid, AlreadyCompleted or
+    ProcessError; on any of them nothing is changed (a ProcessError is recorded on the
+    case as an incident, see `record_incident`).
     """
     try:
         with services.db.write() as session:
+            if authenticate is not None:
+                actor = authenticate(session)
             result = complete_in(services, session, actor, task_id, data, read_form=read_form)
     except ProcessError as exc:
         record_incident(services, exc, actor.username, task_id=task_id)

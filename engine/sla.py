@@ -6,6 +6,7 @@ from __future__ import annotations
 import datetime as dt
 import threading
 import time
+from dataclasses import dataclass, field
 from typing import Callable, Optional
 
 from sqlalchemy import bindparam, func, insert, select, update
@@ -194,7 +195,7 @@ _MARK_FIRED = update(_TASKS).where(_TASKS.c.id == bindparam("task_id")).values(
     {_TASKS.c[mark]: func.coalesce(bindparam(f"fired_{mark}", type_=_TASKS.c[mark].type),
                                    _TASKS.c[mark])
      for mark in _MARKS})
-_INSERT_NOTICES = insert(Notification.__table__)
+_INSERT_NOTICES = insert(Notification.__table__).inline()  # batched: no id read back
 
 
 def apply_fired(session: Session, instance_id: int, ticket: str, finished: list,
@@ -203,6 +204,34 @@ def apply_fired(session: Session, instance_id: int, ticket: str, finished: list,
 
     Returns the stages applied, in due order (for the audit trail).
     """
+    effects = fired_effects(session, instance_id, ticket, finished, now)
+    effects.write(session)
+    mailer.queue_many(session, effects.mails)
+    return effects.applied
+
+
+@dataclass
+class FiredEffects:
+    """What SLA timers that fired in a step change: read first, written later with the
+    step's other writes (see `write`; the mails go with the step's other mails)."""
+    applied: list = field(default_factory=list)  # "stage:task", in due order
+    marks: dict = field(default_factory=dict)    # task id -> {mark column: now}
+    notices: list = field(default_factory=list)
+    mails: list = field(default_factory=list)
+
+    def write(self, session: Session) -> None:
+        connection = session.connection()
+        for task_id, values in self.marks.items():
+            connection.execute(_MARK_FIRED, {"task_id": task_id, **{
+                f"fired_{mark}": values.get(mark) for mark in _MARKS}})
+        if self.notices:
+            connection.execute(_INSERT_NOTICES, self.notices)
+
+
+def fired_effects(session: Session, instance_id: int, ticket: str, finished: list,
+                  now: dt.datetime, people=None) -> FiredEffects:
+    """The marks, notices and mails of the SLA timers among the tasks a step finished.
+    `people(notice)` gives a notice's recipients (a timer worker caches them per group)."""
     fired = []
     for task in finished:
         stage = task_property(task.task_spec, "slaEvent")
@@ -212,18 +241,17 @@ def apply_fired(session: Session, instance_id: int, ticket: str, finished: list,
         if attached is None:
             continue
         fired.append((timer_due(task) or now, stage, task, attached))
+    effects = FiredEffects()
     if not fired:
-        return []
+        return effects
     connection = session.connection()
     ids = sorted({str(attached.id) for _due, _stage, _task, attached in fired})
     rows = {r.id: r for r in connection.execute(_FIRED_ROWS, {"ids": ids})}
-    marks: dict[str, dict] = {}
-    notices, applied, mails = [], [], []
     for due, stage, task, attached in sorted(fired, key=lambda f: f[0]):
         row = rows.get(str(attached.id))
         if row is None:
             continue
-        marks.setdefault(row.id, {})[SLA_STAGES[stage]] = now
+        effects.marks.setdefault(row.id, {})[SLA_STAGES[stage]] = now
         role = task_property(task.task_spec, "notifyRole") or ""
         recipient = {"recipient_role": role, "recipient_user_id": None,
                      "recipient_department": None}
@@ -239,15 +267,10 @@ def apply_fired(session: Session, instance_id: int, ticket: str, finished: list,
         notice = {"instance_id": instance_id, "subject": subject[:255], "body": subject,
                   "created_at": now, "kind": f"sla_{stage}", "message_id": message_id,
                   "message_values": values, **recipient}
-        notices.append(notice)
+        effects.notices.append(notice)
         # One mail per stage and task, even if the stage's timer were to fire again.
         if getattr(row, SLA_STAGES[stage]) is None:
-            mails += sla_mail.mails_for(session, notice, row.id, row.due_at, now)
-        applied.append(f"{stage}:{row.name}")
-    for task_id, values in marks.items():
-        connection.execute(_MARK_FIRED, {"task_id": task_id,
-                                         **{f"fired_{mark}": values.get(mark) for mark in _MARKS}})
-    if notices:
-        connection.execute(_INSERT_NOTICES, notices)
-    mailer.queue_many(session, mails)
-    return applied
+            effects.mails += sla_mail.mails_for(session, notice, row.id, row.due_at, now,
+                                                people)
+        effects.applied.append(f"{stage}:{row.name}")
+    return effects

@@ -20,6 +20,20 @@ def _people(session: Session, notice: dict) -> list:
                                  notice["recipient_department"])
 
 
+def cached_people(session: Session):
+    """`people(notice)` for mails_for that reads each recipient set once per session: a
+    timer worker firing a group of cases mails the same teams and heads again and again."""
+    known: dict = {}
+
+    def people(notice: dict) -> list:
+        key = (notice["recipient_user_id"], notice["recipient_role"],
+               notice["recipient_department"])
+        if key not in known:
+            known[key] = _people(session, notice)
+        return known[key]
+    return people
+
+
 def _subject(user, message_id: str, values: dict, due_at) -> str:
     translate = translator(user.locale)
     shown = {**values, "task": translate(values["task"])}
@@ -30,12 +44,13 @@ def _subject(user, message_id: str, values: dict, due_at) -> str:
 
 
 def mails_for(session: Session, notice: dict, task_id: str, due_at,
-              now: dt.datetime) -> list[dict]:
+              now: dt.datetime, people=None) -> list[dict]:
     """The mails of one SLA notice (as engine.sla.apply_fired stores it), one for each of
-    its recipients, for the caller to queue with the step's other mails in one insert."""
+    its recipients, for the caller to queue with the step's other mails in one insert.
+    `people(notice)` gives the recipients when the caller keeps them (default: read)."""
     mails: list[dict] = []
     link = f"{public_address.public_url()}/tasks/{task_id}"
-    for user in _people(session, notice):
+    for user in (people or (lambda n: _people(session, n)))(notice):
         _ = translator(user.locale)
         subject = _subject(user, notice["message_id"], notice["message_values"], due_at)
         body = "\n\n".join([_("Hello %(name)s,", name=user.display_name), subject,

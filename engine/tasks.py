@@ -6,7 +6,7 @@ import functools
 from dataclasses import dataclass
 from typing import Optional
 
-from sqlalchemy import and_, bindparam, case, func, insert, or_, select
+from sqlalchemy import and_, bindparam, case, func, or_, select
 from sqlalchemy.orm import Session, lazyload
 
 from . import audit, sla
@@ -402,15 +402,9 @@ def _user_id(session: Session, username) -> Optional[int]:
     return user.id if user is not None and user.active else None
 
 
-_INSERT_TASKS = insert(HumanTask.__table__)  # built once: it runs on most steps
-
-
-def insert_rows(session: Session, instance_id: int, new_tasks: dict, now: dt.datetime
-                ) -> list[dict]:
-    """Insert a row for each newly ready user task ({task id: SpiffWorkflow task}); returns
-    the rows as the column values inserted, so that announcing them needs no second read.
-    Plain SQL: this runs on every step and the ORM's bookkeeping would cost more than the
-    writes."""
+def task_rows(session: Session, instance_id: int, new_tasks: dict, now: dt.datetime
+              ) -> list[dict]:
+    """The human-task rows of newly ready user tasks, as column values, not yet written."""
     new_rows = []
     for task_id, task in new_tasks.items():
         spec = task.task_spec
@@ -433,8 +427,6 @@ def insert_rows(session: Session, instance_id: int, new_tasks: dict, now: dt.dat
             "due_at": sla.breach_due(task),
             "pauses_sla": task_property(spec, "slaPause") == "true",
         })
-    if new_rows:
-        session.connection().execute(_INSERT_TASKS, new_rows)
     return new_rows
 
 

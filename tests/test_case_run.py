@@ -9,6 +9,7 @@ from engine import audit, case_run, runtime, task_forms
 from engine.case_run import CaseRun
 from engine.errors import AlreadyCompleted
 from engine.models import AuditEvent, AuditHead, HumanTask, InstanceState, ProcessInstance
+from support.major_path import file_major, work
 from support.pages import csrf
 
 
@@ -156,3 +157,40 @@ def test_a_refused_task_page_post_shows_the_form_again_with_the_input(desk, visi
     page = response.get_data(as_text=True)
     assert "Kept text" in page and 'name="department"' in page
     assert desk.open_task_names(ticket) == ["dispatch"]
+
+
+def test_a_step_sees_the_tasks_in_spiffworkflows_own_order(desk, services):
+    """The case run walks the task tree itself (parallel branches, multi-instance tasks,
+    subprocesses): the same tasks in the order SpiffWorkflow's get_tasks() gives, so data
+    merged from parallel ready tasks and new task rows come out as before."""
+    ticket = file_major(desk)
+    seen_subprocess = False
+    for step in (lambda: work(desk, ticket, "confirm_major"),
+                 lambda: work(desk, ticket, "call_back_customer"),
+                 lambda: work(desk, ticket, "name_departments",
+                              support_departments=["logistics", "sales"]),
+                 lambda: work(desk, ticket, "report_support_findings",
+                              desk.actors["handler2"], "logistics")):
+        step()
+        with services.db.read() as session:
+            instance_id = session.execute(select(ProcessInstance.id).where(
+                ProcessInstance.ticket == ticket)).scalar_one()
+            workflow = CaseRun.read(services, session, instance_id).workflow
+        seen_subprocess |= bool(workflow.subprocesses)
+        assert list(case_run.depth_first(workflow)) == workflow.get_tasks()
+    assert seen_subprocess
+
+
+def test_the_audit_chain_holds_through_a_whole_case(desk, services):
+    """Steps that write several events at once (a task completed and the case closed,
+    timers fired) link them to the chain as every other event: the chain verifies."""
+    ticket = desk.file()
+    desk.run_until(ticket, "follow_up")  # the follow-up wait is a timer
+    assert desk.do(ticket, "follow_up")["status"] == "closed"
+    with services.db.read() as session:
+        instance_id = session.execute(select(ProcessInstance.id).where(
+            ProcessInstance.ticket == ticket)).scalar_one()
+        kinds = session.execute(select(AuditEvent.kind).where(
+            AuditEvent.instance_id == instance_id).order_by(AuditEvent.id)).scalars().all()
+        assert kinds[-2:] == ["task_completed", "case_closed"] and "timers_fired" in kinds
+        assert all(broken is None for broken in audit.verify_all(session).values())

@@ -4,8 +4,12 @@ from __future__ import annotations
 import json
 
 import pytest
+from sqlalchemy import select
 
-from support.releases import FIXTURES, adopt
+from engine.models import InstanceState, ProcessInstance
+from engine.serialization import dump_state, load_state
+from support.major_path import file_major, work
+from support.releases import FIXTURES, adopt, stock_serializer, task_tree
 
 
 @pytest.mark.parametrize("fixture", FIXTURES, ids=[f.stem for f in FIXTURES])
@@ -23,3 +27,41 @@ def test_earlier_release_instances_continue(services, desk, fixture):
         result = desk.do(ticket, "follow_up")
         assert result["status"] == "closed" and result["outcome"] == "resolved"
         assert desk.case(ticket).record["customer_name"] == "Wang Lei"
+
+
+def test_saved_states_read_the_same_in_spiffworkflows_own_serializer(services, desk):
+    """The engine writes task trees with its own fast converter: at every step of a case
+    (parallel branches, multi-instance tasks, subprocesses, SLA timers waiting) the stored
+    text is what SpiffWorkflow's serializer writes and reads, so exports stay portable."""
+    stock = stock_serializer()
+    ticket = file_major(desk)
+    states = [stored_state(services, ticket)]
+    for step in (lambda: work(desk, ticket, "confirm_major"),
+                 lambda: work(desk, ticket, "call_back_customer"),
+                 lambda: work(desk, ticket, "name_departments",
+                              support_departments=["logistics"]),
+                 lambda: work(desk, ticket, "report_support_findings",
+                              desk.actors["handler2"], "logistics")):
+        step()
+        states.append(stored_state(services, ticket))
+    with services.db.read() as session:
+        version_id = session.execute(select(ProcessInstance.version_id).where(
+            ProcessInstance.ticket == ticket)).scalar_one()
+        spec = services.specs.get(session, version_id)
+    assert any(load_state(s, spec.spec, spec.subprocess_specs, None).subprocesses
+               for s in states)
+    for text in states:
+        ours = load_state(text, spec.spec, spec.subprocess_specs, services.script_engine)
+        dct = json.loads(text)
+        stock.migrate(dct)
+        theirs = stock.from_dict(dct, spec=spec.spec, subprocess_specs=spec.subprocess_specs)
+        assert task_tree(ours) == task_tree(theirs)
+        written = json.loads(dump_state(ours))
+        assert written == {**stock.to_dict(theirs), stock.VERSION_KEY: stock.VERSION}
+
+
+def stored_state(services, ticket: str) -> str:
+    with services.db.read() as session:
+        return session.execute(select(InstanceState.state).join(
+            ProcessInstance, ProcessInstance.id == InstanceState.instance_id).where(
+            ProcessInstance.ticket == ticket)).scalar_one()

@@ -219,3 +219,46 @@ def test_an_admin_closed_day_stops_the_clock(desk, services, clock):
     desk.run_until(ticket, "verify")
     # 1 hour on Wednesday, Thursday closed, 3 hours on Friday.
     assert local(desk.task(ticket, "verify").due_at) == "Fri 27 12:00"
+
+
+BROKEN_NOTICE = ('<bpmn:endEvent id="dispatch_breach_end">',
+                 '<bpmn:endEvent id="dispatch_breach_end"><bpmn:extensionElements>'
+                 '<spiffworkflow:properties>'
+                 '<spiffworkflow:property name="notifyRole" value="cs_supervisor"/>'
+                 '<spiffworkflow:property name="notifySubject" value="missing_variable + 1"/>'
+                 '</spiffworkflow:properties></bpmn:extensionElements>')
+
+
+def test_a_case_whose_timer_fails_does_not_hold_back_the_cases_fired_with_it(
+        desk, services, clock):
+    """Due cases fire in groups, one transaction per group: when one case's timer fails,
+    the others of its group still fire, and the failure is noted on its own case."""
+    from engine import specs
+    from engine.services import COMPLAINT_PROCESS
+    good = [desk.file() for _ in range(3)]
+    sources = dict(specs.read_directory(services.processes_dir))
+    sources["complaint.bpmn"] = sources["complaint.bpmn"].decode().replace(
+        *BROKEN_NOTICE).encode()
+    with services.db.write() as session:
+        specs.deploy(session, sources, COMPLAINT_PROCESS, "owner")
+    broken = desk.file()  # a new case runs on the new, broken version
+    for ticket in [*good, broken]:
+        desk.run_until(ticket, "dispatch")
+    with services.db.read() as session:
+        ids = dict(session.execute(select(ProcessInstance.ticket, ProcessInstance.id)).all())
+        latest = max(session.execute(select(ProcessInstance.next_due_at)).scalars())
+    clock.now = latest + dt.timedelta(days=30)  # every SLA timer of dispatch is due
+    assert timers.fire_due(services, "worker-1") == len(good)
+    with services.db.read() as session:
+        events = session.execute(select(AuditEvent.instance_id, AuditEvent.kind, AuditEvent.detail)
+                                 .where(AuditEvent.kind.in_(["timers_fired", "step_failed"]))
+                                 ).all()
+    fired = {i for i, kind, _d in events if kind == "timers_fired"}
+    assert fired == {ids[t] for t in good}
+    failed = [d for i, kind, d in events if kind == "step_failed"]
+    assert [i for i, kind, _d in events if kind == "step_failed"] == [ids[broken]]
+    assert "missing_variable" in failed[0]["problem"]
+    for ticket in good:
+        assert {kind for kind, *_ in sla_notices(services, ticket)} == {
+            "sla_reminder", "sla_breach", "sla_escalation"}
+    assert sla_notices(services, broken) == []
