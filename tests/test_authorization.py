@@ -75,6 +75,7 @@ LIBRARY_READERS = PROCESS_EDITORS + READ_ONLY
 STATISTICS_READERS = ("supervisor", "director", "gm", "auditor", "admin")
 AUDIT_READERS = ("auditor", "admin")             # compliance and administrators
 
+STRONG_PASSWORD = "Blue-Kettle-Morning-42"
 GUESSED_TOKEN = "Gu3ssedLinkGu3ssedLinkGu3ssedLinkGu3ssedLin"  # as long as a real one
 
 
@@ -535,6 +536,10 @@ ROUTES = [
     Route("settings.edit", "GET", "/settings", STAFF),
     Route("settings.save", "POST", "/settings", STAFF,
           body={"locale": "zh", "timezone": "Asia/Shanghai"}, fresh=True),
+    Route("settings.password_form", "GET", "/settings/password", STAFF),
+    Route("settings.change_password", "POST", "/settings/password", STAFF,
+          body={"current": "demo", "new": STRONG_PASSWORD, "confirm": STRONG_PASSWORD},
+          fresh=True),
     # administration
     Route("admin.outbox", "GET", "/admin/outbox", ADMINS),
     Route("admin.message", "GET", "/admin/outbox/{message}", ADMINS),
