@@ -14,6 +14,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from . import audit, sign_in
+from .bootstrap import DEMO_PASSWORD
 from .directory import ROLES, Actor, authenticate, create_user as directory_create_user
 from .errors import Forbidden, NotFound, ServiceError
 from .form_values import storable
@@ -383,3 +384,32 @@ def revoke_token(services: Services, actor: Actor, username: str, key: str) -> N
             raise NotFound(N_("There is no such token."))
         db.delete(found[0])
         audit.record(db, "api_token_revoked", actor.username, username=username, token=key)
+
+
+# ------------------------------------------------------------------ a real installation
+
+PRODUCTION = "production"
+
+
+def production_problems(session: Session, secret_key: Optional[str]) -> list[str]:
+    """What stops a production server from starting: the demo's passwords and keys are
+    public (they are in this repository), so no account may still accept them."""
+    problems = []
+    if not secret_key:
+        problems.append(
+            "SECRET_KEY is not set: set it to a long random value, the same for every web "
+            "process (python -c 'import secrets; print(secrets.token_hex(32))')")
+    demo = [u.username for u in session.execute(
+        select(User).where(User.active.is_(True)).order_by(User.username)).scalars()
+        if authenticate(session, u.username, DEMO_PASSWORD) is not None]
+    if demo:
+        problems.append(
+            f"these accounts still accept the demo password: {', '.join(demo)}; give each a "
+            f"new password (flask --app web set-password NAME) or deactivate it (flask --app "
+            f"web deactivate-user NAME)")
+    admins = session.execute(select(User.id).join(UserRole).where(
+        User.active.is_(True), UserRole.role == ADMIN)).first()
+    if admins is None:
+        problems.append("there is no administrator: create one with "
+                        "flask --app web create-admin NAME")
+    return problems

@@ -65,11 +65,13 @@ def register(app: Flask) -> None:
     @click.password_option()
     def create_admin_command(username, name, email, password):
         """Create an administrator for a real installation (no demo accounts); the
-        password is asked for twice and must pass the password rules."""
+        password is asked for twice and must pass the password rules. The database schema
+        is brought up to date first."""
         _check_password(password, username)
         if not accounts.USERNAME.match(username):
             raise click.ClickException("use lower-case letters, digits, dots, hyphens and "
                                        "underscores for the user name")
+        migrate.upgrade(services.db.url)
         with services.db.write() as session:
             if find_user(session, username) is not None:
                 raise click.ClickException(f"user {username!r} already exists")
