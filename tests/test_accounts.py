@@ -221,3 +221,20 @@ def test_only_the_owner_or_an_admin_revokes_a_token(services, actors):
     accounts.revoke_token(services, agent, "agent", key)   # the owner may
     with services.db.read() as db:
         assert accounts.tokens(db, "agent") == []
+
+
+def test_everyone_sees_and_revokes_their_own_tokens_in_settings(app, services, actors):
+    mine, _expires = accounts.create_token(services, actors["admin"], "agent", "30")
+    theirs, _expires = accounts.create_token(services, actors["admin"], "handler", "30")
+    agent = signed_in(app, "agent")
+    settings = agent.get("/settings").get_data(as_text=True)
+    assert accounts.token_key(mine) in settings and accounts.token_key(theirs) not in settings
+    other = post(agent, f"/settings/tokens/{accounts.token_key(theirs)}/revoke", {}, "/settings")
+    assert other.status_code == 404
+    own = post(agent, f"/settings/tokens/{accounts.token_key(mine)}/revoke", {}, "/settings")
+    assert own.status_code == 302
+    api = app.test_client()
+    assert api.get("/api/v1/tasks", headers={"Authorization": f"Bearer {mine}"}).status_code == 401
+    assert api.get("/api/v1/tasks",
+                   headers={"Authorization": f"Bearer {theirs}"}).status_code == 200
+    assert audit_kinds(services, "agent")[-1] == "api_token_revoked"

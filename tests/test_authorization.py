@@ -555,6 +555,10 @@ ROUTES = [
     Route("settings.change_password", "POST", "/settings/password", STAFF,
           body={"current": "demo", "new": STRONG_PASSWORD, "confirm": STRONG_PASSWORD},
           fresh=True),
+    # Only one's own tokens: the one named is handler2's (an administrator revokes others'
+    # on the account pages).
+    Route("settings.revoke_token", "POST", "/settings/tokens/{api_token}/revoke",
+          rule(ok=("handler2",)), observe=account_changes, fresh=True),
     # administration
     Route("admin.outbox", "GET", "/admin/outbox", ADMINS),
     Route("admin.message", "GET", "/admin/outbox/{message}", ADMINS),

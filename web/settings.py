@@ -18,9 +18,12 @@ bp = Blueprint("settings", __name__)
 
 
 def _page(locale: str, zone: str, errors: dict | None = None, status: int = 200):
+    with services().db.read() as db:
+        tokens = accounts.tokens(db, current_actor().username)
     return render_template("settings.html", chosen_locale=locale, chosen_zone=zone,
                            locale_names=LOCALE_NAMES, zones=zone_choices(),
-                           company_zone=COMPANY_ZONE_NAME, errors=errors or {}), status
+                           company_zone=COMPANY_ZONE_NAME, errors=errors or {},
+                           tokens=tokens), status
 
 
 @bp.get("/settings")
@@ -83,4 +86,13 @@ def change_password():
     g.pop("actor", None)
     flash(_("Your password is changed. Your other sessions and API tokens have ended."),
           "success")
+    return redirect(url_for("settings.edit"))
+
+
+@bp.post("/settings/tokens/<key>/revoke")
+@login_required
+def revoke_token(key: str):
+    actor = current_actor()
+    accounts.revoke_token(services(), actor, actor.username, key)
+    flash(_("The API token is revoked."), "success")
     return redirect(url_for("settings.edit"))
