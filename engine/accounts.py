@@ -205,6 +205,8 @@ def create(services: Services, actor: Actor, username: str, password: str, confi
 
 def update(services: Services, actor: Actor, username: str, display_name: str, email: str,
            roles: list[str], department: str) -> None:
+    """Sessions carry no roles (each request reads the account), so a change applies
+    from the person's next click."""
     require_admin(actor)
     with services.db.write() as db:
         target = _user(db, username)
@@ -224,10 +226,6 @@ def update(services: Services, actor: Actor, username: str, display_name: str, e
             "roles": roles if tuple(roles) != before.roles else None,
             "department": (dept.code if dept else "") if (dept.code if dept else None)
             != before.department else None}.items() if v is not None}
-        if tuple(roles) != before.roles:
-            # Sessions carry no roles, but a role taken away should not linger in an
-            # open page's next request either: the account signs in again.
-            sign_in.end_sessions(db, target.id)
         audit.record(db, "user_updated", actor.username, username=username, **changes)
 
 
