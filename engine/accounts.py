@@ -13,13 +13,14 @@ from typing import Optional
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from . import audit, sign_in
+from . import audit, calendars_admin, sign_in
 from .bootstrap import DEMO_PASSWORD
+from .calendars import CALENDARS
 from .directory import ROLES, Actor, authenticate, create_user as directory_create_user
 from .errors import Forbidden, NotFound, ServiceError
-from .form_values import storable
+from .form_values import EARLIEST_DAY, LATEST_DAY, storable
 from .i18n import N_, Message
-from .models import ApiToken, Department, User, UserRole, utcnow
+from .models import ApiToken, ClosedDay, Department, User, UserRole, utcnow
 from .services import Services
 
 ADMIN = "admin"
@@ -411,3 +412,63 @@ def production_problems(session: Session, secret_key: Optional[str]) -> list[str
         problems.append("there is no administrator: create one with "
                         "flask --app web create-admin NAME")
     return problems
+
+
+# ------------------------------------------------------------------------ calendars
+
+@dataclass(frozen=True)
+class CalendarDay:
+    calendar: str
+    day: dt.date
+    is_open: bool
+    reason: str
+
+
+def calendar_names() -> list[str]:
+    return sorted(CALENDARS)
+
+
+def calendar_days(session: Session, limit: int = 200) -> list[CalendarDay]:
+    """The days administrators closed or opened beyond the public-holiday rules, the
+    latest first."""
+    rows = session.execute(select(ClosedDay).order_by(ClosedDay.day.desc(),
+                                                      ClosedDay.calendar).limit(limit))
+    return [CalendarDay(r.calendar, r.day, r.is_open, r.reason) for r in rows.scalars()]
+
+
+def _calendar(name: str, field: str = "calendar") -> str:
+    if name not in CALENDARS:
+        raise AccountInvalid(field, Message(N_("Choose one of the offered calendars.")))
+    return name
+
+
+def set_calendar_day(services: Services, actor: Actor, calendar: str, day: str,
+                     is_open: str, reason: str) -> dt.date:
+    """Close a day on a calendar (a company holiday) or open one (a working weekend)."""
+    require_admin(actor)
+    calendar = _calendar(calendar)
+    try:
+        chosen = dt.date.fromisoformat((day or "").strip())
+    except ValueError:
+        chosen = None
+    if chosen is None or not EARLIEST_DAY <= chosen <= LATEST_DAY:
+        raise AccountInvalid("day", Message(N_("Choose a date.")))
+    if is_open not in ("open", "closed"):
+        raise AccountInvalid("is_open", Message(N_("Choose whether the day is closed or "
+                                                   "open.")))
+    reason = _text(reason, "reason", ClosedDay.__table__.c.reason.type.length)
+    calendars_admin.set_day(services, calendar, chosen, is_open == "open", reason,
+                            actor=actor.username)
+    return chosen
+
+
+def set_department_calendar(services: Services, actor: Actor, department: str,
+                            calendar: str) -> None:
+    require_admin(actor)
+    calendar = _calendar(calendar, field=f"{department[:64]}:calendar")
+    with services.db.read() as db:
+        if db.execute(select(Department.id).where(Department.code == department[:64])
+                      ).first() is None:
+            raise NotFound(N_("There is no such department."))
+    calendars_admin.set_department_calendar(services, department, calendar,
+                                            actor=actor.username)

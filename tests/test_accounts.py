@@ -2,6 +2,7 @@
 tokens kept by administrators, each change in the audit trail."""
 from __future__ import annotations
 
+import datetime as dt
 import re
 
 import pytest
@@ -238,3 +239,34 @@ def test_everyone_sees_and_revokes_their_own_tokens_in_settings(app, services, a
     assert api.get("/api/v1/tasks",
                    headers={"Authorization": f"Bearer {theirs}"}).status_code == 200
     assert audit_kinds(services, "agent")[-1] == "api_token_revoked"
+
+
+def test_an_admin_closes_and_opens_days_and_sets_a_department_calendar(app, services):
+    admin = signed_in(app, "admin")
+    page = "/admin/calendars"
+    closed = post(admin, f"{page}/days", {"calendar": "cn-standard", "day": "2026-12-24",
+                                          "is_open": "closed", "reason": "Company day"}, page)
+    assert closed.status_code == 302
+    shown = admin.get(page).get_data(as_text=True)
+    assert "2026-12-24" in shown and "Company day" in shown
+    assert not services.calendars.for_team("quality").is_working_day(dt.date(2026, 12, 24))
+    for form, field, message in [
+        ({"calendar": "moon", "day": "2026-12-24", "is_open": "closed"}, "calendar",
+         "Choose one of the offered calendars."),
+        ({"calendar": "cn-standard", "day": "24.12.2026", "is_open": "closed"}, "day",
+         "Choose a date."),
+        ({"calendar": "cn-standard", "day": "2026-12-24", "is_open": "maybe"}, "is_open",
+         "Choose whether the day is closed or open."),
+    ]:
+        refused = post(admin, f"{page}/days", form, page)
+        assert refused.status_code == 422
+        assert message in refused.get_data(as_text=True), field
+    assert post(admin, f"{page}/departments/sales", {"calendar": "eu-central"},
+                page).status_code == 302
+    bad = post(admin, f"{page}/departments/sales", {"calendar": "moon"}, page)
+    assert bad.status_code == 422 and "Choose one of the offered" in bad.get_data(as_text=True)
+    assert post(admin, f"{page}/departments/nowhere", {"calendar": "eu-central"},
+                page).status_code == 404
+    assert services.calendars.for_team("sales").name == "eu-central"
+    kinds = audit_kinds(services, "admin")
+    assert {"calendar_day_set", "department_calendar_set"} <= set(kinds)

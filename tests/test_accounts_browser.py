@@ -83,4 +83,10 @@ def test_the_users_and_departments_pages_in_chinese(browser, server):
     shot(admin, "admin-users-zh")
     admin.goto(f"{server.url}/admin/departments")
     assert "新建部门" in admin.inner_text("main")
+    admin.goto(f"{server.url}/admin/calendars")
+    admin.fill("#day", "2026-12-24")
+    admin.fill("#reason", "公司活动日")
+    admin.click("button:has-text('保存'):below(#reason)")
+    assert "公司活动日" in admin.inner_text("table >> nth=1")
+    shot(admin, "admin-calendars-zh")
     assert problems == []

@@ -588,6 +588,12 @@ ROUTES = [
     Route("accounts.update_department", "POST", "/admin/departments/logistics", ADMINS,
           body={"name": "Logistics", "head": "handler2"}, observe=account_changes,
           fresh=True),
+    Route("accounts.calendars", "GET", "/admin/calendars", ADMINS),
+    Route("accounts.set_calendar_day", "POST", "/admin/calendars/days", ADMINS,
+          body={"calendar": "cn-standard", "day": "2026-12-24", "is_open": "closed",
+                "reason": "Company day"}, observe=account_changes, fresh=True),
+    Route("accounts.set_department_calendar", "POST", "/admin/calendars/departments/sales",
+          ADMINS, body={"calendar": "eu-central"}, observe=account_changes, fresh=True),
     # the process library
     Route("processes.index", "GET", "/processes", rule(ok=LIBRARY_READERS)),
     Route("processes.version", "GET", "/processes/complaint/versions/1",

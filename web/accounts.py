@@ -180,3 +180,45 @@ def update_department(code: str):
         return _departments_page({f"{code}:{exc.field}": exc.args[0]}, status=422)
     flash(_("Department %(code)s saved.", code=code), "success")
     return redirect(url_for("accounts.departments"))
+
+
+def _calendars_page(errors: dict | None = None, form: dict | None = None,
+                    status: int = 200):
+    with services().db.read() as db:
+        departments = accounts.departments(db)
+        days = accounts.calendar_days(db)
+    return render_template("admin_calendars.html", departments=departments, days=days,
+                           calendars=accounts.calendar_names(), errors=errors or {},
+                           form=form or {"is_open": "closed"}), status
+
+
+@bp.get("/calendars")
+@admin_page
+def calendars():
+    return _calendars_page()
+
+
+@bp.post("/calendars/days")
+@admin_page
+def set_calendar_day():
+    form = _form("calendar", "day", "is_open", "reason")
+    try:
+        day = accounts.set_calendar_day(services(), current_actor(), form["calendar"],
+                                        form["day"], form["is_open"], form["reason"])
+    except accounts.AccountInvalid as exc:
+        return _calendars_page({exc.field: exc.args[0]}, form, status=422)
+    flash(_("%(day)s on %(calendar)s is saved.", day=day.isoformat(),
+            calendar=form["calendar"]), "success")
+    return redirect(url_for("accounts.calendars"))
+
+
+@bp.post("/calendars/departments/<code>")
+@admin_page
+def set_department_calendar(code: str):
+    try:
+        accounts.set_department_calendar(services(), current_actor(), code,
+                                         request.form.get("calendar", ""))
+    except accounts.AccountInvalid as exc:
+        return _calendars_page({exc.field: exc.args[0]}, status=422)
+    flash(_("Department %(code)s saved.", code=code), "success")
+    return redirect(url_for("accounts.calendars"))
