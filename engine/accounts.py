@@ -344,7 +344,8 @@ def tokens(session: Session, username: str) -> list[TokenRow]:
                      t.expires_at <= now) for t in found]
 
 
-def create_token(services: Services, actor: Actor, username: str, days: str) -> tuple[str, dt.datetime]:
+def create_token(services: Services, actor: Actor, username: str,
+                 days: str) -> tuple[str, dt.datetime]:
     """A new token for the account, valid `days` days; the token itself is shown once."""
     require_admin(actor)
     try:
