@@ -63,10 +63,18 @@ KIND_GROUPS: dict[str, tuple[str, dict[str, str]]] = {
     }),
     "admin": (N_("Administration"), {
         "user_created": N_("User created"),
+        "user_updated": N_("User changed"),
         "password_changed": N_("Password changed"),
+        "password_change_refused": N_("Password change refused"),
+        "password_reset": N_("Password reset by an administrator"),
         "user_deactivated": N_("User deactivated"),
         "calendar_day_set": N_("Calendar day set"),
         "department_calendar_set": N_("Department calendar set"),
+        "department_created": N_("Department created"),
+        "department_updated": N_("Department renamed"),
+        "department_head_set": N_("Department head set"),
+        "api_token_created": N_("API token created"),
+        "api_token_revoked": N_("API token revoked"),
         "lookup_imported": N_("Lookup data imported"),
     }),
 }

@@ -39,8 +39,10 @@ from engine import (
     upload_checks,
 )
 from engine.directory import actor_of, find_user, issue_token
+from engine.accounts import token_key
+from engine.audit_trail import KIND_GROUPS
 from engine.models import (
-    Attachment, CaseNote, HumanTask, LedgerEntry, ProcessInstance, ProcessVersion,
+    Attachment, AuditEvent, User, CaseNote, HumanTask, LedgerEntry, ProcessInstance, ProcessVersion,
     SavedSearch,
 )
 from engine.services import PROJECT_ROOT, Services
@@ -75,6 +77,11 @@ LIBRARY_READERS = PROCESS_EDITORS + READ_ONLY
 STATISTICS_READERS = ("supervisor", "director", "gm", "auditor", "admin")
 AUDIT_READERS = ("auditor", "admin")             # compliance and administrators
 
+STRONG_PASSWORD = "Blue-Kettle-Morning-42"
+ACCOUNT_KINDS = tuple(KIND_GROUPS["admin"][1])
+NEW_USER = {"username": "meng.qi", "display_name": "Meng Qi", "roles": ["dept_handler"],
+            "department": "logistics", "password": STRONG_PASSWORD,
+            "confirm": STRONG_PASSWORD}
 GUESSED_TOKEN = "Gu3ssedLinkGu3ssedLinkGu3ssedLinkGu3ssedLin"  # as long as a real one
 
 
@@ -290,6 +297,15 @@ def case_count(services: Services, case: Case):
         return session.execute(select(func.count(ProcessInstance.id))).scalar_one()
 
 
+def account_changes(services: Services, _case: Case):
+    """The audited changes to accounts, departments and tokens, and who may sign in."""
+    with services.db.read() as session:
+        return (session.execute(select(func.count(AuditEvent.id)).where(
+                    AuditEvent.kind.in_(ACCOUNT_KINDS))).scalar_one(),
+                session.execute(select(func.count(User.id)).where(
+                    User.active.is_(True))).scalar_one())
+
+
 def note_count(services: Services, case: Case):
     with services.db.read() as session:
         return session.execute(
@@ -393,7 +409,7 @@ PHONE_COMPLAINT = {"customer_name": "Zhao Li", "customer_phone": "13900001111",
 class Route:
     endpoint: str
     method: str
-    path: str   # {ticket} {task} {token} {message} {shared_file} {internal_file}
+    path: str   # {ticket} {task} {token} {message} {shared_file} {internal_file} {api_token}
     expect: dict
     variant: str = ""           # when one route is tried in more than one way
     case: str = "dispatched"
@@ -535,10 +551,49 @@ ROUTES = [
     Route("settings.edit", "GET", "/settings", STAFF),
     Route("settings.save", "POST", "/settings", STAFF,
           body={"locale": "zh", "timezone": "Asia/Shanghai"}, fresh=True),
+    Route("settings.password_form", "GET", "/settings/password", STAFF),
+    Route("settings.change_password", "POST", "/settings/password", STAFF,
+          body={"current": "demo", "new": STRONG_PASSWORD, "confirm": STRONG_PASSWORD},
+          fresh=True),
+    # Only one's own tokens: the one named is handler2's (an administrator revokes others'
+    # on the account pages).
+    Route("settings.revoke_token", "POST", "/settings/tokens/{api_token}/revoke",
+          rule(ok=("handler2",)), observe=account_changes, fresh=True),
     # administration
     Route("admin.outbox", "GET", "/admin/outbox", ADMINS),
     Route("admin.message", "GET", "/admin/outbox/{message}", ADMINS),
     Route("admin.attachment", "GET", "/admin/outbox/{message}/attachment", ADMINS),
+    # accounts: users, departments and API tokens
+    Route("accounts.users", "GET", "/admin/users", ADMINS),
+    Route("accounts.create_user", "POST", "/admin/users", ADMINS, body=NEW_USER,
+          observe=account_changes, fresh=True),
+    Route("accounts.user", "GET", "/admin/users/handler2", ADMINS),
+    Route("accounts.update_user", "POST", "/admin/users/handler2", ADMINS,
+          body={"display_name": "Chen Jie", "roles": ["dept_handler", "dept_head"],
+                "department": "logistics"}, observe=account_changes, fresh=True),
+    Route("accounts.reset_password", "POST", "/admin/users/handler2/password", ADMINS,
+          body={"password": STRONG_PASSWORD, "confirm": STRONG_PASSWORD},
+          observe=account_changes, fresh=True),
+    Route("accounts.deactivate_user", "POST", "/admin/users/handler2/deactivate", ADMINS,
+          observe=account_changes, fresh=True),
+    Route("accounts.create_token", "POST", "/admin/users/handler2/tokens", ADMINS,
+          body={"days": "7"}, observe=account_changes, fresh=True),
+    # handler2's own token: revoking it is for administrators on these pages.
+    Route("accounts.revoke_token", "POST", "/admin/users/handler2/tokens/{api_token}/revoke",
+          ADMINS, observe=account_changes, fresh=True),
+    Route("accounts.departments", "GET", "/admin/departments", ADMINS),
+    Route("accounts.create_department", "POST", "/admin/departments", ADMINS,
+          body={"code": "after_sales", "name": "After-sales"}, observe=account_changes,
+          fresh=True),
+    Route("accounts.update_department", "POST", "/admin/departments/logistics", ADMINS,
+          body={"name": "Logistics", "head": "handler2"}, observe=account_changes,
+          fresh=True),
+    Route("accounts.calendars", "GET", "/admin/calendars", ADMINS),
+    Route("accounts.set_calendar_day", "POST", "/admin/calendars/days", ADMINS,
+          body={"calendar": "cn-standard", "day": "2026-12-24", "is_open": "closed",
+                "reason": "Company day"}, observe=account_changes, fresh=True),
+    Route("accounts.set_department_calendar", "POST", "/admin/calendars/departments/sales",
+          ADMINS, body={"calendar": "eu-central"}, observe=account_changes, fresh=True),
     # the process library
     Route("processes.index", "GET", "/processes", rule(ok=LIBRARY_READERS)),
     Route("processes.version", "GET", "/processes/complaint/versions/1",
@@ -631,7 +686,8 @@ def address(route: Route, world: World, actor: str) -> str:
     token = {"customer": case.token, "bystander": world.other(route.case).token}
     return route.path.format(ticket=case.ticket, task=case.task_id, message=world.message_id,
                              shared_file=world.shared_file, internal_file=world.internal_file,
-                             token=token.get(actor, GUESSED_TOKEN))
+                             token=token.get(actor, GUESSED_TOKEN),
+                             api_token=token_key(world.bearer["handler2"]))
 
 
 def visit(site: Site, world: World, route: Route, actor: str):

@@ -65,7 +65,7 @@ def test_a_new_password_ends_the_accounts_sessions(app, services):
 def test_the_operator_commands_change_a_password_and_deactivate(app, services):
     saved = _saved_cookie(signed_in(app, "agent"))
     runner = app.test_cli_runner()
-    result = runner.invoke(args=["set-password", "agent", "--password", "changed"])
+    result = runner.invoke(args=["set-password", "agent", "--password", "Changed-by-2026"])
     assert result.exit_code == 0, result.output
     assert _with_cookie(app, saved).get("/").status_code == 302
     assert runner.invoke(args=["deactivate-user", "agent"]).exit_code == 0

@@ -50,7 +50,7 @@ def create_app(config: dict | None = None) -> Flask:
                                        or instance / "attachments")
 
     from . import (
-        admin, api, attachments, audit, auth, cache_policy, cases, cli, errors, i18n, inbox,
+        accounts, admin, api, attachments, audit, auth, cache_policy, cases, cli, errors, i18n, inbox,
         intake, language, ledger, modeler, processes, proxy, public, rate_limit, request_limits,
         settings, statistics, templating,
     )
@@ -72,6 +72,7 @@ def create_app(config: dict | None = None) -> Flask:
     app.register_blueprint(public.bp)
     app.register_blueprint(attachments.bp)
     app.register_blueprint(admin.bp)
+    app.register_blueprint(accounts.bp)
     app.register_blueprint(settings.bp)
     app.register_blueprint(processes.bp)
     app.register_blueprint(modeler.bp)

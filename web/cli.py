@@ -6,12 +6,18 @@ import logging
 import click
 from flask import Flask
 
-from engine import audit, bootstrap, migrate, monthly_work, periods, sign_in, versions
+from engine import accounts, audit, bootstrap, migrate, monthly_work, periods, sign_in, versions
 from engine.directory import ROLES, create_user, find_user
 
 # Who the audit trail names for a change made on the server's command line (the same
 # name the calendar commands record).
 OPERATOR = "admin"
+
+
+def _check_password(password: str, username: str) -> None:
+    problem = accounts.password_problem(password, username)
+    if problem:
+        raise click.ClickException(str(problem))
 
 
 def register(app: Flask) -> None:
@@ -43,6 +49,7 @@ def register(app: Flask) -> None:
     @click.password_option()
     def create_user_command(username, roles, department, name, password):
         """Create a staff account."""
+        _check_password(password, username)
         bootstrap.ensure_departments(services)
         with services.db.write() as session:
             create_user(session, username, password, list(roles), display_name=name,
@@ -51,11 +58,36 @@ def register(app: Flask) -> None:
                          roles=sorted(roles), department=department, via="command line")
         click.echo(f"user {username} created")
 
+    @app.cli.command("create-admin")
+    @click.argument("username")
+    @click.option("--name", help="the name shown on the pages (default: the user name)")
+    @click.option("--email")
+    @click.password_option()
+    def create_admin_command(username, name, email, password):
+        """Create an administrator for a real installation (no demo accounts); the
+        password is asked for twice and must pass the password rules. The database schema
+        is brought up to date first."""
+        _check_password(password, username)
+        if not accounts.USERNAME.match(username):
+            raise click.ClickException("use lower-case letters, digits, dots, hyphens and "
+                                       "underscores for the user name")
+        migrate.upgrade(services.db.url)
+        with services.db.write() as session:
+            if find_user(session, username) is not None:
+                raise click.ClickException(f"user {username!r} already exists")
+            create_user(session, username, password, ["admin"], display_name=name,
+                        email=email)
+            audit.record(session, "user_created", OPERATOR, username=username,
+                         roles=["admin"], department=None, via="command line")
+        click.echo(f"administrator {username} created; sign in and add the others under "
+                   f"Admin > Users")
+
     @app.cli.command("set-password")
     @click.argument("username")
     @click.password_option()
     def set_password_command(username, password):
         """Give an account a new password; its open sessions end."""
+        _check_password(password, username)
         with services.db.write() as session:
             user = find_user(session, username)
             if user is None:
