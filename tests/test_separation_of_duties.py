@@ -54,3 +54,32 @@ def test_the_author_is_refused_by_the_api(client, desk, authored):
                           json=GOOD["approve_plan_director"],
                           headers={"Authorization": f"Bearer {director.get_json()['token']}"})
     assert allowed.status_code == 200
+
+
+def test_a_head_who_proposed_the_solution_cannot_approve_it_and_the_director_does(
+        desk, services, actors):
+    from engine.errors import Forbidden
+    ticket = desk.file()
+    desk.run_until(ticket, "confirm_receipt")
+    desk.do(ticket, "confirm_receipt", handler="head")
+    desk.do(ticket, "verify", user="head")
+    desk.do(ticket, "propose_solution", user="head")
+    approval = desk.task(ticket, "approve_solution")
+    # The head is the quality department's only head: the approval goes one level up.
+    assert (approval.role, approval.department) == ("cs_director", None)
+    with pytest.raises(Forbidden):
+        desk.do(ticket, "approve_solution", user="head")
+    case = desk.case(ticket)
+    [moved] = [h for h in case.history if h.kind == "approval_moved_up"]
+    assert moved.detail["author"] == "head" and moved.detail["to_role"] == "cs_director"
+    assert moved.title == "Approval moved one level up: its author may not approve it"
+    desk.do(ticket, "approve_solution", user="director")
+    assert desk.open_task_names(ticket) == ["customer_decision"]
+
+
+def test_a_solution_proposed_by_the_handler_stays_with_the_head(desk):
+    ticket = desk.file()
+    desk.run_until(ticket, "approve_solution")
+    approval = desk.task(ticket, "approve_solution")
+    assert (approval.role, approval.department) == ("dept_head", "quality")
+    assert [h for h in desk.case(ticket).history if h.kind == "approval_moved_up"] == []
