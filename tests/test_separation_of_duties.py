@@ -83,3 +83,26 @@ def test_a_solution_proposed_by_the_handler_stays_with_the_head(desk):
     approval = desk.task(ticket, "approve_solution")
     assert (approval.role, approval.department) == ("dept_head", "quality")
     assert [h for h in desk.case(ticket).history if h.kind == "approval_moved_up"] == []
+
+
+def test_acceptance_of_work_its_only_director_did_goes_to_the_gm_office(desk, services):
+    from sqlalchemy import update
+    from engine.directory import actor_of, find_user
+    from engine.errors import Forbidden
+    from engine.models import User
+    from support.major_path import to_execution
+    add_user(services, "wei", ["dept_handler", "cs_director"], "quality")
+    with services.db.write() as session:
+        session.execute(update(User).where(User.username == "director").values(active=False))
+        wei = actor_of(find_user(session, "wei"))
+    ticket = file_major(desk)
+    to_execution(desk, ticket)
+    work(desk, ticket, "execute_capa", wei)
+    acceptance = row(desk, ticket, "inspect_capa")
+    assert (acceptance.role, acceptance.department) == ("gm_office", None)
+    with pytest.raises(Forbidden):
+        work(desk, ticket, "inspect_capa", wei)
+    [moved] = [h for h in desk.case(ticket).history if h.kind == "approval_moved_up"]
+    assert (moved.detail["author"], moved.detail["from_role"]) == ("wei", "cs_director")
+    work(desk, ticket, "inspect_capa", desk.actors["gm"])
+    assert row(desk, ticket, "compile_final_report")
