@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
+from .calendars import default_calendar_of
 from .directory import create_user, ensure_department
 from .models import User
 from .services import Services
@@ -35,7 +36,7 @@ DEMO_USERS = [
 def ensure_departments(services: Services) -> None:
     with services.db.write() as session:
         for code, name in DEPARTMENTS:
-            ensure_department(session, code, name)
+            ensure_department(session, code, name, default_calendar_of(code))
 
 
 def create_demo_directory(services: Services) -> list[tuple[str, str]]:

@@ -96,6 +96,9 @@ class BusinessCalendar:
     holidays: str = "cn"
     closed_days: frozenset[dt.date] = frozenset()
     open_days: frozenset[dt.date] = frozenset()
+    # A team that answers around the clock (001's 7x24 hotline): every day is a working
+    # day of 24 hours, so its deadlines are clock hours; an admin may still close a day.
+    around_the_clock: bool = False
 
     def __post_init__(self):
         if self.holidays not in HOLIDAY_RULES:
@@ -104,7 +107,7 @@ class BusinessCalendar:
             raise ValueError("day_start and day_end are local wall times without a zone")
         if not self.day_start < self.day_end:
             # Overnight shifts would make one working "day" span two dates; no team in
-            # the procedure works them (the 24x7 hotline has no SLA clock of its own).
+            # the procedure works them (the 7x24 hotline is `around_the_clock` instead).
             raise ValueError("day_start must be before day_end")
         # Callers pass lists or sets from the database; freeze them so the calendar stays
         # hashable and cannot change under a cached computation.
@@ -116,15 +119,25 @@ class BusinessCalendar:
             day = day.date()
         if day in self.closed_days:
             return False
-        if day in self.open_days:
+        if day in self.open_days or self.around_the_clock:
             return True
         return _base_working_day(self.holidays, day)
 
     def working_day_length(self) -> dt.timedelta:
+        if self.around_the_clock:
+            return dt.timedelta(hours=24)
         return (dt.datetime.combine(dt.date.min, self.day_end)
                 - dt.datetime.combine(dt.date.min, self.day_start))
 
+    def working_window(self, day: dt.date) -> tuple[dt.datetime, dt.datetime]:
+        """Opening and closing of a working `day` in UTC."""
+        return self._window(day)
+
     def _window(self, day: dt.date) -> tuple[dt.datetime, dt.datetime]:
+        if self.around_the_clock:
+            # Midnight to the next midnight in local time: 23 or 25 hours on a DST change.
+            return (_window(self.zone, day, dt.time(0), dt.time(0))[0],
+                    _window(self.zone, day + _ONE_DAY, dt.time(0), dt.time(0))[0])
         return _window(self.zone, day, self.day_start, self.day_end)
 
     def _local_day(self, moment_utc: dt.datetime) -> dt.date:
@@ -223,9 +236,17 @@ CALENDARS: dict[str, BusinessCalendar] = {
         BusinessCalendar("eu-central", ZoneInfo("Europe/Berlin"), holidays="weekends"),
         BusinessCalendar("us-eastern", ZoneInfo("America/New_York"), holidays="weekends"),
         BusinessCalendar("sg-standard", ZoneInfo("Asia/Singapore"), holidays="weekends"),
+        BusinessCalendar("cn-24x7", ZoneInfo("Asia/Shanghai"), around_the_clock=True),
     )
 }
 DEFAULT_CALENDAR = "cn-standard"
+# Customer service answers the hotline 7x24 (001) and counts clock hours from receipt;
+# departments count effective working hours (002). An admin may change either.
+TEAM_CALENDARS = {"customer_service": "cn-24x7"}
+
+
+def default_calendar_of(team: str | None) -> str:
+    return TEAM_CALENDARS.get(team or "", DEFAULT_CALENDAR)
 
 
 def get_calendar(name: str, closed_days: Iterable[dt.date] = (),

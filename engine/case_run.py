@@ -558,7 +558,10 @@ class CaseRun:
         changes.closed = sorted(set(self._ready_before) - set(ready_after) - {completed_id})
         new = {task_id: task for task_id, task in ready_after.items()
                if task_id not in self._ready_before}
-        changes.new_rows = tasks.task_rows(self.session, self.case.id, new, self.now)
+        moved: list[dict] = []
+        changes.new_rows = tasks.task_rows(self.session, self.case.id, new, self.now, moved)
+        for detail in moved:
+            self.record("approval_moved_up", None, **detail)
         return changes
 
     def _task_parameters(self, changes: "TaskChanges") -> dict:

@@ -49,6 +49,8 @@ HISTORY_KINDS = {
     "case_closed": N_("Case closed"),
     "case_cancelled": N_("Case cancelled"),
     "step_failed": N_("A step failed; nothing of it was saved"),
+    # Separation of duties: the author was the only approver.
+    "approval_moved_up": N_("Approval moved one level up: its author may not approve it"),
 }
 # The SLA timers that fired on a step, from the marks they left on its task row.
 SLA_HISTORY = (("sla_reminder", "reminded_at", N_("SLA reminder sent")),

@@ -79,10 +79,15 @@ def hash_password(password: str) -> str:
     return _hasher.hash(password)
 
 
-def ensure_department(session: Session, code: str, name: str) -> Department:
+def ensure_department(session: Session, code: str, name: str,
+                      calendar: Optional[str] = None) -> Department:
+    """The department, created if missing; `calendar` applies only on creation so that an
+    admin's later choice stays."""
     dept = session.execute(select(Department).where(Department.code == code)).scalar_one_or_none()
     if dept is None:
         dept = Department(code=code, name=name)
+        if calendar:
+            dept.calendar = calendar
         session.add(dept)
         session.flush()
     return dept

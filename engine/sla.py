@@ -15,7 +15,7 @@ from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinitio
 from SpiffWorkflow.bpmn.specs.mixins.events.intermediate_event import BoundaryEvent
 from SpiffWorkflow.util.task import TaskState
 
-from .calendars import DEFAULT_CALENDAR, BusinessCalendar, get_calendar
+from .calendars import DEFAULT_CALENDAR, TEAM_CALENDARS, BusinessCalendar, default_calendar_of, get_calendar
 from .i18n import COMPANY_ZONE, N_, local_time, one_line, translator, zone_or_none
 from .models import ClosedDay, Department, HumanTask, Notification, User
 from .extensions import task_property
@@ -83,7 +83,7 @@ class CalendarBook:
             for name, day, is_open in session.execute(
                     select(ClosedDay.calendar, ClosedDay.day, ClosedDay.is_open)):
                 (opened if is_open else closed).setdefault(name, []).append(day)
-        names = set(teams.values()) | {DEFAULT_CALENDAR}
+        names = set(teams.values()) | set(TEAM_CALENDARS.values()) | {DEFAULT_CALENDAR}
         calendars = {name: get_calendar(name, closed.get(name, ()), opened.get(name, ()))
                      for name in names}
         with self._lock:
@@ -93,8 +93,17 @@ class CalendarBook:
     def for_team(self, department: Optional[str]) -> BusinessCalendar:
         if time.monotonic() - self._loaded_at > self.ttl:
             self._load()
-        name = self._team_calendar.get(department or CUSTOMER_SERVICE, DEFAULT_CALENDAR)
+        team = department or CUSTOMER_SERVICE
+        name = self._team_calendar.get(team) or default_calendar_of(team)
         return self._calendars.get(name) or get_calendar(name)
+
+
+    def company(self) -> BusinessCalendar:
+        """The company's working calendar with the admin's days, for figures that compare
+        teams (statistics) rather than time one team's step."""
+        if time.monotonic() - self._loaded_at > self.ttl:
+            self._load()
+        return self._calendars.get(DEFAULT_CALENDAR) or get_calendar(DEFAULT_CALENDAR)
 
 
 def _aware(value) -> dt.datetime:

@@ -343,10 +343,7 @@ class BusinessClock:
         day = self.first
         while day <= last + dt.timedelta(days=1):
             if calendar.is_working_day(day):
-                opening = dt.datetime.combine(day, calendar.day_start, calendar.zone)
-                closing = dt.datetime.combine(day, calendar.day_end, calendar.zone)
-                opening, closing = (opening.astimezone(dt.timezone.utc),
-                                    closing.astimezone(dt.timezone.utc))
+                opening, closing = calendar.working_window(day)
                 self._openings.append(opening)
                 self._windows.append((opening, closing, total))
                 total += (closing - opening).total_seconds()
@@ -698,8 +695,8 @@ def require_reader(actor) -> None:
 
 
 def for_period(services, period: Period, department: Optional[str] = None) -> Statistics:
-    """The figures as of now, handling times in the company's (customer service's)
-    business calendar."""
+    """The figures as of now, handling times in the company's working calendar (the
+    departments' effective working hours, 002), whichever calendar a team counts in."""
     with services.db.read() as session:
         return compute(session, period, department,
-                       calendar=services.calendars.for_team(None), as_of=services.now())
+                       calendar=services.calendars.company(), as_of=services.now())

@@ -402,8 +402,38 @@ def _user_id(session: Session, username) -> Optional[int]:
     return user.id if user is not None and user.active else None
 
 
-def task_rows(session: Session, instance_id: int, new_tasks: dict, now: dt.datetime
-              ) -> list[dict]:
+def _others_can_approve(session: Session, role: str, department: Optional[str],
+                        author_id: int) -> bool:
+    """Someone besides the author holds the role (in the department, if it has one)."""
+    users = session.execute(select(User).where(User.active.is_(True), User.id != author_id)
+                            ).scalars()
+    return any(role in u.role_names and (
+        department is None or (u.department is not None and u.department.code == department))
+        for u in users)
+
+
+def _move_up_if_author_alone(session: Session, spec, row: dict, moved: Optional[list]) -> None:
+    """Separation of duties: the author never approves. When the author is the only one
+    who holds the approving role, the approval goes one level up (the diagram's
+    `separateEscalateTo`: the customer-service director on the general path, the general
+    manager's office on the major path) and the case says why."""
+    higher = task_property(spec, "separateEscalateTo")
+    author = row["excluded_user_id"]
+    if not higher or author is None or row["assignee_id"] not in (None, author):
+        return
+    if _others_can_approve(session, row["role"], row["department_code"], author):
+        return
+    moved_from = row["role"]
+    row.update(role=higher, department_code=None, assignee_id=None)
+    if moved is not None:
+        user = session.get(User, author)
+        moved.append({"task_id": row["id"], "task": row["name"], "from_role": moved_from,
+                      "to_role": higher, "author": user.username if user else None,
+                      "reason": "the author is the only one who may approve"})
+
+
+def task_rows(session: Session, instance_id: int, new_tasks: dict, now: dt.datetime,
+              moved: Optional[list] = None) -> list[dict]:
     """The human-task rows of newly ready user tasks, as column values, not yet written."""
     new_rows = []
     for task_id, task in new_tasks.items():
@@ -427,6 +457,8 @@ def task_rows(session: Session, instance_id: int, new_tasks: dict, now: dt.datet
             "due_at": sla.breach_due(task),
             "pauses_sla": task_property(spec, "slaPause") == "true",
         })
+        if excluded_id is not None:
+            _move_up_if_author_alone(session, spec, new_rows[-1], moved)
     return new_rows
 
 

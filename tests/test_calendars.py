@@ -55,6 +55,19 @@ def test_the_named_calendars():
         assert cal.working_day_length() == 9 * H
 
 
+def test_the_around_the_clock_calendar_counts_clock_hours():
+    hotline = CALENDARS["cn-24x7"]
+    saturday_evening = sh(2026, 11, 28, 20)
+    assert hotline.add(saturday_evening, H) == sh(2026, 11, 28, 21)
+    assert hotline.add(saturday_evening, "P1D") == sh(2026, 11, 29, 20)
+    assert hotline.elapsed(saturday_evening, sh(2026, 11, 30, 20)) == 48 * H
+    # A national holiday is still a working day of the hotline...
+    assert hotline.is_working_day(dt.date(2026, 10, 1))
+    # ...unless an admin closes it.
+    closed = get_calendar("cn-24x7", closed_days=[dt.date(2026, 11, 29)])
+    assert closed.add(saturday_evening, 5 * H) == sh(2026, 11, 30, 1)
+
+
 def test_unknown_calendar_names_the_known_ones():
     with pytest.raises(KeyError, match="unknown business calendar 'mars'.*cn-standard"):
         get_calendar("mars")
@@ -289,6 +302,8 @@ calendar_choice = st.builds(
 
 def inside_or_at_closing(calendar: BusinessCalendar, moment: dt.datetime) -> bool:
     local = moment.astimezone(calendar.zone)
+    if calendar.around_the_clock:
+        return calendar.is_working_day(local.date())
     return (calendar.is_working_day(local.date())
             and calendar.day_start <= local.time().replace(fold=0) <= calendar.day_end)
 

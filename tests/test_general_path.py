@@ -194,3 +194,28 @@ def test_the_supervisor_is_copied_on_dispatch(desk, services, actors):
         assert notice.ticket == ticket
         assert notice.subject == f"Complaint {ticket} was dispatched to quality"
         assert notifications.for_actor(session, actors["handler"]) == []
+
+
+def test_a_media_attention_emergency_on_the_general_path_alerts_the_leadership_group(
+        desk, services, actors):
+    from engine import notifications
+    ticket = desk.file()
+    desk.do(ticket, "check_record")
+    desk.do(ticket, "classify", media_attention=True)
+    case = desk.case(ticket)
+    assert case.path == "general" and case.data["emergency"] is True
+    assert desk.open_task_names(ticket) == ["dispatch"]
+    with services.db.read() as session:
+        [notice] = notifications.for_actor(session, actors["leader"])
+    assert notice.ticket == ticket and notice.subject.startswith(
+        f"Emergency: complaint {ticket} needs the leadership group now")
+    assert "possible media attention" in notice.subject
+
+
+def test_an_ordinary_general_complaint_alerts_nobody_in_leadership(desk, services, actors):
+    from engine import notifications
+    ticket = desk.file()
+    desk.run_until(ticket, "dispatch")
+    assert desk.case(ticket).data["emergency"] is False
+    with services.db.read() as session:
+        assert notifications.for_actor(session, actors["leader"]) == []

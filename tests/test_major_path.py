@@ -433,3 +433,15 @@ def test_capa_plan_is_due_in_eight_working_hours_with_the_escalation_ladder(
     assert notices[1][1:] == ("dept_head", "quality")  # the lead department's head
     assert notices[2][1] == "leadership"
     assert row(desk, ticket, "capa_plan").id == plan.id  # still there to do
+
+
+def test_a_large_loss_emergency_on_the_major_path_alerts_the_leadership_group_once(
+        desk, services, actors):
+    ticket = desk.file(amount=12000)
+    desk.do(ticket, "check_record")
+    desk.do(ticket, "classify", amount=12000, grade="C", large_loss=True)
+    assert desk.case(ticket).data["emergency_reason"] == "large loss"
+    assert open_names(desk, ticket) == ["call_back_customer"]
+    with services.db.read() as session:
+        [notice] = notifications.for_actor(session, actors["leader"])
+    assert notice.subject.startswith(f"Emergency: major complaint {ticket}")

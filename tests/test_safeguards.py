@@ -116,11 +116,11 @@ def test_a_closed_day_counts_at_once_in_new_deadlines(desk, services, clock):
     """Closing tomorrow moves a deadline that would end tomorrow to the next working day,
     immediately, not when the calendar cache next expires."""
     book = services.calendars
-    before = book.for_team(None).add(clock.now, dt.timedelta(hours=9))  # loads the cache
-    tomorrow = before.astimezone(book.for_team(None).zone).date()
+    before = book.for_team("quality").add(clock.now, dt.timedelta(hours=9))  # loads the cache
+    tomorrow = before.astimezone(book.for_team("quality").zone).date()
     calendars_admin.set_day(services, "cn-standard", tomorrow, False, "Company outing")
-    after = book.for_team(None).add(clock.now, dt.timedelta(hours=9))
-    assert after.astimezone(book.for_team(None).zone).date() > tomorrow
+    after = book.for_team("quality").add(clock.now, dt.timedelta(hours=9))
+    assert after.astimezone(book.for_team("quality").zone).date() > tomorrow
     ticket = desk.file()
     desk.run_until(ticket, "dispatch")
     assert desk.task(ticket, "dispatch").due_at is not None

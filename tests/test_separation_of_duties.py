@@ -54,3 +54,55 @@ def test_the_author_is_refused_by_the_api(client, desk, authored):
                           json=GOOD["approve_plan_director"],
                           headers={"Authorization": f"Bearer {director.get_json()['token']}"})
     assert allowed.status_code == 200
+
+
+def test_a_head_who_proposed_the_solution_cannot_approve_it_and_the_director_does(
+        desk, services, actors):
+    from engine.errors import Forbidden
+    ticket = desk.file()
+    desk.run_until(ticket, "confirm_receipt")
+    desk.do(ticket, "confirm_receipt", handler="head")
+    desk.do(ticket, "verify", user="head")
+    desk.do(ticket, "propose_solution", user="head")
+    approval = desk.task(ticket, "approve_solution")
+    # The head is the quality department's only head: the approval goes one level up.
+    assert (approval.role, approval.department) == ("cs_director", None)
+    with pytest.raises(Forbidden):
+        desk.do(ticket, "approve_solution", user="head")
+    case = desk.case(ticket)
+    [moved] = [h for h in case.history if h.kind == "approval_moved_up"]
+    assert moved.detail["author"] == "head" and moved.detail["to_role"] == "cs_director"
+    assert moved.title == "Approval moved one level up: its author may not approve it"
+    desk.do(ticket, "approve_solution", user="director")
+    assert desk.open_task_names(ticket) == ["customer_decision"]
+
+
+def test_a_solution_proposed_by_the_handler_stays_with_the_head(desk):
+    ticket = desk.file()
+    desk.run_until(ticket, "approve_solution")
+    approval = desk.task(ticket, "approve_solution")
+    assert (approval.role, approval.department) == ("dept_head", "quality")
+    assert [h for h in desk.case(ticket).history if h.kind == "approval_moved_up"] == []
+
+
+def test_acceptance_of_work_its_only_director_did_goes_to_the_gm_office(desk, services):
+    from sqlalchemy import update
+    from engine.directory import actor_of, find_user
+    from engine.errors import Forbidden
+    from engine.models import User
+    from support.major_path import to_execution
+    add_user(services, "wei", ["dept_handler", "cs_director"], "quality")
+    with services.db.write() as session:
+        session.execute(update(User).where(User.username == "director").values(active=False))
+        wei = actor_of(find_user(session, "wei"))
+    ticket = file_major(desk)
+    to_execution(desk, ticket)
+    work(desk, ticket, "execute_capa", wei)
+    acceptance = row(desk, ticket, "inspect_capa")
+    assert (acceptance.role, acceptance.department) == ("gm_office", None)
+    with pytest.raises(Forbidden):
+        work(desk, ticket, "inspect_capa", wei)
+    [moved] = [h for h in desk.case(ticket).history if h.kind == "approval_moved_up"]
+    assert (moved.detail["author"], moved.detail["from_role"]) == ("wei", "cs_director")
+    work(desk, ticket, "inspect_capa", desk.actors["gm"])
+    assert row(desk, ticket, "compile_final_report")

@@ -262,3 +262,26 @@ def test_a_case_whose_timer_fails_does_not_hold_back_the_cases_fired_with_it(
         assert {kind for kind, *_ in sla_notices(services, ticket)} == {
             "sla_reminder", "sla_breach", "sla_escalation"}
     assert sla_notices(services, broken) == []
+
+
+def test_each_step_counts_in_the_calendar_of_the_team_that_does_it(desk, services, clock):
+    # 001: the hotline works 7x24, so customer service's hour runs on a Saturday evening;
+    # 002: the department counts effective working hours, from Monday's opening.
+    clock.now = dt.datetime(2026, 11, 28, 20, 0, tzinfo=SHANGHAI)  # a Saturday
+    ticket = desk.file()
+    desk.run_until(ticket, "dispatch")
+    assert local(desk.task(ticket, "dispatch").due_at) == "Sat 28 21:00"
+    clock.now = dt.datetime(2026, 11, 28, 21, 1, tzinfo=SHANGHAI)
+    fire(services)
+    assert [n[0] for n in sla_notices(services, ticket)] == ["sla_reminder", "sla_breach"]
+    desk.do(ticket, "dispatch")
+    assert local(desk.task(ticket, "confirm_receipt").due_at) == "Mon 30 11:00"
+
+
+def test_customer_service_calendar_stays_configurable(desk, services, clock):
+    from engine import calendars_admin
+    calendars_admin.set_department_calendar(services, "customer_service", "cn-standard")
+    clock.now = dt.datetime(2026, 11, 28, 20, 0, tzinfo=SHANGHAI)
+    ticket = desk.file()
+    desk.run_until(ticket, "dispatch")
+    assert local(desk.task(ticket, "dispatch").due_at) == "Mon 30 10:00"

@@ -203,7 +203,7 @@ def test_the_page_shows_the_figures_with_charts_and_links(services, clock, data_
     page = response.get_data(as_text=True)
     with services.db.read() as session:
         figures = statistics.compute(session, Period.month(2026, 11),
-                                     calendar=services.calendars.for_team(None),
+                                     calendar=services.calendars.company(),
                                      as_of=clock.now)
     assert f'id="figure-received"><a href="' in page
     assert re.search(rf'id="figure-received"><a [^>]*>{figures.received}</a>', page)
@@ -244,7 +244,7 @@ def test_the_api_gives_the_same_figures(services, clock, data_set, client):
     assert response.status_code == 200
     with services.db.read() as session:
         figures = statistics.compute(session, Period.month(2026, 11),
-                                     calendar=services.calendars.for_team(None),
+                                     calendar=services.calendars.company(),
                                      as_of=clock.now)
     assert response.get_json() == json.loads(json.dumps(figures.as_dict()))
     matches(openapi_document(client), "Statistics", response.get_json())
