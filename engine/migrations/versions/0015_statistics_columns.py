@@ -158,9 +158,9 @@ def _complaints(connection):
                      .where(cases.c.status_token_hash.is_not(None))
                      .order_by(cases.c.created_at, cases.c.id).limit(10 * BATCH))
         if after is not None:
-            statement = statement.where(sa.or_(
-                cases.c.created_at > after[1],
-                sa.and_(cases.c.created_at == after[1], cases.c.id > after[0])))
+            statement = statement.where(  # the first bounds the index range
+                cases.c.created_at >= after[1],
+                sa.or_(cases.c.created_at > after[1], cases.c.id > after[0]))
         rows = connection.execute(statement).fetchall()
         if not rows:
             return
