@@ -84,7 +84,10 @@ def empty() -> dict:
 def is_repeat(connection: Connection, keys: dict, created_at: dt.datetime) -> bool:
     """Whether a complaint registered at `created_at` by a customer with these keys
     (phone, e-mail, order number; None where unknown) follows another complaint of the
-    same customer registered within the 90 days before (by the key columns' indexes)."""
+    same customer registered within the 90 days before (by the key columns' indexes).
+    Complaints are registered in time order, so the flag never changes afterwards; two
+    complaints of one customer registered at once by concurrent requests do not see each
+    other (`refill` puts that right)."""
     cases = ProcessInstance.__table__
     matches = [cases.c[name] == keys[name] for name in MATCH_COLUMNS if keys.get(name)]
     if not matches:

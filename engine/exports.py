@@ -26,7 +26,7 @@ import re
 from contextlib import contextmanager
 from itertools import groupby
 from operator import itemgetter
-from typing import Iterator, NamedTuple, Optional
+from typing import Iterator, Optional
 
 from sqlalchemy import String, func, or_, select, type_coerce
 from sqlalchemy.orm import Session
@@ -53,20 +53,6 @@ def kind_condition(kind: str):
     if kind == "all":
         return None
     raise ServiceError(N_("kind is one of complaint, improvement or all."))
-
-
-class Event(NamedTuple):
-    """One event of a case. `at` is the time as text, `YYYY-MM-DD HH:MM:SS.ffffff` in
-    UTC: it sorts as the times do (see `stamp` for the export's form)."""
-    ticket: str
-    activity: str
-    element: str
-    lifecycle: str      # schedule | complete | withdraw
-    at: str
-    resource: Optional[str] = None
-    task_id: str = ""
-    lane: str = ""
-    department: str = ""
 
 
 def _time_text(column, dialect: str):
@@ -201,25 +187,6 @@ def _first(pair):
     return pair[0]
 
 
-def case_events(case, tasks: list) -> list[Event]:
-    ticket = case.ticket
-
-    def event(activity, element, lifecycle, at, resource, task) -> Event:
-        if task is None:
-            return Event(ticket, activity, element, lifecycle, at)
-        return Event(ticket, activity, element, lifecycle, at, resource, task[1],
-                     task[4] or "", task[5] or "")
-    return _timeline(case, tasks, event)
-
-
-def events_by_case(session: Session, scope: Scope, kind: str = "complaint",
-                   size: Optional[int] = None) -> Iterator[tuple[object, list[Event]]]:
-    for batch in case_batches(session, scope, kind, size):
-        tasks = _task_rows(session, [row.id for row in batch])
-        for case in batch:
-            yield case, case_events(case, tasks[case.id])
-
-
 # --------------------------------------------------------------------------- CSV
 
 CASE_FIELDS = ("ticket", "process", "version", "status", "path", "outcome", "complaint_type",
@@ -239,6 +206,10 @@ class _Sheet:
 
     def add(self, row) -> Optional[str]:
         self.writer.writerow(row)
+        return self.take() if self.buffer.tell() >= CHUNK else None
+
+    def add_rows(self, rows) -> Optional[str]:
+        self.writer.writerows(rows)
         return self.take() if self.buffer.tell() >= CHUNK else None
 
     def take(self) -> str:
@@ -264,10 +235,17 @@ def cases_csv(session: Session, scope: Scope, kind: str = "complaint") -> Iterat
 
 def events_csv(session: Session, scope: Scope, kind: str = "complaint") -> Iterator[str]:
     sheet = _Sheet(EVENT_FIELDS)
-    for _case, events in events_by_case(session, scope, kind):
-        for e in events:
-            piece = sheet.add((e.ticket, e.activity, e.element, e.lifecycle, stamp(e.at),
-                               e.resource or "", e.task_id, e.lane, e.department))
+    for batch in case_batches(session, scope, kind):
+        tasks = _task_rows(session, [row.id for row in batch])
+        for case in batch:
+            ticket = case.ticket
+
+            def row(activity, element, lifecycle, at, resource, task) -> tuple:
+                if task is None:
+                    return (ticket, activity, element, lifecycle, stamp(at), "", "", "", "")
+                return (ticket, activity, element, lifecycle, stamp(at), resource or "",
+                        task[1], task[4] or "", task[5] or "")
+            piece = sheet.add_rows(_timeline(case, tasks[case.id], row))
             if piece:
                 yield piece
     yield sheet.take()
