@@ -14,16 +14,17 @@ moment it is asked (`as_of`: a step still open past its deadline is late from th
 `cases_condition` gives the cases behind a figure to the case search, computed the same
 way, so that a figure and its list of cases always agree.
 
-Everything reads indexed columns of the case and task tables, aggregated in SQL: what a
-task's form recorded (urgency, satisfaction, the customer's rejections) and whether a
-complaint is a repeat are columns of the case that each step keeps (engine/case_facts.py),
-never the serialized workflows or the audit trail's JSON.
+Everything reads columns of the case and task tables (the period's cases found by their
+index), aggregated in SQL: what a task's form recorded (urgency, satisfaction, the
+customer's rejections) and whether a complaint is a repeat are columns of the case that
+each step keeps (engine/case_facts.py), never the serialized workflows or the audit
+trail's JSON.
 """
 from __future__ import annotations
 
 import bisect
-import functools
 import datetime as dt
+import functools
 import statistics as pystats
 from collections import Counter, defaultdict
 from dataclasses import asdict, dataclass, field
