@@ -31,7 +31,7 @@ from SpiffWorkflow.exceptions import SpiffWorkflowException, WorkflowException
 from SpiffWorkflow.util.task import TaskState
 from SpiffWorkflow.workflow import Workflow
 
-from . import announcements, audit, connectors, mailer, notifications, sla, specs, tasks
+from . import announcements, audit, case_facts, connectors, mailer, notifications, sla, specs, tasks
 from .closing import follow_on_process
 from .db import batched
 from .errors import AlreadyCompleted, NotFound, ProcessError
@@ -51,10 +51,11 @@ _TASKS = HumanTask.__table__
 CASE_COLUMNS = ("id", "version_id", "ticket", "revision", "status", "path", "outcome",
                 "department_code", "complaint_type", "customer_locale", "customer_timezone",
                 "created_at", "parent_ticket", "lease_owner", "next_due_at", "closed_at",
-                "lease_until", "updated_at")
+                "lease_until", "updated_at", *case_facts.FACT_COLUMNS)
 # The case columns a step may change.
 STEP_COLUMNS = ("updated_at", "next_due_at", "path", "outcome", "department_code",
-                "complaint_type", "status", "closed_at", "lease_owner", "lease_until")
+                "complaint_type", "status", "closed_at", "lease_owner", "lease_until",
+                *case_facts.FACT_COLUMNS)
 TASK_COLUMNS = tuple(c.name for c in _TASKS.columns)
 
 
@@ -147,6 +148,10 @@ class CaseRow:
     closed_at: Optional[dt.datetime] = None
     lease_until: Optional[dt.datetime] = None
     updated_at: Optional[dt.datetime] = None
+    urgency: Optional[str] = None
+    satisfaction: Optional[str] = None
+    satisfaction_score: Optional[int] = None
+    rejections: int = 0
 
 
 # The states of tasks that were reached, by the names a replay gives them.
@@ -347,6 +352,8 @@ class CaseRun:
         self._fired_by: Optional[str] = None
         self._committed = False
         self._loaded_due = case.next_due_at
+        # What the statistics count, folded from each form this run completes.
+        self._facts = {name: getattr(case, name) for name in case_facts.FACT_COLUMNS}
 
     # ------------------------------------------------------------------ opening
 
@@ -511,6 +518,7 @@ class CaseRun:
             run_engine(self.workflow, task.run)
             run_engine(self.workflow, self.workflow.do_engine_steps)
         self._completed = (str(row.id), actor.id, on_behalf)
+        self._facts = case_facts.fold(self._facts, data)
         self.record("task_completed", actor.username, task=row.name, task_id=str(row.id),
                     on_behalf_of=on_behalf, data=data)
 
@@ -542,6 +550,7 @@ class CaseRun:
             "outcome": data.get("outcome"),
             "department_code": data.get("department") or case.department_code,
             "complaint_type": data.get("complaint_type") or case.complaint_type,
+            **self._facts,
         })
         if self._stopped is not None:
             values.update(status="cancelled", outcome=self._stopped, next_due_at=None,
@@ -582,6 +591,9 @@ class CaseRun:
             row = {**values, "version_id": self.case.version_id, "ticket": self.case.ticket,
                    "status": values.get("status", "open"), "created_at": self.case.created_at,
                    "revision": 1}
+            if row.get("status_token_hash"):  # a complaint: by a customer seen before?
+                row["repeat_complaint"] = case_facts.is_repeat(connection, row,
+                                                               self.case.created_at)
             self.case.id = connection.execute(
                 insert(_CASES).returning(_CASES.c.id), row).scalar_one()
             connection.execute(_INSERT_STATE, {"instance_id": self.case.id, "state": state})

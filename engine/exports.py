@@ -7,6 +7,11 @@ index) and each batch's tasks in one query, so memory stays bounded however many
 are exported. The batches read inside one transaction, so the export is one consistent
 picture on PostgreSQL (and SQLite's single writer cannot change it meanwhile).
 
+A log of 100,000 cases holds well over a million events, so the event exports take the
+times as the database's text (SQLite keeps them so; PostgreSQL formats them), which
+sorts as the times do and becomes the export's form by slicing, and the XES log is
+written from pieces of text made once per step and per user.
+
 The event log: one trace per case, named by its ticket; per case a "registered" event,
 for each user task a `schedule` event when it became ready and a `complete` event (by
 the user who completed it) or a `withdraw` event (the engine cancelled it), and the
@@ -18,10 +23,12 @@ import csv
 import datetime as dt
 import io
 import re
-from dataclasses import dataclass
+from contextlib import contextmanager
+from itertools import groupby
+from operator import itemgetter
 from typing import Iterator, Optional
 
-from sqlalchemy import and_, or_, select
+from sqlalchemy import String, func, or_, select, type_coerce
 from sqlalchemy.orm import Session
 
 from .errors import ServiceError
@@ -48,102 +55,136 @@ def kind_condition(kind: str):
     raise ServiceError(N_("kind is one of complaint, improvement or all."))
 
 
-@dataclass(frozen=True)
-class Event:
-    ticket: str
-    activity: str
-    element: str
-    lifecycle: str      # schedule | complete | withdraw
-    at: dt.datetime
-    resource: Optional[str] = None
-    task_id: str = ""
-    lane: str = ""
-    department: str = ""
+def _time_text(column, dialect: str):
+    """A time column as UTC text with microseconds, as SQLite stores it."""
+    if dialect == "postgresql":
+        return func.to_char(func.timezone("UTC", column), "YYYY-MM-DD HH24:MI:SS.US")
+    return type_coerce(column, String())
 
 
-_CASE_COLUMNS = (ProcessInstance.id, ProcessInstance.ticket, ProcessInstance.status,
-                 ProcessInstance.path, ProcessInstance.outcome, ProcessInstance.complaint_type,
-                 ProcessInstance.channel, ProcessInstance.department_code,
-                 ProcessInstance.parent_ticket, ProcessInstance.received_at,
-                 ProcessInstance.created_at, ProcessInstance.closed_at,
-                 ProcessVersion.process_id, ProcessVersion.version)
+def stamp(text: Optional[str]) -> str:
+    """A time as the exports write it: ISO 8601 in UTC to the millisecond."""
+    if not text:
+        return ""
+    if isinstance(text, str) and len(text) == 26 and text[19] == ".":
+        return f"{text[:10]}T{text[11:23]}+00:00"
+    return _moment(_parsed(text))
 
 
-def case_batches(session: Session, scope: Scope, kind: str = "complaint",
-                 size: Optional[int] = None) -> Iterator[list]:
-    """The cases in scope in registration order, `size` (BATCH) at a time."""
-    size = size or BATCH
-    conditions = [c for c in (kind_condition(kind), *scope.conditions()) if c is not None]
-    after = None
-    while True:
-        statement = (select(*_CASE_COLUMNS)
-                     .join(ProcessVersion, ProcessVersion.id == ProcessInstance.version_id)
-                     .where(*conditions))
-        if after is not None:
-            created, last_id = after
-            statement = statement.where(or_(
-                ProcessInstance.created_at > created,
-                and_(ProcessInstance.created_at == created, ProcessInstance.id > last_id)))
-        rows = session.execute(statement.order_by(ProcessInstance.created_at,
-                                                  ProcessInstance.id).limit(size)).all()
-        if not rows:
-            return
-        yield rows
-        after = (rows[-1].created_at, rows[-1].id)
-
-
-def _task_rows(session: Session, case_ids: list[int]) -> dict[int, list]:
-    rows: dict[int, list] = {i: [] for i in case_ids}
-    for row in session.execute(
-            select(HumanTask.instance_id, HumanTask.id, HumanTask.name, HumanTask.title,
-                   HumanTask.lane, HumanTask.department_code, HumanTask.state,
-                   HumanTask.created_at, HumanTask.completed_at, User.username)
-            .outerjoin(User, User.id == HumanTask.completed_by_id)
-            .where(HumanTask.instance_id.in_(case_ids))
-            .order_by(HumanTask.instance_id, HumanTask.created_at, HumanTask.id)):
-        rows[row.instance_id].append(row)
-    return rows
-
-
-def case_events(case, tasks: list) -> list[Event]:
-    """One case's events in the order they happened. Where several share a moment (one
-    step completes a task and opens the next), tasks keep the order they were opened in,
-    and each task's own events their lifecycle order."""
-    timed = [((case.created_at, -1, 0), Event(case.ticket, REGISTERED, "", "complete",
-                                              case.created_at))]
-    for index, task in enumerate(tasks):
-        common = dict(ticket=case.ticket, activity=task.title, element=task.name,
-                      task_id=task.id, lane=task.lane or "",
-                      department=task.department_code or "")
-        timed.append(((task.created_at, index, 0),
-                      Event(lifecycle="schedule", at=task.created_at, **common)))
-        if task.completed_at is None:
-            continue
-        if task.state == "completed":
-            timed.append(((task.completed_at, index, 1),
-                          Event(lifecycle="complete", at=task.completed_at,
-                                resource=task.username, **common)))
-        elif task.state == "cancelled":
-            timed.append(((task.completed_at, index, 1),
-                          Event(lifecycle="withdraw", at=task.completed_at, **common)))
-    if case.status in CLOSED and case.closed_at is not None:
-        timed.append(((case.closed_at, len(tasks), 2),
-                      Event(case.ticket, CLOSED[case.status], "", "complete", case.closed_at)))
-    timed.sort(key=lambda pair: pair[0])
-    return [event for _key, event in timed]
-
-
-def events_by_case(session: Session, scope: Scope, kind: str = "complaint",
-                   size: Optional[int] = None) -> Iterator[tuple[object, list[Event]]]:
-    for batch in case_batches(session, scope, kind, size):
-        tasks = _task_rows(session, [row.id for row in batch])
-        for case in batch:
-            yield case, case_events(case, tasks[case.id])
+def _parsed(value) -> dt.datetime:
+    if isinstance(value, str):
+        value = dt.datetime.fromisoformat(value)
+    return value.replace(tzinfo=dt.timezone.utc) if value.tzinfo is None else value
 
 
 def _moment(value: Optional[dt.datetime]) -> str:
     return value.astimezone(dt.timezone.utc).isoformat(timespec="milliseconds") \
         if value is not None else ""
+
+
+_CASE_COLUMNS = (ProcessInstance.id, ProcessInstance.ticket, ProcessInstance.status,
+                 ProcessInstance.path, ProcessInstance.outcome, ProcessInstance.complaint_type,
+                 ProcessInstance.channel, ProcessInstance.department_code,
+                 ProcessInstance.parent_ticket, ProcessInstance.created_at,
+                 ProcessVersion.process_id, ProcessVersion.version)
+
+
+@contextmanager
+def _unmapped(session: Session):
+    """SQLite maps the database file into the process's memory (up to its mmap_size):
+    an export reads most of the file once, and every page it touched would count as the
+    process's memory. An export reads through SQLite's bounded page cache instead (the
+    operating system still caches the file)."""
+    connection = session.connection()
+    if connection.dialect.name != "sqlite":
+        yield
+        return
+    mapped = connection.exec_driver_sql("PRAGMA mmap_size").scalar()
+    connection.exec_driver_sql("PRAGMA mmap_size=0")
+    try:
+        yield
+    finally:
+        connection.exec_driver_sql(f"PRAGMA mmap_size={int(mapped or 0)}")
+
+
+def case_batches(session: Session, scope: Scope, kind: str = "complaint",
+                 size: Optional[int] = None) -> Iterator[list]:
+    """The cases in scope in registration order, `size` (BATCH) at a time; their times
+    as text too (`received`, `registered`, `closed`). Read through SQLite's page cache,
+    not the mapped file, until the last batch (`_unmapped`)."""
+    size = size or BATCH
+    connection = session.connection()  # plain rows: no ORM bookkeeping per row
+    dialect = connection.dialect.name
+    conditions = [c for c in (kind_condition(kind), *scope.conditions()) if c is not None]
+    columns = (*_CASE_COLUMNS,
+               _time_text(ProcessInstance.received_at, dialect).label("received"),
+               _time_text(ProcessInstance.created_at, dialect).label("registered"),
+               _time_text(ProcessInstance.closed_at, dialect).label("closed"))
+    after = None
+    with _unmapped(session):
+        while True:
+            statement = (select(*columns)
+                         .join(ProcessVersion, ProcessVersion.id == ProcessInstance.version_id)
+                         .where(*conditions))
+            if after is not None:
+                # The first condition alone bounds the index range: with only the OR,
+                # SQLite walks the index from its start for every batch.
+                created, last_id = after
+                statement = statement.where(
+                    ProcessInstance.created_at >= created,
+                    or_(ProcessInstance.created_at > created, ProcessInstance.id > last_id))
+            rows = connection.execute(statement.order_by(ProcessInstance.created_at,
+                                                         ProcessInstance.id).limit(size)).all()
+            if not rows:
+                return
+            yield rows
+            after = (rows[-1].created_at, rows[-1].id)
+
+
+def _task_rows(session: Session, case_ids: list[int]) -> dict[int, list]:
+    """Each case's tasks in the order they were opened, as tuples."""
+    connection = session.connection()
+    rows: dict[int, list] = {i: [] for i in case_ids}
+    for case_id, tasks in groupby(connection.execute(
+            select(HumanTask.instance_id, HumanTask.id, HumanTask.name, HumanTask.title,
+                   HumanTask.lane, HumanTask.department_code, HumanTask.state,
+                   _time_text(HumanTask.created_at, connection.dialect.name),
+                   _time_text(HumanTask.completed_at, connection.dialect.name),
+                   User.username)
+            .outerjoin(User, User.id == HumanTask.completed_by_id)
+            .where(HumanTask.instance_id.in_(case_ids))
+            .order_by(HumanTask.instance_id, HumanTask.created_at, HumanTask.id)),
+            key=itemgetter(0)):
+        rows[case_id] = list(tasks)
+    return rows
+
+
+def _timeline(case, tasks: list, make) -> list:
+    """One case's events in the order they happened, each as `make(activity, element,
+    lifecycle, at, resource, task)` returns it. Where several share a moment (one step
+    completes a task and opens the next), tasks keep the order they were opened in, and
+    each task's own events their lifecycle order."""
+    registered = case.registered
+    timed = [((registered, -1, 0), make(REGISTERED, "", "complete", registered, None, None))]
+    append = timed.append
+    for index, task in enumerate(tasks):
+        _case_id, _task_id, name, title, _lane, _dept, state, opened, done, username = task
+        append(((opened, index, 0), make(title, name, "schedule", opened, None, task)))
+        if done is None:
+            continue
+        if state == "completed":
+            append(((done, index, 1), make(title, name, "complete", done, username, task)))
+        elif state == "cancelled":
+            append(((done, index, 1), make(title, name, "withdraw", done, None, task)))
+    if case.status in CLOSED and case.closed is not None:
+        append(((case.closed, len(tasks), 2),
+                make(CLOSED[case.status], "", "complete", case.closed, None, None)))
+    timed.sort(key=_first)
+    return [made for _key, made in timed]
+
+
+def _first(pair):
+    return pair[0]
 
 
 # --------------------------------------------------------------------------- CSV
@@ -167,6 +208,10 @@ class _Sheet:
         self.writer.writerow(row)
         return self.take() if self.buffer.tell() >= CHUNK else None
 
+    def add_rows(self, rows) -> Optional[str]:
+        self.writer.writerows(rows)
+        return self.take() if self.buffer.tell() >= CHUNK else None
+
     def take(self) -> str:
         text = self.buffer.getvalue()
         self.buffer.seek(0)
@@ -182,7 +227,7 @@ def cases_csv(session: Session, scope: Scope, kind: str = "complaint") -> Iterat
                 case.ticket, case.process_id, case.version, case.status, case.path or "",
                 case.outcome or "", case.complaint_type or "", case.channel or "",
                 case.department_code or "", case.parent_ticket or "",
-                _moment(case.received_at), _moment(case.created_at), _moment(case.closed_at)))
+                stamp(case.received), stamp(case.registered), stamp(case.closed)))
             if piece:
                 yield piece
     yield sheet.take()
@@ -190,10 +235,17 @@ def cases_csv(session: Session, scope: Scope, kind: str = "complaint") -> Iterat
 
 def events_csv(session: Session, scope: Scope, kind: str = "complaint") -> Iterator[str]:
     sheet = _Sheet(EVENT_FIELDS)
-    for _case, events in events_by_case(session, scope, kind):
-        for e in events:
-            piece = sheet.add((e.ticket, e.activity, e.element, e.lifecycle, _moment(e.at),
-                               e.resource or "", e.task_id, e.lane, e.department))
+    for batch in case_batches(session, scope, kind):
+        tasks = _task_rows(session, [row.id for row in batch])
+        for case in batch:
+            ticket = case.ticket
+
+            def row(activity, element, lifecycle, at, resource, task) -> tuple:
+                if task is None:
+                    return (ticket, activity, element, lifecycle, stamp(at), "", "", "", "")
+                return (ticket, activity, element, lifecycle, stamp(at), resource or "",
+                        task[1], task[4] or "", task[5] or "")
+            piece = sheet.add_rows(_timeline(case, tasks[case.id], row))
             if piece:
                 yield piece
     yield sheet.take()
@@ -235,33 +287,61 @@ XES_HEAD = """<?xml version="1.0" encoding="UTF-8"?>
 XES_TAIL = "</log>\n"
 
 
-def _xes_trace(case, events: list[Event]) -> str:
-    parts = [f'<trace>\n<string key="concept:name" value="{_attr(case.ticket)}"/>\n'
-             f'<string key="process" value="{_attr(case.process_id)}"/>\n'
-             f'<int key="version" value="{int(case.version)}"/>\n'
-             f'<string key="status" value="{_attr(case.status)}"/>\n']
-    for e in events:
-        parts.append(f'<event>\n<string key="concept:name" value="{_attr(e.activity)}"/>\n'
-                     f'<string key="lifecycle:transition" value="{e.lifecycle}"/>\n'
-                     f'<date key="time:timestamp" value="{_moment(e.at)}"/>\n')
-        if e.resource:
-            parts.append(f'<string key="org:resource" value="{_attr(e.resource)}"/>\n')
-        if e.element:
-            parts.append(f'<string key="element" value="{_attr(e.element)}"/>\n')
-        parts.append("</event>\n")
-    parts.append("</trace>\n")
-    return "".join(parts)
+class _XesPieces:
+    """The text of events, made once per step title and element and per user: a log has
+    a handful of steps and users, and over a million events."""
+
+    def __init__(self):
+        self._opening: dict = {}
+        self._closing: dict = {}
+        self._resources: dict = {}
+
+    def opening(self, activity: str, lifecycle: str) -> str:
+        key = (activity, lifecycle)
+        text = self._opening.get(key)
+        if text is None:
+            text = self._opening[key] = (
+                f'<event>\n<string key="concept:name" value="{_attr(activity)}"/>\n'
+                f'<string key="lifecycle:transition" value="{lifecycle}"/>\n'
+                f'<date key="time:timestamp" value="')
+        return text
+
+    def closing(self, resource: Optional[str], element: str) -> str:
+        key = (resource, element)
+        text = self._closing.get(key)
+        if text is None:
+            text = self._closing[key] = "".join((
+                '"/>\n',
+                f'<string key="org:resource" value="{_attr(resource)}"/>\n' if resource else "",
+                f'<string key="element" value="{_attr(element)}"/>\n' if element else "",
+                "</event>\n"))
+        return text
+
+
+def _xes_trace(case, tasks: list, pieces: _XesPieces) -> str:
+    opening, closing = pieces.opening, pieces.closing
+
+    def event(activity, element, lifecycle, at, resource, _task) -> str:
+        return f"{opening(activity, lifecycle)}{stamp(at)}{closing(resource, element)}"
+    return "".join((f'<trace>\n<string key="concept:name" value="{_attr(case.ticket)}"/>\n'
+                    f'<string key="process" value="{_attr(case.process_id)}"/>\n'
+                    f'<int key="version" value="{int(case.version)}"/>\n'
+                    f'<string key="status" value="{_attr(case.status)}"/>\n',
+                    *_timeline(case, tasks, event), "</trace>\n"))
 
 
 def events_xes(session: Session, scope: Scope, kind: str = "complaint") -> Iterator[str]:
     pieces, size = [XES_HEAD], len(XES_HEAD)
-    for case, events in events_by_case(session, scope, kind):
-        trace = _xes_trace(case, events)
-        pieces.append(trace)
-        size += len(trace)
-        if size >= CHUNK:
-            yield "".join(pieces)
-            pieces, size = [], 0
+    texts = _XesPieces()
+    for batch in case_batches(session, scope, kind):
+        tasks = _task_rows(session, [row.id for row in batch])
+        for case in batch:
+            trace = _xes_trace(case, tasks[case.id], texts)
+            pieces.append(trace)
+            size += len(trace)
+            if size >= CHUNK:
+                yield "".join(pieces)
+                pieces, size = [], 0
     pieces.append(XES_TAIL)
     yield "".join(pieces)
 

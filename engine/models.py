@@ -162,6 +162,8 @@ class ProcessInstance(Base):
     __table_args__ = (
         Index("ix_instance_status_created", "status", "created_at"),
         Index("ix_instance_created", "created_at", "id"),
+        # A department's cases, and those of a period (its statistics, its case list).
+        Index("ix_instance_department_created", "department_code", "created_at"),
         Index("ix_instance_customer", "customer_name"),
     )
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -181,7 +183,7 @@ class ProcessInstance(Base):
     customer_email: Mapped[Optional[str]] = mapped_column(String(254), index=True)
     order_number: Mapped[Optional[str]] = mapped_column(String(128), index=True)
     complaint_type: Mapped[Optional[str]] = mapped_column(String(64))
-    department_code: Mapped[Optional[str]] = mapped_column(String(64), index=True)
+    department_code: Mapped[Optional[str]] = mapped_column(String(64))
     channel: Mapped[Optional[str]] = mapped_column(String(32))
     received_at: Mapped[Optional[dt.datetime]] = mapped_column(UtcDateTime)
     status_token_hash: Mapped[Optional[str]] = mapped_column(String(64), unique=True)
@@ -192,6 +194,15 @@ class ProcessInstance(Base):
     created_at: Mapped[dt.datetime] = mapped_column(UtcDateTime, default=utcnow)
     updated_at: Mapped[dt.datetime] = mapped_column(UtcDateTime, default=utcnow)
     closed_at: Mapped[Optional[dt.datetime]] = mapped_column(UtcDateTime)
+    # What the statistics count, kept up to date by each step (engine/case_facts.py):
+    # the last classification's urgency, the last follow-up visit's answer, the
+    # customer's rejections, and whether the customer complained within 90 days before.
+    urgency: Mapped[Optional[str]] = mapped_column(String(64))
+    satisfaction: Mapped[Optional[str]] = mapped_column(String(64))
+    satisfaction_score: Mapped[Optional[int]] = mapped_column(Integer)
+    rejections: Mapped[int] = mapped_column(Integer, default=0, server_default=text("0"))
+    repeat_complaint: Mapped[bool] = mapped_column(Boolean, default=False,
+                                                   server_default=text("false"))
     version: Mapped[ProcessVersion] = relationship(lazy="select")
 
 
@@ -213,6 +224,12 @@ class HumanTask(Base):
     __table_args__ = (
         Index("ix_task_queue", "state", "role", "department_code"),
         Index("ix_task_assignee", "state", "assignee_id"),
+        # The few cases with an escalated or overdue step, for the statistics and their
+        # lists of cases, without reading every task of the period.
+        Index("ix_task_escalated", "instance_id", sqlite_where=text("escalated_at IS NOT NULL"),
+              postgresql_where=text("escalated_at IS NOT NULL")),
+        Index("ix_task_breached", "instance_id", sqlite_where=text("breached_at IS NOT NULL"),
+              postgresql_where=text("breached_at IS NOT NULL")),
     )
     id: Mapped[str] = mapped_column(String(36), primary_key=True)  # SpiffWorkflow task id
     instance_id: Mapped[int] = mapped_column(ForeignKey("process_instance.id"), index=True)

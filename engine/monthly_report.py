@@ -2,8 +2,10 @@
 responsibility and penalty decision, and the rewards and penalties approved, stored once
 per month, downloadable as CSV and PDF, mailed to supervision.
 
-`figures_for(session, start, end)` is the one place the report takes its figures from: a
-small set computed here, until the statistics module's figures take its place.
+`figures_for(session, period, calendar, as_of)` is the one place the report takes its
+figures from: the statistics of the month (engine/statistics.py), the same figures the
+statistics page shows for it, about the complaints registered in the month as of the
+moment the report is made.
 """
 from __future__ import annotations
 
@@ -15,17 +17,16 @@ import os
 from pathlib import Path
 from typing import Callable, Optional
 
-from sqlalchemy import and_, case, func, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session, undefer
 
-from . import ledger, mailer, periods
+from . import ledger, mailer, periods, statistics
+from .calendars import BusinessCalendar
 from .directory import Actor
 from .errors import Forbidden, NotFound
-from .i18n import N_, translator
-from .models import (
-    HumanTask, LedgerEntry, MonthlyReport, ProcessInstance, ProcessVersion, User, UserRole,
-)
-from .services import COMPLAINT_PROCESS, Services
+from .i18n import COMPANY_ZONE, N_, translator
+from .models import LedgerEntry, MonthlyReport, User, UserRole
+from .services import Services
 
 log = logging.getLogger("engine.monthly_report")
 
@@ -51,41 +52,47 @@ def require_reader(actor: Actor) -> None:
 
 # --------------------------------------------------------------------------- figures
 
-def _complaints():
-    return (select(func.count(ProcessInstance.id))
-            .join(ProcessVersion, ProcessInstance.version_id == ProcessVersion.id)
-            .where(ProcessVersion.process_id == COMPLAINT_PROCESS))
+def figures_for(session: Session, period: str, calendar: BusinessCalendar,
+                as_of: dt.datetime) -> dict:
+    """The month's figures as the report stores them (plain JSON): the complaints
+    registered in the month, how many of them are closed, their steps with a deadline
+    (done, or open past it) and how many kept it, and the supervision figures beside."""
+    year, month = (int(part) for part in period.split("-"))
+    figures = statistics.compute(session, statistics.Period.month(year, month),
+                                 calendar=calendar, as_of=as_of)
+    rate = figures.on_time.rate
 
+    def hours(value: Optional[float]) -> Optional[float]:
+        return round(value, 2) if value is not None else None
+    satisfied = figures.satisfaction.satisfied_rate
+    mean_score = figures.satisfaction.mean_score
+    return {"complaints_received": figures.received,
+            "complaints_closed": figures.by_status.get("closed", 0),
+            "steps_with_deadline": figures.on_time.decided,
+            "steps_on_time": figures.on_time.on_time,
+            "on_time_rate": round(rate, 4) if rate is not None else None,
+            "handling_median_hours": hours(figures.handling.median_hours),
+            "handling_p90_hours": hours(figures.handling.p90_hours),
+            "follow_up_visits": figures.satisfaction.visits,
+            "satisfied_rate": round(satisfied, 4) if satisfied is not None else None,
+            "mean_satisfaction_score": round(mean_score, 2) if mean_score is not None
+            else None,
+            "repeat_complaints": figures.repeat_complaints,
+            "rejections": figures.rejections,
+            "escalated_steps": figures.escalated_steps,
+            "improvements_open": figures.improvements_open,
+            "improvements_done": figures.improvements_done}
 
-def figures_for(session: Session, start: dt.datetime, end: dt.datetime) -> dict:
-    """Complaints received and closed in [start, end), and of the steps with a deadline
-    finished in it, how many were done on time."""
-    received_at = func.coalesce(ProcessInstance.received_at, ProcessInstance.created_at)
-    received = session.execute(_complaints().where(
-        and_(received_at >= start, received_at < end))).scalar_one()
-    closed = session.execute(_complaints().where(
-        ProcessInstance.status == "closed",
-        and_(ProcessInstance.closed_at >= start, ProcessInstance.closed_at < end))).scalar_one()
-    on_time, with_deadline = session.execute(
-        select(func.sum(case((HumanTask.completed_at <= HumanTask.due_at, 1), else_=0)),
-               func.count(HumanTask.id))
-        .join(ProcessInstance, HumanTask.instance_id == ProcessInstance.id)
-        .join(ProcessVersion, ProcessInstance.version_id == ProcessVersion.id)
-        .where(ProcessVersion.process_id == COMPLAINT_PROCESS,
-               HumanTask.state == "completed", HumanTask.due_at.is_not(None),
-               and_(HumanTask.completed_at >= start, HumanTask.completed_at < end))).one()
-    on_time = int(on_time or 0)
-    return {"complaints_received": received, "complaints_closed": closed,
-            "steps_with_deadline": with_deadline, "steps_on_time": on_time,
-            "on_time_rate": round(on_time / with_deadline, 4) if with_deadline else None}
 
 # --------------------------------------------------------------------------- building
 
 MAX_LISTED = 500  # closed cases listed by ticket in the report and the review
 
 
-def build(session: Session, period: str, now: dt.datetime) -> dict:
-    """The report of a month as stored: plain JSON."""
+def build(session: Session, period: str, now: dt.datetime,
+          calendar: BusinessCalendar) -> dict:
+    """The report of a month as stored: plain JSON. Handling times count in `calendar`'s
+    business hours."""
     start, end = periods.bounds(period)
     closed = ledger.closed_cases(session, start, end)
     missing = [c for c in closed if not c.decided]
@@ -98,7 +105,7 @@ def build(session: Session, period: str, now: dt.datetime) -> dict:
     return {
         "period": period,
         "generated_at": now.isoformat(),
-        "figures": figures_for(session, start, end),
+        "figures": figures_for(session, period, calendar, now),
         "decisions": {"closed": len(closed), "missing": len(missing),
                       "missing_tickets": [c.ticket for c in missing][:MAX_LISTED]},
         "ledger": {
@@ -156,7 +163,7 @@ def generate(services: Services, session: Session, period: str,
     """Build and store the month's report and mail it to supervision, in the caller's
     transaction (the caller makes sure it happens once)."""
     now = services.now()
-    report = build(session, period, now)
+    report = build(session, period, now, services.calendars.for_team(None))
     row = MonthlyReport(period=period, generated_at=now, generated_by=worker, figures=report,
                         csv=to_csv(report))
     session.add(row)
@@ -266,12 +273,33 @@ def to_pdf(report: dict, locale: Optional[str], font: Optional[tuple[str, int]] 
     pdf.ln(4)
     plain = FontFace(emphasis="")
     figures = report["figures"]
-    rate = figures["on_time_rate"]
+    start, end = periods.bounds(report["period"])
+    pdf.multi_cell(0, 6, show(_("Complaints registered from %(first)s to %(last)s",
+                                first=start.astimezone(COMPANY_ZONE).date(),
+                                last=(end - dt.timedelta(seconds=1))
+                                .astimezone(COMPANY_ZONE).date())),
+                   new_x="LMARGIN", new_y="NEXT")
+    pdf.ln(2)
+
+    def percent(value) -> str:
+        return f"{value * 100:.1f} %" if value is not None else "-"
+
+    def hours(value) -> str:
+        return _("%(hours)s h", hours=f"{value:.1f}") if value is not None else "-"
     rows = [
         (_("Complaints received"), figures["complaints_received"]),
         (_("Complaints closed"), figures["complaints_closed"]),
-        (_("Steps with a deadline done"), figures["steps_with_deadline"]),
-        (_("Steps done on time"), f"{rate * 100:.1f} %" if rate is not None else "-"),
+        (_("Steps with a deadline, done or overdue"), figures["steps_with_deadline"]),
+        (_("Steps done on time"), percent(figures["on_time_rate"])),
+        *([(_("Handling time (business hours)"), ", ".join((
+            _("median %(median)s", median=hours(figures["handling_median_hours"])),
+            _("90th percentile") + " " + hours(figures["handling_p90_hours"])))),
+           (_("Satisfied at the follow-up visit"), percent(figures["satisfied_rate"])),
+           (_("Repeat complaints (same customer within 90 days)"),
+            figures["repeat_complaints"]),
+           (_("Rejections by the customer"), figures["rejections"]),
+           (_("Escalated steps"), figures["escalated_steps"])]
+          if "repeat_complaints" in figures else []),  # reports stored before these
         (_("Closed cases without a responsibility decision"),
          report["decisions"]["missing"]),
         (_("Ledger proposals awaiting approval"), report["ledger"]["proposed"]),

@@ -14,27 +14,31 @@ moment it is asked (`as_of`: a step still open past its deadline is late from th
 `cases_condition` gives the cases behind a figure to the case search, computed the same
 way, so that a figure and its list of cases always agree.
 
-Everything reads indexed columns of the case and task tables, aggregated in SQL where
-that pays; what a task's form recorded (urgency, satisfaction, the customer's answer)
-comes from the audit trail's task completions, never from the serialized workflows.
+Everything reads columns of the case and task tables (the period's cases found by their
+index), aggregated in SQL: what a task's form recorded (urgency, satisfaction, the
+customer's rejections) and whether a complaint is a repeat are columns of the case that
+each step keeps (engine/case_facts.py), never the serialized workflows or the audit
+trail's JSON.
 """
 from __future__ import annotations
 
 import bisect
 import datetime as dt
+import functools
 import statistics as pystats
 from collections import Counter, defaultdict
 from dataclasses import asdict, dataclass, field
 from typing import Iterable, Optional
 
-from sqlalchemy import and_, case, false, func, or_, select, true
+from sqlalchemy import and_, case, func, or_, select
 from sqlalchemy.orm import Session
 
+from . import case_facts
 from .calendars import BusinessCalendar
 from .errors import Forbidden, ServiceError
 from .form_values import EARLIEST_DAY, LATEST_DAY
 from .i18n import COMPANY_ZONE, Message, N_
-from .models import AuditEvent, HumanTask, ProcessInstance
+from .models import HumanTask, ProcessInstance
 
 # Who reads the statistics and exports: the supervision roles of the procedure (the
 # supervision department and compliance), customer service's heads, who answer for the
@@ -43,16 +47,8 @@ from .models import AuditEvent, HumanTask, ProcessInstance
 STATISTICS_ROLES = frozenset({"compliance", "supervisor", "cs_supervisor", "cs_director",
                               "gm_office", "admin"})
 
-REPEAT_WINDOW = dt.timedelta(days=90)
+REPEAT_WINDOW = case_facts.REPEAT_WINDOW
 MAX_PERIOD_DAYS = 3700  # ten years: longer asks are mistakes, and slow
-
-# The fields of task forms the figures read (the shipped forms' names).
-URGENCY_FIELD = "urgency"
-SATISFACTION_FIELD = "satisfaction"
-SCORE_FIELD = "satisfaction_score"
-# The customer's answer to a proposed solution (general path) and to a CAPA plan (major).
-REJECTION_FIELDS = ("customer_response", "customer_plan_response")
-REJECTED = "reject"
 # The step a case reaches when the customer rejected the solution three times.
 REJECTION_ESCALATION_STEP = "handle_rejections"
 
@@ -385,81 +381,6 @@ def _on_time(tasks=HumanTask):
                 tasks.completed_at <= tasks.due_at)
 
 
-@dataclass
-class _CaseFacts:
-    """What the task forms recorded for one complaint (from its audit trail)."""
-
-    department: str = ""
-    urgency: str = NOT_CLASSIFIED
-    satisfaction: Optional[str] = None
-    score: Optional[int] = None
-    rejections: int = 0
-
-
-def _form_facts(session: Session, scope: Scope) -> dict[int, _CaseFacts]:
-    """Per complaint in scope that has a completed task: the urgency its last
-    classification gave, its last follow-up visit, and how often the customer rejected a
-    solution or plan."""
-    data = AuditEvent.detail["data"]
-    fields = {"urgency": data[URGENCY_FIELD].as_string(),
-              "satisfaction": data[SATISFACTION_FIELD].as_string(),
-              "score": data[SCORE_FIELD].as_string(),
-              **{name: data[name].as_string() for name in REJECTION_FIELDS}}
-    statement = (
-        select(AuditEvent.instance_id, ProcessInstance.department_code,
-               *(column.label(name) for name, column in fields.items()))
-        .join(ProcessInstance, ProcessInstance.id == AuditEvent.instance_id)
-        .where(AuditEvent.kind == "task_completed", complaints(), *scope.conditions())
-        .order_by(AuditEvent.instance_id, AuditEvent.id))
-    facts: dict[int, _CaseFacts] = {}
-    for row in session.execute(statement):
-        fact = facts.get(row.instance_id)
-        if fact is None:
-            fact = facts[row.instance_id] = _CaseFacts(department=row.department_code or "")
-        if row.urgency:
-            fact.urgency = row.urgency
-        if row.satisfaction:
-            fact.satisfaction = row.satisfaction
-            fact.score = _score(row.score)
-        fact.rejections += sum(1 for name in REJECTION_FIELDS
-                               if getattr(row, name) == REJECTED)
-    return facts
-
-
-def _score(value) -> Optional[int]:
-    try:
-        return int(value) if value not in (None, "") else None
-    except (TypeError, ValueError):
-        return None
-
-
-def _repeats(session: Session, scope: Scope) -> dict[int, str]:
-    """Complaints in scope (with their department) whose customer, known by the same
-    phone, e-mail address or order number as the case page matches them, had complained
-    within the 90 days before."""
-    columns = (ProcessInstance.customer_phone, ProcessInstance.customer_email,
-               ProcessInstance.order_number)
-    window = Scope(scope.start - REPEAT_WINDOW if scope.start else None, scope.end)
-    statement = (select(ProcessInstance.id, ProcessInstance.created_at,
-                        ProcessInstance.department_code, *columns)
-                 .where(complaints(), *window.conditions(),
-                        or_(*(c.is_not(None) for c in columns)))
-                 .order_by(ProcessInstance.created_at, ProcessInstance.id))
-    last_seen: dict[tuple[int, str], dt.datetime] = {}
-    found = {}
-    for row in session.execute(statement):
-        keys = [(i, value) for i, value in enumerate(row[3:]) if value]
-        in_scope = ((scope.start is None or row.created_at >= scope.start)
-                    and (not scope.department or row.department_code == scope.department))
-        if in_scope and any(key in last_seen
-                            and row.created_at - last_seen[key] <= REPEAT_WINDOW
-                            for key in keys):
-            found[row.id] = row.department_code or ""
-        for key in keys:
-            last_seen[key] = row.created_at
-    return found
-
-
 def compute(session: Session, period: Period, department: Optional[str] = None, *,
             calendar: BusinessCalendar, as_of: dt.datetime) -> Statistics:
     """Every figure for the complaints registered in `period` (of one department, or
@@ -527,27 +448,33 @@ def compute(session: Session, period: Period, department: Optional[str] = None, 
         if name == REJECTION_ESCALATION_STEP:
             rejection_escalations += n_tasks
     escalated_complaints = session.execute(
-        select(func.count(func.distinct(HumanTask.instance_id)))
-        .join(ProcessInstance, ProcessInstance.id == HumanTask.instance_id)
-        .where(*in_scope, HumanTask.escalated_at.is_not(None))).scalar_one()
+        select(func.count()).select_from(ProcessInstance)
+        .where(*in_scope, _tasks_exist(HumanTask.escalated_at.is_not(None)))).scalar_one()
 
-    # What the forms recorded, and the repeat complaints.
-    facts = _form_facts(session, scope)
-    repeats = _repeats(session, scope)
+    # What the forms recorded and the repeat complaints, kept on the case rows.
     urgencies: Counter = Counter()
-    visits: dict[str, list[_CaseFacts]] = defaultdict(list)
+    visits: dict[str, _Visits] = defaultdict(_Visits)
     rejections: Counter = Counter()
+    repeat_departments: Counter = Counter()
     rejected_complaints = 0
-    for fact in facts.values():
-        if fact.urgency:
-            urgencies[fact.urgency] += 1
-        if fact.satisfaction:
-            visits[fact.department].append(fact)
-        rejections[fact.department] += fact.rejections
-        rejected_complaints += fact.rejections > 0
+    fact_columns = (ProcessInstance.department_code, ProcessInstance.urgency,
+                    ProcessInstance.satisfaction, ProcessInstance.satisfaction_score)
+    for dept, urgency, level, score, count, n_rejections, n_rejected, n_repeats in \
+            session.execute(select(*fact_columns, func.count(),
+                                   func.sum(ProcessInstance.rejections),
+                                   func.count(case((ProcessInstance.rejections > 0, 1))),
+                                   func.count(case((ProcessInstance.repeat_complaint, 1))))
+                            .where(*in_scope).group_by(*fact_columns)):
+        dept = dept or ""
+        if urgency:
+            urgencies[urgency] += count
+        if level:
+            visits[dept].add(level, score, count)
+        rejections[dept] += int(n_rejections or 0)
+        rejected_complaints += n_rejected
+        repeat_departments[dept] += n_repeats
     total = sum(received.values())
     urgencies[NOT_CLASSIFIED] += total - sum(urgencies.values())
-    repeat_departments = Counter(repeats.values())
 
     improvement_counts = dict(session.execute(
         select(ProcessInstance.status, func.count())
@@ -573,8 +500,9 @@ def compute(session: Session, period: Period, department: Optional[str] = None, 
                          if n],
         handling=Durations.of([h for per_department in hours.values()
                                for h in per_department]),
-        satisfaction=_satisfaction([f for v in visits.values() for f in v]),
-        repeat_complaints=len(repeats),
+        satisfaction=_satisfaction(functools.reduce(_Visits.merge, visits.values(),
+                                                    _Visits())),
+        repeat_complaints=sum(repeat_departments.values()),
         improvements_open=improvement_counts.get("open", 0),
         improvements_done=improvement_counts.get("closed", 0),
         rejections=sum(rejections.values()), rejected_complaints=rejected_complaints,
@@ -586,7 +514,7 @@ def compute(session: Session, period: Period, department: Optional[str] = None, 
             closed=by["status"][dept].get("closed", 0),
             handling=Durations.of(hours.get(dept, [])),
             on_time=OnTime(dept, "", *dept_on_time.get(dept, (0, 0))),
-            satisfaction=_satisfaction(visits.get(dept, [])),
+            satisfaction=_satisfaction(visits.get(dept)),
             repeats=repeat_departments.get(dept, 0), rejections=rejections.get(dept, 0),
             escalated_steps=escalated.get(dept, 0)) for dept in sorted(received)],
     )
@@ -600,14 +528,34 @@ def _ordered(counter: Counter, first: Iterable[str] = ()) -> dict:
     return {v: counter[v] for v in known + rest}
 
 
-def _satisfaction(visits: list[_CaseFacts]) -> Satisfaction:
-    if not visits:
+@dataclass
+class _Visits:
+    """The follow-up visits of some complaints, as counts."""
+
+    levels: Counter = field(default_factory=Counter)
+    scored: int = 0
+    score_sum: int = 0
+
+    def add(self, level: str, score: Optional[int], count: int) -> None:
+        self.levels[level] += count
+        if score is not None:
+            self.scored += count
+            self.score_sum += score * count
+
+    def merge(self, other: "_Visits") -> "_Visits":
+        self.levels.update(other.levels)
+        self.scored += other.scored
+        self.score_sum += other.score_sum
+        return self
+
+
+def _satisfaction(visits: Optional[_Visits]) -> Satisfaction:
+    if visits is None or not visits.levels:
         return Satisfaction()
-    levels = Counter(f.satisfaction for f in visits)
-    scores = [f.score for f in visits if f.score is not None]
-    return Satisfaction(visits=len(visits), levels=_ordered(levels, SATISFACTION_LEVELS),
-                        scored=len(scores),
-                        mean_score=sum(scores) / len(scores) if scores else None)
+    return Satisfaction(visits=sum(visits.levels.values()),
+                        levels=_ordered(visits.levels, SATISFACTION_LEVELS),
+                        scored=visits.scored,
+                        mean_score=visits.score_sum / visits.scored if visits.scored else None)
 
 
 # --------------------------------------------------------------------------- the cases behind
@@ -649,21 +597,16 @@ def cases_condition(session: Session, figure: str, scope: Scope, as_of: dt.datet
     kind, value = parse_figure(figure)
     if kind == "channel":
         return ProcessInstance.channel == value if value else ProcessInstance.channel.is_(None)
-    if kind in ("urgency", "satisfaction", "rejected"):
-        facts = _form_facts(session, scope)
-        if kind == "urgency":
-            if value == NOT_CLASSIFIED:
-                classified = [i for i, f in facts.items() if f.urgency]
-                return ProcessInstance.id.not_in(classified) if classified else true()
-            ids = [i for i, f in facts.items() if f.urgency == value]
-        elif kind == "satisfaction":
-            ids = [i for i, f in facts.items() if f.satisfaction == value]
-        else:
-            ids = [i for i, f in facts.items() if f.rejections]
-        return ProcessInstance.id.in_(ids) if ids else false()
+    if kind == "urgency":
+        if value == NOT_CLASSIFIED:
+            return ProcessInstance.urgency.is_(None)
+        return ProcessInstance.urgency == value
+    if kind == "satisfaction":
+        return ProcessInstance.satisfaction == value
+    if kind == "rejected":
+        return ProcessInstance.rejections > 0
     if kind == "repeat":
-        ids = sorted(_repeats(session, scope))
-        return ProcessInstance.id.in_(ids) if ids else false()
+        return ProcessInstance.repeat_complaint.is_(True)
     if kind == "escalated":
         return _tasks_exist(HumanTask.escalated_at.is_not(None))
     if kind == "breached":

@@ -209,3 +209,29 @@ def test_bad_export_requests_are_refused_clearly(client):
         assert response.get_json()["error"]
     assert client.get("/api/v1/exports/cases.csv",
                       headers=bearer(client, "handler")).status_code == 403
+
+
+@pytest.mark.sqlite_only
+def test_an_export_reads_sqlite_through_its_page_cache_and_maps_the_file_again(
+        services, cases, monkeypatch):
+    """An export touches most of the database once: mapped, every page would count as the
+    process's memory. During it the file is not mapped; after it, or when the download
+    stops early, it is mapped as before."""
+    from engine.statistics import Scope
+    monkeypatch.setattr(exports, "BATCH", 7)
+    monkeypatch.setattr(exports, "CHUNK", 300)
+
+    def mapped(session) -> int:
+        return session.connection().exec_driver_sql("PRAGMA mmap_size").scalar()
+    with services.db.read() as session:
+        before = mapped(session)
+        assert before > 0
+        pieces = exports.events_xes(session, Scope(), "all")
+        next(pieces)
+        assert mapped(session) == 0
+        assert list(pieces)[-1].endswith("</log>\n")
+        assert mapped(session) == before
+        stopped = exports.events_csv(session, Scope(), "all")
+        next(stopped)
+        stopped.close()
+        assert mapped(session) == before

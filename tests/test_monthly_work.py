@@ -13,7 +13,7 @@ import zlib
 
 from sqlalchemy import select
 
-from engine import ledger, monthly_report, monthly_work, tasks, timers
+from engine import ledger, monthly_report, monthly_work, statistics, tasks, timers
 from engine.i18n import COMPANY_ZONE
 from engine.mailer import MailSettings, deliver_due
 from engine.models import HumanTask, MonthlyReport, Notification, ProcessInstance, ScheduledRun
@@ -100,6 +100,38 @@ def test_the_report_downloads_as_csv_and_pdf(desk, services, actors, clock):
     assert bare.startswith(b"%PDF-") and b"Helvetica" in bare and b"NotoSans" not in bare
     assert "No font with Chinese characters was found" in page_text(bare)
     assert "Monthly complaint report 2026-11" in page_text(bare)
+
+
+def test_the_reports_figures_are_the_statistics_page_figures_of_the_month(
+        desk, services, actors, clock):
+    first, _second = november_with_ledger(desk, services, actors)
+    late = desk.file()  # still open on the 1st, its verification overdue
+    desk.run_until(late, "verify")
+    clock.now = first_of_next_month(clock.now)
+    monthly_work.run_due(services, "worker")
+    with services.db.read() as session:
+        report = monthly_report.report(session, actors["auditor"], "2026-11")
+        month = statistics.compute(session, statistics.Period.month(2026, 11),
+                                   calendar=services.calendars.for_team(None),
+                                   as_of=clock.now)
+    figures = report.figures["figures"]
+    assert (figures["complaints_received"], figures["complaints_closed"]) == (
+        month.received, month.by_status["closed"]) == (3, 2)
+    assert (figures["steps_with_deadline"], figures["steps_on_time"]) == (
+        month.on_time.decided, month.on_time.on_time)
+    assert month.on_time.late >= 1  # the open verification counts, late
+    assert figures["on_time_rate"] == round(month.on_time.rate, 4)
+    assert figures["handling_median_hours"] == round(month.handling.median_hours, 2)
+    assert (figures["follow_up_visits"], figures["repeat_complaints"]) == (
+        month.satisfaction.visits, month.repeat_complaints)
+    rows = {r["name"]: r["value"] for r in csv.DictReader(io.StringIO(report.csv))
+            if r["section"] == "figure"}
+    assert rows["steps_with_deadline"] == str(month.on_time.decided)
+    assert rows["repeat_complaints"] == str(month.repeat_complaints)
+    text = page_text(monthly_report.to_pdf(report.figures, "en", find_font=lambda: None))
+    assert "Complaints registered from 2026-11-01 to 2026-11-30" in text
+    assert "Steps with a deadline, done or overdue" in text
+    assert "Repeat complaints (same customer within 90 days)" in text
 
 
 def page_text(pdf: bytes) -> str:

@@ -11,7 +11,7 @@ import re
 import pytest
 from sqlalchemy import select
 
-from engine import runtime, statistics
+from engine import case_facts, runtime, statistics
 from engine.calendars import get_calendar
 from engine.cases import CaseQuery, search
 from engine.i18n import COMPANY_ZONE
@@ -145,6 +145,27 @@ def test_what_the_engine_worked_shows_in_the_figures(services, clock, data_set):
     verify = next(s for s in figures.on_time_by_step if s.key == "verify")
     assert verify.late == 1                        # Li Ming's, open past its deadline
     assert [d.department for d in figures.by_department] == ["", "quality"]
+
+
+FACTS = (ProcessInstance.ticket, ProcessInstance.urgency, ProcessInstance.satisfaction,
+         ProcessInstance.satisfaction_score, ProcessInstance.rejections,
+         ProcessInstance.repeat_complaint)
+
+
+def test_the_columns_the_steps_keep_are_what_the_audit_trail_and_the_cases_before_say(
+        services, data_set):
+    """What each step wrote on the case equals what the audit trail and the complaints
+    registered before give, computed afresh as the migration computed it."""
+    def facts() -> dict:
+        with services.db.read() as session:
+            return {row[0]: tuple(row[1:]) for row in session.execute(select(*FACTS))}
+    kept = facts()
+    assert kept[data_set["closed"]] == ("normal", "fairly_satisfied", 3, 0, False)
+    assert kept[data_set["repeat"]][3:] == (1, True)
+    assert kept[data_set["late"]][:1] == ("urgent",)
+    with services.db.write() as session:
+        case_facts.refill(session.connection())
+    assert facts() == kept
 
 
 def cases_behind(services, clock, figure: str, first, last, department=None) -> set[int]:

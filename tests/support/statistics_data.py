@@ -1,7 +1,8 @@
 """A generated data set for the statistics tests, and the figures computed from plain rows.
 
 `generate` writes random complaints (with their tasks and the audit trail of their task
-forms) and improvement projects straight into the tables, as many as a test wants.
+forms) and improvement projects straight into the tables, as many as a test wants, and
+fills the case columns a step keeps from them (engine.case_facts.refill).
 `read_rows` reads every case, task and form answer back as plain dictionaries, and
 `expected` computes the figures from those with nothing but Python: loops, sets and the
 calendar's own day-by-day `elapsed`. The engine computes them in SQL with a business-hour
@@ -19,7 +20,7 @@ from typing import Optional
 
 from sqlalchemy import insert, select
 
-from engine import audit
+from engine import audit, case_facts
 from engine.models import AuditEvent, HumanTask, ProcessInstance, ProcessVersion, User
 
 UTC = dt.timezone.utc
@@ -54,6 +55,7 @@ def generate(services, count: int, first: dt.datetime, last: dt.datetime,
         version_id = session.execute(select(ProcessVersion.id).where(
             ProcessVersion.process_id == "complaint")).scalars().first()
         users = session.execute(select(User.id)).scalars().all()
+        written = []
         for n in range(count + improvements):
             complaint = n < count
             created = _moment(rng, first, last)
@@ -114,6 +116,9 @@ def generate(services, count: int, first: dt.datetime, last: dt.datetime,
             rng.shuffle(events)
             events.append(("case_viewed", "auditor", {}))
             audit.record_many(session, case_id, events)
+            written.append(case_id)
+        # The columns each step would have kept, from the rows just written.
+        case_facts.refill(session.connection(), written)
 
 
 def read_rows(services) -> tuple[list[dict], list[dict], dict[int, list[dict]]]:
