@@ -22,6 +22,11 @@ ESCAPES = [
     ("vars()", NameError, "'vars' is not defined"),
     ("{}['__class__']", KeyError, "access to '__class__' is not allowed"),
     ("{'_secret': 1}['_secret']", KeyError, "access to '_secret' is not allowed"),
+    ("(x for x in ()).gi_frame.f_back", SyntaxError, "\"f_back\" is a restricted name"),
+    ("breakpoint()", SyntaxError, "\"breakpoint\" is a reserved name"),
+    ("'{0.__class__}'.format_map({0: 1})", NotImplementedError, "format*() methods"),
+    ("setattr(1, 'real', 2)", NameError, "'setattr' is not defined"),
+    ("dir()", NameError, "'dir' is not defined"),
 ]
 
 
@@ -31,6 +36,12 @@ def test_escape_payloads_are_refused_by_their_guard(payload, refusal, reason):
     with pytest.raises(refusal) as refused:
         env.evaluate(payload, {})
     assert reason in str(refused.value)
+
+
+def test_a_script_cannot_import_a_module():
+    with pytest.raises(ImportError) as refused:
+        RestrictedEnvironment().execute("import os\nos.system('id')", {})
+    assert "__import__ not found" in str(refused.value)
 
 
 def test_ordinary_scripts_and_expressions_work():
