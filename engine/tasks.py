@@ -238,7 +238,7 @@ def worklist(session: Session, actor: Actor, limit: int = 1000,
         parameters["text"] = _like_pattern(filters.text)
     statement = _worklist_statement(queue_kind, filters.overdue, bool(filters.title),
                                     bool(filters.text))
-    rows = session.connection().execute(statement, parameters)
+    rows = session.connection().execute(statement, parameters).all()  # one fetch, not one per row
     return [TaskView(id=r[0], name=r[1], title=r[2], lane=r[3], ticket=r[4], assignee=r[5],
                      due_at=r[6], created_at=r[7], state=r[8], department=r[9], role=r[10],
                      breached_at=r[11], customer=r[12])

@@ -10,6 +10,8 @@ from flask_wtf.csrf import CSRFProtect
 
 from engine.services import Services
 
+from .json_provider import OrjsonProvider
+
 csrf = CSRFProtect()
 
 
@@ -42,6 +44,7 @@ def create_app(config: dict | None = None) -> Flask:
     if not app.config.get("SECRET_KEY"):
         app.config["SECRET_KEY"] = os.environ.get("SECRET_KEY") or _secret_key(instance)
 
+    app.json = OrjsonProvider(app)
     app.json.sort_keys = False  # keep the documented field order, and skip a sort per response
     services = app.config.get("SERVICES") or Services.create(app.config["DATABASE_URL"])
     app.extensions["services"] = services
