@@ -16,7 +16,7 @@ def test_filter_claim_and_release_without_reloading_the_page(browser, server):
         zhou = desk.file(customer_name="Zhou Xun")
         wang = desk.file(customer_name="Wang Lei")
         page = sign_in(browser, server, "agent")
-        page.wait_for_function("window.htmx !== undefined")
+        page.wait_for_function("() => window.htmx !== undefined")
         # Survives only as long as the page is not loaded again.
         page.evaluate("window.sameDocument = true")
 

@@ -47,8 +47,10 @@ def test_customer_and_agent_write_to_each_other_without_page_reloads(browser, se
     mark_page(agent)
     assert "Is there any news?" in agent.inner_text("#case-notes")
     agent.select_option("#reply-template", "solution_in_progress")
+    # A function, not an expression: Playwright polls an expression by evaluating a string
+    # in the page, which the page's content security policy refuses.
     agent.wait_for_function(
-        "document.querySelector('#reply-body').value.startsWith('Dear Wang Lei,')")
+        "() => document.querySelector('#reply-body').value.startsWith('Dear Wang Lei,')")
     assert ticket in agent.input_value("#reply-body")
     agent.click("#case-notes form:has(input[value=reply]) button[type=submit]")
     agent.wait_for_selector("#case-notes .note--reply")
