@@ -46,11 +46,16 @@ system-test-deps:
 
 test: venv system-test-deps test-sqlite test-postgresql
 
+# Two workers, one per core of the machines CI runs on; a test file stays on one worker,
+# so a file's browser and fixtures are started once.
+TEST_WORKERS ?= 2
+PYTEST = $(BIN)/pytest -q -n $(TEST_WORKERS) --dist loadfile
+
 test-sqlite: venv
-	$(BIN)/pytest -q
+	$(PYTEST)
 
 test-postgresql: venv system-test-deps
-	COMPLAINTS_TEST_DATABASE=postgresql $(BIN)/pytest -q -m "not sqlite_only"
+	COMPLAINTS_TEST_DATABASE=postgresql $(PYTEST) -m "not sqlite_only"
 
 bench: venv
 	$(BIN)/python bench/api_bench.py

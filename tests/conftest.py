@@ -125,9 +125,24 @@ def visitor(app):
     return arrive
 
 
+@pytest.fixture(scope="session")
+def _served_template(_template, tmp_path_factory):
+    """An SQLite database as a first start of the server leaves it (migrated, shipped
+    processes deployed, demo directory), for served apps, whatever the backend under test."""
+    kind, where = _template
+    if kind == "sqlite":
+        return where
+    path = tmp_path_factory.mktemp("served") / "template.db"
+    _prepare_template(f"sqlite:///{path}")
+    return path
+
+
 @pytest.fixture
-def server(tmp_path):
-    """The application served in a process of its own from a fresh instance folder."""
+def server(tmp_path, _served_template):
+    """The application served in a process of its own from a fresh instance folder. Its
+    database starts as a copy of what a first start makes: the server's start then only
+    checks it, and what a first start does is tested on its own (test_serve.py)."""
+    shutil.copyfile(_served_template, tmp_path / "complaints.db")
     running = Server(tmp_path)
     yield running
     running.stop()
