@@ -217,3 +217,16 @@ def test_the_public_form_speaks_to_the_customer(client):
     assert "What would you like us to do?" in page and "Customer&#39;s demand" not in page
     assert 'name="complaint_type"' not in page
     assert "5000 CNY" not in page and "major" not in page
+
+
+def test_text_of_several_lines_becomes_a_list_and_values_read_as_people_read_them():
+    from web.presenters.reviewed_item import field_block, shown_value
+    text = {"type": "string"}
+    assert field_block(text, {}, "Measures", "1. Replace the unit\n2) Refund\n\n• Apologise") == {
+        "label": "Measures", "lines": ["Replace the unit", "Refund", "Apologise"]}
+    assert field_block(text, {}, "Owner", "Zhang Wei") == {"label": "Owner", "text": "Zhang Wei"}
+    assert shown_value({"type": "string", "format": "date"}, {}, "2026-12-04") == "4 December 2026"
+    assert shown_value({"type": "number"}, {"ui:options": {"currency": "CNY"}}, 5000) == \
+        "CN¥5,000.00"
+    assert shown_value({"type": "boolean"}, {}, False) == "No"
+    assert shown_value({"type": "string"}, {}, None) == "—"
