@@ -166,6 +166,10 @@ def test_the_chinese_customer_reads_the_plan_in_chinese(visitor, desk, services)
     page = text_of(visitor().get(f"/status/{token}"))
     assert "<h3>纠正措施</h3>" in page and "2026年12月4日" in page
     assert "Corrective actions:" not in page and "Includes a return of goods" not in page
+    assert "您同意这个整改方案吗？" in page
+    # A major complaint follows the stages of its own path.
+    assert current_stage(page).startswith("确定整改方案")
+    assert [title.split()[0] for title, _ in stages(page)][:3] == ["受理", "评估", "调查"]
 
 
 def _token_of(services, ticket):
