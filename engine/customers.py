@@ -15,7 +15,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from . import customer_follow_up as follow_up
-from . import forms, intake, runtime, task_forms, tasks
+from . import forms, intake, reviewed_items, runtime, task_forms, tasks
 from .directory import Actor
 from .errors import AlreadyCompleted, NotFound, ProcessError
 from .form_values import storable_part
@@ -34,12 +34,31 @@ VISIBLE_EVENTS = {
     "case_cancelled": N_("Complaint closed by us"),
     "case_withdrawn": N_("You withdrew the complaint"),
 }
-VISIBLE_TASKS = {"supply_missing_facts": N_("You supplied more facts"),
-                 "customer_decision": N_("You answered our proposed solution"),
+VISIBLE_TASKS = {"check_record": N_("We checked that your complaint is complete"),
+                 "supply_missing_facts": N_("You supplied more facts"),
+                 "classify": N_("We assessed your complaint"),
+                 "dispatch": N_("We passed your complaint to the department responsible"),
+                 "confirm_receipt": N_("The department responsible took over your complaint"),
                  "verify": N_("We checked the facts"),
+                 "inform_not_true": N_("We told you what we found"),
+                 "propose_solution": N_("We worked out a solution"),
                  "approve_solution": N_("A solution was approved"),
+                 "customer_decision": N_("You answered our proposed solution"),
+                 "handle_rejections": N_("A supervisor reviewed your complaint"),
                  "execute_solution": N_("The solution was carried out"),
+                 "confirm_major": N_("Our senior team took over your complaint"),
+                 "call_back_customer": N_("We called you back"),
+                 "lead_investigation": N_("We investigated what happened"),
+                 "capa_plan": N_("We drew up an action plan"),
+                 "customer_confirm_plan": N_("You answered our action plan"),
+                 "execute_capa": N_("The action plan was carried out"),
+                 "inspect_capa": N_("We checked the result"),
+                 "compile_final_report": N_("We wrote our report to you"),
                  "follow_up": N_("Follow-up visit")}
+# What the status page repeats of the complaint as filed: the customer's account of it, not
+# their contact details (the link may be forwarded).
+FILED_LEFT_OUT = frozenset({"customer_name", "customer_phone", "customer_email",
+                            "customer_address", "member_account"})
 
 
 @dataclass
@@ -48,6 +67,13 @@ class CustomerTask:
     schema: dict
     ui: dict
     values: dict
+    reviewed: Optional[reviewed_items.ReviewedItem] = None  # what the customer confirms
+
+
+@dataclass(frozen=True)
+class Stage:
+    title: str  # an English catalog id
+    state: str  # done | current | todo
 
 
 @dataclass
@@ -63,6 +89,9 @@ class CustomerStatus:
     tasks: list[CustomerTask] = field(default_factory=list)
     locale: Optional[str] = None  # the customer's language and zone, as recorded at intake
     timezone: Optional[str] = None
+    stepper: list[Stage] = field(default_factory=list)
+    filed: dict = field(default_factory=dict)  # what the customer filed, as `filed_form` has it
+    filed_form: tuple[dict, dict] = ({}, {})
 
 
 def _stages(services: Services) -> dict:
@@ -87,9 +116,9 @@ def answerable_by_customer(row: HumanTask) -> bool:
 def customer_form(services: Services, session: Session, row: HumanTask) -> tuple[dict, dict]:
     if row.name == follow_up.FOLLOW_UP_TASK:
         version_forms = services.forms.of_version(session, row.instance.version_id)
-        return (version_forms.schema(follow_up.CUSTOMER_FORM),
-                version_forms.ui_schema(follow_up.CUSTOMER_UI))
-    return task_forms.form_for(services, session, row)
+        return forms.for_customer(version_forms.schema(follow_up.CUSTOMER_FORM),
+                                  version_forms.ui_schema(follow_up.CUSTOMER_UI))
+    return forms.for_customer(*task_forms.form_for(services, session, row))
 
 
 def status(services: Services, token: str) -> CustomerStatus:
@@ -113,13 +142,46 @@ def status(services: Services, token: str) -> CustomerStatus:
                 continue
             schema, ui = customer_form(services, session, row)
             own.append(CustomerTask(task=tasks.view_of(row), schema=schema, ui=ui,
-                                    values=runtime.task_prefill(services, session, row, ui)))
-        history = _history(session, instance.id)
+                                    values=runtime.task_prefill(services, session, row, ui),
+                                    reviewed=reviewed_items.reviewed_item(services, session,
+                                                                          row, ui)))
+        events = list(session.execute(select(AuditEvent).where(
+            AuditEvent.instance_id == instance.id).order_by(AuditEvent.id)).scalars())
+        filed_schema, filed_ui = intake.customer_form(services, session)
+        data = runtime.case_data(services, instance)
+        filed = {name: data.get(name) for name in filed_schema.get("properties", {})
+                 if name not in FILED_LEFT_OUT and data.get(name) not in (None, "", [])}
         return CustomerStatus(ticket=instance.ticket, status=instance.status,
                               outcome=instance.outcome, stage=stage, next_step=next_step,
-                              due_at=due, filed_at=instance.created_at, history=history,
-                              tasks=own, locale=instance.customer_locale,
-                              timezone=instance.customer_timezone)
+                              due_at=due, filed_at=instance.created_at,
+                              history=_history(events), tasks=own,
+                              locale=instance.customer_locale,
+                              timezone=instance.customer_timezone,
+                              stepper=stepper(stages.get("_stepper") or {}, instance,
+                                              [r.name for r in open_rows], events),
+                              filed=filed, filed_form=(filed_schema, filed_ui))
+
+
+def stepper(definition: dict, instance: ProcessInstance, open_steps: list[str],
+            events: list[AuditEvent]) -> list[Stage]:
+    """The stages of the complaint's path, the current one being that of an open step (or,
+    while only steps outside every stage are open, of the latest completed one); a closed
+    complaint stands at the last stage."""
+    stages = definition.get(instance.path or "general") or definition.get("general") or []
+    if not stages:
+        return []
+    where = {step: index for index, stage in enumerate(stages)
+             for step in stage.get("steps", [])}
+    if instance.status != "open":
+        current = len(stages) - 1
+    else:
+        done = [where[e.detail.get("task")] for e in events
+                if e.kind == "task_completed" and e.detail.get("task") in where]
+        now_open = [where[name] for name in open_steps if name in where]
+        current = min(now_open) if now_open else (done[-1] if done else 0)
+    return [Stage(title=stage.get("title", ""), state="done" if index < current else
+                  "current" if index == current else "todo")
+            for index, stage in enumerate(stages)]
 
 
 def preferences(services: Services, token: str) -> tuple[Optional[str], Optional[str]]:
@@ -129,10 +191,9 @@ def preferences(services: Services, token: str) -> tuple[Optional[str], Optional
         return instance.customer_locale, instance.customer_timezone
 
 
-def _history(session: Session, instance_id: int) -> list[tuple[dt.datetime, str]]:
+def _history(events: list[AuditEvent]) -> list[tuple[dt.datetime, str]]:
     entries = []
-    for event in session.execute(select(AuditEvent).where(
-            AuditEvent.instance_id == instance_id).order_by(AuditEvent.id)).scalars():
+    for event in events:
         if event.kind in VISIBLE_EVENTS:
             entries.append((event.at, VISIBLE_EVENTS[event.kind]))
         elif event.kind == "task_completed" and event.detail.get("task") in VISIBLE_TASKS:

@@ -166,6 +166,47 @@ def resolve_choices(schema: dict, ui: dict, choices: ChoiceSource) -> dict:
     return resolved or schema
 
 
+CUSTOMER_WORDS = "ui:customer"
+
+
+def for_customer(schema: dict, ui: dict) -> tuple[dict, dict]:
+    """A form as the customer reads it. A form that staff also work speaks of "the
+    customer"; its UI schema's `"ui:customer"` says the same to the customer: per field
+    hints that win over the staff ones (`ui:title`, `ui:description`), choice titles
+    (`oneOf` of const and title), the form's own `ui:title`, and `ui:omit`, fields left off
+    because staff set them anyway. Values and validation stay the form's."""
+    words = ui.get(CUSTOMER_WORDS)
+    if not isinstance(words, dict):
+        return schema, ui
+    omit = set(words.get("ui:omit") or ())
+    properties = {}
+    for name, prop in (schema.get("properties") or {}).items():
+        if name in omit:
+            continue
+        override = words.get(name)
+        titles = override.get("oneOf") if isinstance(override, dict) else None
+        if isinstance(prop, dict) and isinstance(titles, list) and isinstance(
+                prop.get("oneOf"), list):
+            named = {o.get("const"): o.get("title") for o in titles if isinstance(o, dict)}
+            prop = {**prop, "oneOf": [
+                {**o, "title": named.get(o.get("const"), o.get("title"))}
+                if isinstance(o, dict) else o for o in prop["oneOf"]]}
+        properties[name] = prop
+    schema = {**schema, "properties": properties,
+              "required": [n for n in schema.get("required", []) if n not in omit]}
+    merged = {key: value for key, value in ui.items() if key not in omit}
+    for name, override in words.items():
+        if name.startswith("ui:") or not isinstance(override, dict) or name in omit:
+            continue
+        hints = {k: v for k, v in override.items() if k != "oneOf"}
+        merged[name] = {**(merged.get(name) or {}), **hints}
+    if "ui:order" in merged:
+        merged["ui:order"] = [n for n in merged["ui:order"] if n not in omit]
+    if isinstance(words.get("ui:title"), str):
+        merged["ui:title"] = words["ui:title"]
+    return schema, merged
+
+
 def _fields_of(error) -> list[str]:
     """The fields an error is about: one for most, each missing one for `required`."""
     base = ".".join(str(p) for p in error.absolute_path)

@@ -56,7 +56,9 @@ def _form_messages() -> Iterator[str]:
         document = json.loads(path.read_text(encoding="utf-8"))
         if path.name == "customer_stages.json":
             for key, texts in document.items():
-                if not key.startswith("_") or key == "_default":
+                if key == "_stepper":
+                    yield from _form_texts(texts)
+                elif not key.startswith("_") or key == "_default":
                     yield from (t for t in texts if isinstance(t, str))
             continue
         yield from _form_texts(document)

@@ -77,7 +77,7 @@ def customer_form(services: Services, session: Session) -> tuple[dict, dict]:
     ui = {key: hints for key, hints in ui.items() if customer_may_set(key)}
     if "ui:order" in ui:
         ui["ui:order"] = [name for name in ui["ui:order"] if customer_may_set(name)]
-    return schema, ui
+    return forms.for_customer(schema, ui)
 
 
 def _refused_from_customer(record: dict) -> dict[str, Message]:

@@ -14,7 +14,7 @@ from typing import Any, Callable, Optional
 from sqlalchemy import select
 from sqlalchemy.orm import Session, object_session
 
-from . import announcements, audit, closing, forms, start_forms, tasks, tickets
+from . import announcements, audit, closing, forms, reviewed_items, start_forms, tasks, tickets
 from .case_run import CaseRun, StepResult
 from .directory import Actor
 from .errors import AlreadyCompleted, Forbidden, NotFound, ProcessError
@@ -286,6 +286,7 @@ class TaskDetail:
     ui: dict
     values: dict
     can_work: bool
+    reviewed: Optional[reviewed_items.ReviewedItem] = None  # what an approval decides on
 
 
 def task_detail(services: Services, actor: Actor, task_id: str) -> TaskDetail:
@@ -296,7 +297,8 @@ def task_detail(services: Services, actor: Actor, task_id: str) -> TaskDetail:
         schema, ui = form_for(services, session, row)
         values = task_prefill(services, session, row, ui)
         return TaskDetail(task=tasks.view_of(row), schema=schema, ui=ui, values=values,
-                          can_work=True)
+                          can_work=True,
+                          reviewed=reviewed_items.reviewed_item(services, session, row, ui))
 
 
 def restore_instance(services: Services, session: Session, version_id: int, ticket: str,

@@ -46,9 +46,9 @@ def test_a_chinese_browser_gets_the_intake_form_in_chinese(visitor):
     page = text_of(visitor(accept_language=CHINESE).get("/complaint"))
     assert '<html lang="zh-CN">' in page
     assert "提交投诉" in page  # heading and button
-    assert "客户姓名或企业名称" in page and "产品名称或型号" in page  # labels from the schema
-    assert "产品质量" in page  # a choice title
-    assert "File a complaint" not in page and "Customer name or company" not in page
+    assert "产品名称或型号" in page  # a label from the schema
+    assert "您的姓名或企业名称" in page and "您希望我们怎么处理？" in page  # in the customer's words
+    assert "File a complaint" not in page and "Your name or company" not in page
 
 
 def test_a_validation_error_is_in_chinese(visitor):
@@ -63,7 +63,7 @@ def test_a_validation_error_is_in_chinese(visitor):
 def test_without_a_language_preference_pages_stay_english(visitor):
     page = text_of(visitor().get("/complaint"))
     assert '<html lang="en">' in page and "File a complaint" in page
-    assert "Customer name or company" in page
+    assert "Your name or company" in page
 
 
 def test_a_customer_who_files_in_chinese_gets_chinese_everywhere(visitor, services):

@@ -19,6 +19,7 @@ from .htmx import swap_target
 from .i18n import _, current_zone, local_time, translate
 from .identity import current_actor, staff_page
 from .presenters.history import history_fields, history_rows
+from .presenters import reviewed_item
 from .services import services
 
 bp = Blueprint("inbox", __name__)
@@ -196,8 +197,12 @@ def _case_summary(ticket: str):
 
 def _task_page(detail, values, errors=None, status=200):
     case, record, steps = _case_summary(detail.task.ticket)
+    form_schema, form_ui = reviewed_item.form_without_copies(detail.schema, detail.ui,
+                                                             detail.reviewed)
     return render_template(
         "task.html", detail=detail, task=detail.task, values=values, errors=errors or {},
+        reviewed=reviewed_item.present(detail.reviewed), form_schema=form_schema,
+        form_ui=form_ui,
         case=case, record=record, steps=steps, now=services().now(),
         lane_title=tasks.LANE_TITLES.get(detail.task.lane, detail.task.lane),
         ledger_link=_ledger_link(detail),

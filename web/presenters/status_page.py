@@ -8,9 +8,19 @@ from flask import abort, render_template
 from engine import attachments, customers
 from engine.errors import NotFound
 
-from .. import conversation
+from .. import conversation, formrender
 from ..i18n import use_customer_preferences
 from ..services import services
+from . import reviewed_item
+
+
+def filed_blocks(view: customers.CustomerStatus) -> list[dict]:
+    """What the customer filed, under the customer form's own labels."""
+    schema, ui = view.filed_form
+    props = schema.get("properties") or {}
+    return [reviewed_item.field_block(props.get(name) or {}, ui.get(name) or {},
+                                      formrender.label_of(schema, ui, name), view.filed[name])
+            for name in formrender.field_order(schema, ui) if name in view.filed]
 
 
 def status_page(token, errors=None, values=None, status=200, conversation_state=None):
@@ -21,6 +31,12 @@ def status_page(token, errors=None, values=None, status=200, conversation_state=
     except NotFound:
         abort(404)
     use_customer_preferences(view.locale, view.timezone)
+    questions = []
+    for item in view.tasks:
+        schema, ui = reviewed_item.form_without_copies(item.schema, item.ui, item.reviewed)
+        questions.append({"item": item, "reviewed": reviewed_item.present(item.reviewed),
+                          "schema": schema, "ui": ui})
     return render_template("status.html", view=view, token=token, errors=errors or {},
-                           values=values or {}, now=services().now(),
-                           conversation=messages, evidence=files), status
+                           values=values or {}, now=services().now(), questions=questions,
+                           filed=filed_blocks(view), conversation=messages,
+                           evidence=files), status
