@@ -36,6 +36,8 @@ GOOD = {
     "propose_solution": {"measures": "Replace the unit and refund shipping.",
                          "solution_deadline": "2026-11-28", "responsible_person": "Zhang Wei"},
     "approve_solution": {"head_decision": "approve"},
+    "present_solution": {"presented_channel": "phone",
+                         "presented_note": "Explained the replacement by phone."},
     "customer_decision": {"customer_response": "accept"},
     "execute_solution": {"execution_notes": "New unit delivered.", "executed_on": "2026-11-26"},
     "follow_up": {"satisfaction": "satisfied", "follow_up_channel": "phone", "new_problem": False},
@@ -105,7 +107,7 @@ WORKER = {
     "check_record": "agent", "supply_missing_facts": "agent", "classify": "agent",
     "dispatch": "agent", "confirm_receipt": "handler", "verify": "handler",
     "inform_not_true": "agent", "propose_solution": "handler", "approve_solution": "head",
-    "customer_decision": "agent", "handle_rejections": "supervisor",
+    "present_solution": "agent", "customer_decision": "agent", "handle_rejections": "supervisor",
     "execute_solution": "handler", "follow_up": "agent",
     "confirm_major": "gm", "call_back_customer": "agent", "name_departments": "leader",
     "lead_investigation": "handler", "report_support_findings": "handler2",
@@ -120,6 +122,11 @@ WORKER = {
     "summarise_improvement": "handler", "approve_improvement": "gm",
     "execute_improvement": "handler", "share_lessons": "director",
 }
+
+# The customer answers what customer service presented: a test recording the answer has
+# the presentation done first, in time.
+PRESENTED_BY = {"customer_decision": "present_solution",
+                "customer_confirm_plan": "present_capa_plan"}
 
 
 class Desk:
@@ -157,6 +164,10 @@ class Desk:
         return matches[0]
 
     def do(self, ticket: str, name: str, user: str | None = None, **data) -> dict:
+        presenting = PRESENTED_BY.get(name)
+        if presenting and presenting in self.open_task_names(ticket) and \
+                name not in self.open_task_names(ticket):
+            self.do(ticket, presenting)  # customer service presents before the answer
         task = self.task(ticket, name)
         form = {**GOOD.get(name, {}), **data}
         return runtime.complete_task(self.services, self.actors[user or WORKER[name]],
