@@ -125,3 +125,27 @@ def test_the_gm_offices_opinion_is_due_one_working_day_after_the_result(
     work(desk, ticket, "gm_opinion", sales_opinion="Customer is a key account.")
     assert open_names(desk, ticket) == ["assign_responsibility"]
     assert desk.case(ticket).data["gm_consolidated_opinion"].startswith("Supplier lot failure")
+
+
+def test_every_improvement_step_has_a_deadline_and_the_measures_are_due_on_theirs(
+        desk, services, clock):
+    ticket = desk.file()
+    desk.run_until(ticket, "execute_solution")
+    desk.do(ticket, "execute_solution", improvement_requested=True)
+    clock.now = at(27, 11, 0)  # Friday 11:00 the case closes and the project starts
+    desk.do(ticket, "follow_up")
+    [project] = desk.case(ticket).linked_tickets
+    summary = row(desk, project, "summarise_improvement")
+    assert local(summary.due_at) == "Fri 04 11:00"  # 5 working days of the department
+    work(desk, project, "summarise_improvement", improvement_deadline="2026-12-10")
+    assert local(row(desk, project, "approve_improvement").due_at) == "Tue 01 11:00"
+    work(desk, project, "approve_improvement")
+    execute = row(desk, project, "execute_improvement")
+    assert local(execute.due_at) == "Thu 10 18:00"  # the close of the deadline's day
+    clock.now = dt.datetime(2026, 12, 10, 18, 1, tzinfo=SHANGHAI)
+    timers.fire_due(services, "test-worker")
+    notices = [(n[0], n[1]) for n in sla_notices(services, project)]
+    assert notices == [("sla_reminder", "dept_handler"), ("sla_breach", "dept_head")]
+    work(desk, project, "execute_improvement")
+    effect = row(desk, project, "confirm_improvement_effect")
+    assert effect.lane == "supervisor" and effect.due_at is not None
