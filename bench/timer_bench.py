@@ -6,11 +6,12 @@ fire that fall due while the system runs.
     fresh copy of the database) fire them. Reported: wall-clock from starting the workers
     until no instance is due any more, and the rate. A worker fires all due timers of an
     instance in one step, so the unit of work is the instance (3 timers each).
-(b) One worker running; the bench completes "Execute the solution" on prepared cases so
-    that their next timer (the wall-clock follow-up wait) falls due a few seconds later,
+(b) One worker running; the bench completes "Report the verification to customer service"
+    (step A3 of a major complaint) on prepared cases so that their next timer (the
+    reminder of A4, one hour on customer service's 7x24 clock) falls due a few seconds later,
     spread over ~20 s (and again with the same number due within 1 s). Reported: audit
-    `at` of the worker's timers_fired event minus the instance's due time (next_due_at). The follow-up wait is used because the SLA timers
-    count business hours: outside office hours no SLA timer can fall due seconds from now.
+    `at` of the worker's timers_fired event minus the instance's due time (next_due_at). A customer-service step is used because departments'
+    timers count working hours: outside office hours none of theirs falls due seconds from now.
 
 It starts its own throwaway PostgreSQL server (tests/support/pg_server.py; needs the Debian
 `postgresql` server binaries). Run: `.venv/bin/python bench/timer_bench.py`.
@@ -40,6 +41,7 @@ from engine.directory import actor_of, find_user  # noqa: E402
 from engine.models import AuditEvent, HumanTask, Notification, ProcessInstance, utcnow  # noqa: E402
 from engine.services import Services  # noqa: E402
 from support.desk import GOOD, WORKER, Desk  # noqa: E402
+from support.major_path import file_major, work  # noqa: E402
 from support.pg_server import throwaway_postgres  # noqa: E402
 # Shared with the worker tests: consistent bulk copies of real instances, worker processes.
 from support.workers import (  # noqa: E402
@@ -171,13 +173,14 @@ def run_backlog(admin_url: str, workers: int, workdir: Path) -> None:
 
 
 def prepare_live(url: str) -> list[int]:
-    """LIVE cases waiting at "Execute the solution" (their SLA timers far off)."""
+    """LIVE major cases waiting at step A3 (its timers far off: none fires early)."""
     services = Services.create(url)
     desk = Desk(services, actors(services))
     tickets = []
     for _ in range(5):
-        ticket = desk.file()
-        desk.run_until(ticket, "execute_solution")
+        ticket = file_major(desk)
+        work(desk, ticket, "pass_to_department")
+        work(desk, ticket, "check_major_complaint")
         tickets.append(ticket)
     with services.db.read() as session:
         ids = list(session.execute(select(ProcessInstance.id).where(
@@ -193,14 +196,15 @@ def run_live(admin_url: str, workdir: Path, spread: float, name: str) -> None:
     ids = prepare_live(url)
     shift = [dt.timedelta(0)]
     services = Services.create(url)
-    services.clock = lambda: utcnow() + shift[0]  # hours_from_now() counts from this
+    services.clock = lambda: utcnow() + shift[0]  # due_in() counts from this
     people = actors(services)
     with services.db.read() as session:
         execute = dict(session.execute(select(HumanTask.instance_id, HumanTask.id).where(
-            HumanTask.instance_id.in_(ids), HumanTask.name == "execute_solution",
+            HumanTask.instance_id.in_(ids), HumanTask.name == "report_check",
             HumanTask.state == "ready")).all())
-        wait_hours = runtime.case_data(services, session.get(ProcessInstance, ids[0]))[
-            "sla_follow_up_wait_hours"]
+        # The reminder of A4 at 75 % of its hours, counted 7x24 from completing A3.
+        wait_hours = 0.75 * float(runtime.case_data(
+            services, session.get(ProcessInstance, ids[0]))["sla_inform_gm_hours"])
     assert len(execute) == LIVE
     log = workdir / f"{name}-worker.log"
     worker = start_worker(url, name, log, "--sweep-seconds", str(SWEEP))
@@ -215,8 +219,8 @@ def run_live(admin_url: str, workdir: Path, spread: float, name: str) -> None:
                 time.sleep(pause)
             target = dt.datetime.fromtimestamp(wanted, dt.timezone.utc)
             shift[0] = target - utcnow() - dt.timedelta(hours=float(wait_hours))
-            runtime.complete_task(services, people[WORKER["execute_solution"]],
-                                  execute[instance_id], GOOD["execute_solution"])
+            runtime.complete_task(services, people[WORKER["report_check"]],
+                                  execute[instance_id], GOOD["report_check"])
             with services.db.read() as session:
                 due[instance_id] = session.execute(select(ProcessInstance.next_due_at).where(
                     ProcessInstance.id == instance_id)).scalar_one()
@@ -234,7 +238,8 @@ def run_live(admin_url: str, workdir: Path, spread: float, name: str) -> None:
         code = stop_worker(worker)
     with services.db.read() as session:
         follow_ups = session.execute(select(func.count()).where(
-            HumanTask.instance_id.in_(ids), HumanTask.name == "follow_up")).scalar_one()
+            HumanTask.instance_id.in_(ids), HumanTask.name == "inform_gm_office",
+            HumanTask.reminded_at.is_not(None))).scalar_one()
     services.db.dispose()
     delays = [(fired_at[i] - due[i]).total_seconds() * 1000 for i in ids]
     early = sum(1 for d in delays if d < 0)
@@ -242,7 +247,7 @@ def run_live(admin_url: str, workdir: Path, spread: float, name: str) -> None:
           f"ahead, 1 worker): delay due -> fired median {statistics.median(delays):.0f} ms, "
           f"p99 {pct(delays, 99):.0f} ms, max {max(delays):.0f} ms, min {min(delays):.0f} ms",
           flush=True)
-    print(f"  check: {early} fired early; follow-up tasks created {follow_ups}/{LIVE}; "
+    print(f"  check: {early} fired early; A4 reminders marked {follow_ups}/{LIVE}; "
           f"worker exit code {code}", flush=True)
     print(f"  {log_findings([log])}", flush=True)
 

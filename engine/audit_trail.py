@@ -38,6 +38,7 @@ KIND_GROUPS: dict[str, tuple[str, dict[str, str]]] = {
         "case_cancelled": N_("Case cancelled"),
         "case_withdrawn": N_("Withdrawn by the customer"),
         "improvement_started": N_("Improvement project started"),
+        "petition_filed": N_("Petition filed"),
         "instance_restored": N_("Case restored"),
         "step_failed": N_("A step failed"),
         "scenario_started": N_("Scenario started"),

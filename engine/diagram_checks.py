@@ -55,6 +55,7 @@ TIMER_KINDS = {"timeDate": "a date and time", "timeDuration": "a duration",
 ENGINE_FIELDS = {"ticket", "parent_ticket", "linked_ticket", "sla_paused_seconds",
                  "complaint_ticket", *IMPROVEMENT_FIELDS}
 SAMPLE_TIME = "2026-11-25T10:00:00+08:00"
+DATE_SUFFIXES = ("_deadline", "_date", "_on")
 _TEMPLATE = re.compile(r"^\s*(\$\{|#\{|=)")
 
 
@@ -431,6 +432,8 @@ class _Samples(dict):
             return self.texts[name]
         if name in self.times or name.endswith("_at"):
             return SAMPLE_TIME
+        if name.endswith(DATE_SUFFIXES):  # a form's date field, e.g. improvement_deadline
+            return SAMPLE_TIME[:10]
         if name in self.known:
             return 1
         raise KeyError(name)

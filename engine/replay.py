@@ -38,7 +38,8 @@ HIDDEN_WHILE_WAITING = ("BoundaryEvent", "ParallelGateway", "InclusiveGateway",
 # Case events of the audit trail the timeline shows, by the kind the timeline gives them.
 CASE_EVENTS = {"complaint_filed": "filed", "case_closed": "closed",
                "case_cancelled": "cancelled", "case_withdrawn": "withdrawn",
-               "step_failed": "failed", "improvement_started": "follow_on"}
+               "step_failed": "failed", "improvement_started": "follow_on",
+               "petition_filed": "follow_on"}
 ASSIGNMENT_EVENTS = {"task_claimed": "claimed", "task_released": "released",
                      "task_reassigned": "reassigned"}
 TRAIL_EVENTS = (*CASE_EVENTS, *ASSIGNMENT_EVENTS, "task_completed")

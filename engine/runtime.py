@@ -14,7 +14,9 @@ from typing import Any, Callable, Optional
 from sqlalchemy import select
 from sqlalchemy.orm import Session, object_session
 
-from . import announcements, audit, closing, forms, reviewed_items, start_forms, tasks, tickets
+from . import (
+    announcements, audit, closing, forms, petitions, reviewed_items, start_forms, tasks, tickets,
+)
 from .case_run import CaseRun, StepResult
 from .directory import Actor
 from .errors import AlreadyCompleted, Forbidden, NotFound, ProcessError
@@ -95,7 +97,7 @@ class Started:
 def start_case(services: Services, actor: Actor, process_id: str, record: Any) -> Started:
     """Start a case of a startable process with its start form's data, as `actor`: a
     complaint as customer service registers one, an improvement project for a complaint
-    the actor may see. Raises NotFound, Forbidden, FormInvalid or AlreadyCompleted."""
+    the actor may see, a department's petition about a complaint (engine/petitions.py). Raises NotFound, Forbidden, FormInvalid or AlreadyCompleted."""
     with services.db.read() as session:
         form = start_forms.start_form(services, session, process_id)
     if form is None:
@@ -109,16 +111,24 @@ def start_case(services: Services, actor: Actor, process_id: str, record: Any) -
         return Started(process_id, filed.ticket, version, filed.status_token)
     data = forms.validate(form.schema, record)
     with services.db.write() as session:
-        complaint = visible_case(session, actor, data["ticket"])
-        follow_on = closing.improvement_for(complaint.ticket, {
-            **CaseRun.read(services, session, complaint.id).data,
-            **{k: v for k, v in data.items() if v not in (None, "")}})
+        if process_id == petitions.PETITION_PROCESS:
+            complaint = petitions.petitioned_case(
+                session, actor, data["ticket"],
+                lambda instance: CaseRun.read(services, session, instance.id).data)
+            follow_on = petitions.petition_for(session, actor, complaint, data)
+            event = "petition_filed"
+        else:
+            complaint = visible_case(session, actor, data["ticket"])
+            follow_on = closing.improvement_for(complaint.ticket, {
+                **CaseRun.read(services, session, complaint.id).data,
+                **{k: v for k, v in data.items() if v not in (None, "")}})
+            event = "improvement_started"
         if session.execute(select(ProcessInstance.id).where(
                 ProcessInstance.ticket == follow_on.ticket)).first():
             raise AlreadyCompleted(N_("This complaint already has an improvement project."))
         run = CaseRun.start(services, session, follow_on.process_id, follow_on.data,
                             follow_on.ticket, **follow_on.columns)
-        run.record("improvement_started", actor.username, ticket=follow_on.ticket,
+        run.record(event, actor.username, ticket=follow_on.ticket,
                    complaint=complaint.ticket)
         result = run.commit()
         version = _version_of(session, result.ticket)

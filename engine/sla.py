@@ -141,11 +141,18 @@ def script_helpers(book: CalendarBook, clock: Callable[[], dt.datetime]) -> dict
         business = dt.timedelta(hours=float(hours) * float(fraction))
         return book.for_team(department).add(clock(), business).isoformat()
 
+    def days_due_in(days, fraction=1.0, department=None) -> str:
+        """`days` working days (times `fraction`) of the team's calendar from now: for steps
+        the procedure gives in days (003: a report within 3 days, an opinion within 1)."""
+        calendar = book.for_team(department)
+        business = calendar.working_day_length() * (float(days) * float(fraction))
+        return calendar.add(clock(), business).isoformat()
+
     def now_iso() -> str:
         return clock().isoformat()
 
     return {"sla_due": sla_due, "business_due": business_due, "hours_from_now": hours_from_now,
-            "due_in": due_in, "now_iso": now_iso}
+            "due_in": due_in, "days_due_in": days_due_in, "now_iso": now_iso}
 
 
 def timer_due(task) -> Optional[dt.datetime]:

@@ -49,9 +49,9 @@ def test_an_assigned_task_is_mailed_to_its_person_alone(desk, services):
 
 def test_the_customer_gets_the_proposed_solution_and_the_closing(desk, services):
     ticket = desk.file()
-    desk.run_until(ticket, "approve_solution")
+    desk.run_until(ticket, "present_solution")
     before = len(mails(services, ticket))
-    desk.do(ticket, "approve_solution")
+    desk.do(ticket, "present_solution")  # customer service presents it, the mail confirms it
     to_customer = [m for m in new_mails(services, ticket, before) if m.to_address == CUSTOMER]
     assert len(to_customer) == 1
     assert to_customer[0].subject == f"Our proposed solution for complaint {ticket}"
@@ -69,9 +69,9 @@ def test_customer_mails_are_in_the_customer_language(desk, services):
     with services.db.write() as session:
         session.execute(update(ProcessInstance).where(ProcessInstance.ticket == ticket)
                         .values(customer_locale="zh"))
-    desk.run_until(ticket, "approve_solution")
+    desk.run_until(ticket, "present_solution")
     before = len(mails(services, ticket))
-    desk.do(ticket, "approve_solution")
+    desk.do(ticket, "present_solution")  # customer service presents it, the mail confirms it
     to_customer = [m for m in new_mails(services, ticket, before) if m.to_address == CUSTOMER]
     assert to_customer[0].subject == f"关于投诉 {ticket} 的解决方案"
     assert "尊敬的 Wang Lei" in to_customer[0].body_text

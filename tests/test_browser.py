@@ -40,9 +40,9 @@ def test_dual_approval_of_a_capa_plan_by_two_people(browser, server):
         gm = sign_in(browser, server, "gm")
         approve_in_browser(gm, server.url, ticket, "Approve the CAPA plan", "gm_plan_decision",
                            "task-approve-plan-gm")
-        assert [t.name for t in desk.case(ticket).open_tasks] == ["customer_confirm_plan"]
+        assert [t.name for t in desk.case(ticket).open_tasks] == ["present_capa_plan"]
         gm.goto(f"{server.url}/cases/{ticket}")
-        assert "Customer confirms the CAPA plan" in gm.inner_text("main")
+        assert "Present the CAPA plan to the customer" in gm.inner_text("main")
         shot(gm, "case-major-after-approvals")
     finally:
         services.db.dispose()

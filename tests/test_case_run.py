@@ -185,7 +185,8 @@ def test_the_audit_chain_holds_through_a_whole_case(desk, services):
     """Steps that write several events at once (a task completed and the case closed,
     timers fired) link them to the chain as every other event: the chain verifies."""
     ticket = desk.file()
-    desk.run_until(ticket, "follow_up")  # the follow-up wait is a timer
+    desk.run_until(ticket, "follow_up")
+    desk.wait_for_timers(ticket)  # the follow-up visit's reminder fires
     assert desk.do(ticket, "follow_up")["status"] == "closed"
     with services.db.read() as session:
         instance_id = session.execute(select(ProcessInstance.id).where(

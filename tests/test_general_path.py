@@ -33,10 +33,12 @@ def test_happy_path_closes_resolved_with_full_history(desk, services, actors):
     desk.do(ticket, "propose_solution")
     assert desk.task(ticket, "approve_solution").lane == "dept_head"
     desk.do(ticket, "approve_solution")
+    present = desk.task(ticket, "present_solution")
+    assert present.lane == "cs_agent" and present.title == "Present the solution to the customer"
+    desk.do(ticket, "present_solution")
     desk.do(ticket, "customer_decision")
     desk.do(ticket, "execute_solution")
-    assert desk.open_task_names(ticket) == []  # the visit waits 48 hours after execution
-    desk.wait_for_timers(ticket)
+    assert desk.open_task_names(ticket) == ["follow_up"]  # the visit opens at once
     result = desk.do(ticket, "follow_up")
 
     assert result["status"] == "closed" and result["outcome"] == "resolved"
@@ -46,7 +48,7 @@ def test_happy_path_closes_resolved_with_full_history(desk, services, actors):
     assert case.data["satisfaction"] == "satisfied"
     done = [(h.title, h.actor) for h in case.history if h.kind == "task_completed"]
     assert [a for _t, a in done] == ["agent", "agent", "agent", "handler", "handler",
-                                     "handler", "head", "agent", "handler", "agent"]
+                                     "handler", "head", "agent", "agent", "handler", "agent"]
     assert done[0][0] == "Check the record is complete"
     assert case.history[0].kind == "complaint_filed"
     assert case.history[-1].kind == "case_closed"
@@ -101,7 +103,7 @@ def test_head_sends_the_solution_back_once(desk):
     assert task.assignee == "handler"
     desk.do(ticket, "propose_solution", measures="Replace or refund, customer's choice.")
     desk.do(ticket, "approve_solution")
-    assert desk.open_task_names(ticket) == ["customer_decision"]
+    assert desk.open_task_names(ticket) == ["present_solution"]
     assert desk.case(ticket).data["measures"] == "Replace or refund, customer's choice."
 
 

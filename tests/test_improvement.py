@@ -78,7 +78,6 @@ def test_a_general_case_flagged_by_its_department_starts_an_improvement(desk):
     ticket = desk.file()
     desk.run_until(ticket, "execute_solution")
     desk.do(ticket, "execute_solution", improvement_requested=True)
-    desk.wait_for_timers(ticket)
     assert desk.do(ticket, "follow_up")["outcome"] == "resolved"
     [project] = desk.case(ticket).linked_tickets
     assert open_names(desk, project) == ["summarise_improvement@quality"]

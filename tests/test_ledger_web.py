@@ -69,6 +69,7 @@ def test_the_responsibility_step_links_to_a_proposal_for_its_case(visitor, desk)
     ticket = file_major(desk)
     to_execution(desk, ticket)
     through_report(desk, ticket)
+    desk.do(ticket, "gm_opinion")
     task = desk.task(ticket, "assign_responsibility")
     page = visitor("gm").get(f"/tasks/{task.id}").get_data(as_text=True)
     assert f"/ledger/new?source=responsibility&amp;ticket={ticket}" in page

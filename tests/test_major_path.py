@@ -38,6 +38,18 @@ def test_major_happy_path_with_a_lead_and_two_supporting_departments(
     ticket = file_major(desk)
     case = desk.case(ticket)
     assert case.path == "major" and case.data["major_reason"] == "amount over 5000"
+    # 002 A1-A4: customer service passes it on, the department's head verifies and reports
+    # back, customer service reports to the GM office.
+    assert row(desk, ticket, "pass_to_department").lane == "cs_agent"
+    work(desk, ticket, "pass_to_department")
+    check = row(desk, ticket, "check_major_complaint")
+    assert check.lane == "dept_head" and check.department == "quality"
+    assert (ticket, "check_major_complaint") in inbox(services, actors["head"])
+    work(desk, ticket, "check_major_complaint")
+    assert row(desk, ticket, "report_check").lane == "dept_head"
+    work(desk, ticket, "report_check")
+    assert row(desk, ticket, "inform_gm_office").lane == "cs_agent"
+    work(desk, ticket, "inform_gm_office")
     confirm = row(desk, ticket, "confirm_major")
     assert confirm.lane == "gm_office" and confirm.title == "Confirm the major complaint"
     assert (ticket, "confirm_major") in inbox(services, actors["gm"])
@@ -75,6 +87,8 @@ def test_major_happy_path_with_a_lead_and_two_supporting_departments(
     assert "Three more customers called" in findings["findings_summary"]
     assert "Fan bearings of batch 42" in findings["findings_summary"]
     work(desk, ticket, "consolidate_report")
+    assert row(desk, ticket, "report_to_gm").lane == "cs_agent"  # 003: within 3 days
+    work(desk, ticket, "report_to_gm")
 
     plan = row(desk, ticket, "capa_plan")
     assert plan.lane == "dept_handler" and plan.department == "quality"
@@ -84,11 +98,15 @@ def test_major_happy_path_with_a_lead_and_two_supporting_departments(
     assert row(desk, ticket, "approve_plan_director").lane == "cs_director"
     assert row(desk, ticket, "approve_plan_gm").lane == "gm_office"
     approve_plan(desk, ticket)
+    assert row(desk, ticket, "present_capa_plan").lane == "cs_agent"
+    work(desk, ticket, "present_capa_plan")
     customer = row(desk, ticket, "customer_confirm_plan")
     assert customer.lane == "customer" and (ticket, "customer_confirm_plan") in inbox(
         services, actors["agent"])
     work(desk, ticket, "customer_confirm_plan")
     through_report(desk, ticket)
+    assert row(desk, ticket, "gm_opinion").lane == "gm_office"  # 003: within 1 day
+    work(desk, ticket, "gm_opinion")
     assert row(desk, ticket, "assign_responsibility").lane == "gm_office"
     work(desk, ticket, "assign_responsibility")
     review = row(desk, ticket, "review_responsibility")
@@ -119,15 +137,18 @@ def test_major_happy_path_with_a_lead_and_two_supporting_departments(
         assert mail.to_address == "wang.lei@example.com" and ticket in mail.subject
         assert "defective bearing batch" in mail.attachment
     assert done_by(desk, ticket) == [
-        ("check_record", "agent"), ("classify", "agent"), ("confirm_major", "gm"),
+        ("check_record", "agent"), ("classify", "agent"), ("pass_to_department", "agent"),
+        ("check_major_complaint", "head"), ("report_check", "head"),
+        ("inform_gm_office", "agent"), ("confirm_major", "gm"),
         ("call_back_customer", "agent"), ("name_departments", "leader"),
         ("report_support_findings", "handler2"), ("report_support_findings", "handler3"),
         ("lead_investigation", "handler"), ("consolidate_report", "handler"),
-        ("capa_plan", "handler"), ("approve_plan_director", "director"),
-        ("approve_plan_gm", "gm"), ("customer_confirm_plan", "agent"),
+        ("report_to_gm", "agent"), ("capa_plan", "handler"), ("approve_plan_director", "director"),
+        ("approve_plan_gm", "gm"), ("present_capa_plan", "agent"),
+        ("customer_confirm_plan", "agent"),
         ("execute_capa", "handler"), ("inspect_capa", "director"),
         ("compile_final_report", "agent"), ("approve_report_director", "director"),
-        ("approve_report_gm", "gm"), ("assign_responsibility", "gm"),
+        ("approve_report_gm", "gm"), ("gm_opinion", "gm"), ("assign_responsibility", "gm"),
         ("review_responsibility", "head"), ("follow_up", "agent")]
     assert case.linked_tickets == [f"I{ticket}"]  # the improvement project
 
@@ -151,7 +172,7 @@ def test_director_approves_gm_office_rejects_plan_revised_then_both_approve(
     assert "gm_plan_decision" not in runtime.task_detail(services, actors["gm"],
                                                          approval.id).values
     approve_plan(desk, ticket, first="gm")
-    assert open_names(desk, ticket) == ["customer_confirm_plan"]
+    assert open_names(desk, ticket) == ["present_capa_plan"]
     data = desk.case(ticket).data
     assert [(r["director"], r["gm_office"]) for r in data["capa_reviews"]] == [
         ("approve", "reject"), ("approve", "approve")]
@@ -176,6 +197,7 @@ def test_customer_rejects_the_plan_once_and_it_is_redrafted(desk, services, acto
     assert values["capa_feedback"] == "Customer: I want a new unit, not a repair."
     work(desk, ticket, "capa_plan", capa_corrective="Deliver a new unit.")
     approve_plan(desk, ticket, first="gm")  # a redrafted plan is approved again
+    work(desk, ticket, "present_capa_plan")  # and presented again
     confirm = row(desk, ticket, "customer_confirm_plan")
     assert "customer_plan_response" not in runtime.task_detail(
         services, actors["agent"], confirm.id).values
@@ -230,7 +252,7 @@ def test_report_sent_back_once_and_not_emailed_without_an_address(desk, services
     with services.db.read() as session:
         assert session.execute(select(OutboxMessage).where(
             OutboxMessage.attachment_name == "complaint-report.html")).first() is None
-    assert open_names(desk, ticket) == ["assign_responsibility"]
+    assert open_names(desk, ticket) == ["gm_opinion"]
 
 
 def test_petition_accepted_then_a_second_one_rejected(desk, services, actors):
@@ -332,9 +354,10 @@ def test_gm_office_sends_a_wrongly_classified_complaint_back_to_the_general_path
     result = desk.do(ticket, "follow_up")
     assert result["status"] == "closed" and result["outcome"] == "resolved"
     assert [n for n, _a in done_by(desk, ticket)] == [
-        "check_record", "classify", "confirm_major", "dispatch", "confirm_receipt", "verify",
-        "propose_solution", "approve_solution", "customer_decision", "execute_solution",
-        "follow_up"]
+        "check_record", "classify", "pass_to_department", "check_major_complaint",
+        "report_check", "inform_gm_office", "confirm_major", "dispatch", "confirm_receipt",
+        "verify", "propose_solution", "approve_solution", "present_solution",
+        "customer_decision", "execute_solution", "follow_up"]
     assert desk.case(ticket).linked_tickets == []  # no improvement project
 
 
@@ -397,7 +420,7 @@ def test_the_plan_author_cannot_approve_it_even_holding_both_roles(desk, service
             runtime.task_detail(services, both, task.id)
     assert open_names(desk, ticket) == ["approve_plan_director", "approve_plan_gm"]
     approve_plan(desk, ticket)  # the real director and GM office may
-    assert open_names(desk, ticket) == ["customer_confirm_plan"]
+    assert open_names(desk, ticket) == ["present_capa_plan"]
     # someone else redrafting makes "wei" an eligible approver again
     work(desk, ticket, "customer_confirm_plan", customer_plan_response="reject",
          customer_plan_comment="Too slow.")
@@ -406,21 +429,26 @@ def test_the_plan_author_cannot_approve_it_even_holding_both_roles(desk, service
                                                             "approve_plan_gm"]
     work(desk, ticket, "approve_plan_director", both)
     work(desk, ticket, "approve_plan_gm")
-    assert open_names(desk, ticket) == ["customer_confirm_plan"]
+    assert open_names(desk, ticket) == ["present_capa_plan"]
 
 
-def test_capa_plan_is_due_in_eight_working_hours_with_the_escalation_ladder(
+def test_capa_plan_is_due_eight_working_hours_from_the_event_presentation_included(
         desk, services, clock):
+    """002 A8: the plan within 8 hours of the event, presented to the customer: counted from
+    the receipt in the lead department's working hours, whatever the earlier steps took;
+    the approvals and the presentation share the deadline."""
     calendar = get_calendar("cn-standard")
+    received = clock.now  # Wednesday 10:00 in Shanghai
     ticket = file_major(desk)
+    clock.now = calendar.add(received, dt.timedelta(hours=3))
     to_plan(desk, ticket)
-    opened = clock.now
+    due = calendar.add(received, dt.timedelta(hours=8))  # Wednesday 18:00
     plan = row(desk, ticket, "capa_plan")
-    assert plan.due_at == calendar.add(opened, dt.timedelta(hours=8))
+    assert plan.due_at == due
     ladder = [("sla_reminder", 0.75, None), ("sla_breach", 1.0, "dept_head"),
               ("sla_escalation", 2.0, "leadership")]
     for kind, fraction, _role in ladder:
-        clock.now = calendar.add(opened, dt.timedelta(hours=8 * fraction)) + dt.timedelta(seconds=1)
+        clock.now = calendar.add(received, dt.timedelta(hours=8 * fraction)) + dt.timedelta(seconds=1)
         timers.fire_due(services, "test-worker")
     with services.db.read() as session:
         notices = session.execute(
@@ -433,6 +461,12 @@ def test_capa_plan_is_due_in_eight_working_hours_with_the_escalation_ladder(
     assert notices[1][1:] == ("dept_head", "quality")  # the lead department's head
     assert notices[2][1] == "leadership"
     assert row(desk, ticket, "capa_plan").id == plan.id  # still there to do
+    work(desk, ticket, "capa_plan")
+    assert {row(desk, ticket, n).due_at for n in ("approve_plan_director", "approve_plan_gm")} \
+        == {due}
+    approve_plan(desk, ticket)
+    present = row(desk, ticket, "present_capa_plan")
+    assert present.lane == "cs_agent" and present.due_at == due
 
 
 def test_a_large_loss_emergency_on_the_major_path_alerts_the_leadership_group_once(

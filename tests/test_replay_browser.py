@@ -28,6 +28,7 @@ def looped(server):
                     customer_comment=f"Not enough, round {round_}")
             desk.do(ticket, "propose_solution")
             desk.do(ticket, "approve_solution")
+            desk.do(ticket, "present_solution")
     finally:
         services.db.dispose()
     return ticket

@@ -65,7 +65,7 @@ def test_wrong_form_data_fails_at_its_task():
     assert not result.passed
     assert result.failure.file == "broken.scenario.json"
     assert result.failure.element == "customer_decision"
-    assert result.failure.message.startswith("Step 8: the data for customer_decision is not "
+    assert result.failure.message.startswith("Step 9: the data for customer_decision is not "
                                              "valid: customer_response:")
     assert "approve_solution" in result.path and "customer_decision" not in result.path
 

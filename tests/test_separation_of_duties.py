@@ -74,7 +74,7 @@ def test_a_head_who_proposed_the_solution_cannot_approve_it_and_the_director_doe
     assert moved.detail["author"] == "head" and moved.detail["to_role"] == "cs_director"
     assert moved.title == "Approval moved one level up: its author may not approve it"
     desk.do(ticket, "approve_solution", user="director")
-    assert desk.open_task_names(ticket) == ["customer_decision"]
+    assert desk.open_task_names(ticket) == ["present_solution"]
 
 
 def test_a_solution_proposed_by_the_handler_stays_with_the_head(desk):

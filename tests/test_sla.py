@@ -151,17 +151,84 @@ def test_the_case_shows_the_clock_paused_while_waiting(desk, services, clock):
     assert case.clock_paused_since == clock.now
 
 
-def test_follow_up_visit_waits_48_hours_after_execution(desk, services, clock):
+CS = get_calendar("cn-24x7")
+CUSTOMER_SERVICE_STEPS = [  # step, urgency, clock hours from receipt (001)
+    ("present_solution", "normal", 12),
+    ("present_solution", "urgent", 6),
+    ("follow_up", "normal", 48),
+    ("follow_up", "urgent", 48),
+]
+
+
+def reach(desk, ticket, step, urgency):
+    if urgency != "normal":
+        desk.do(ticket, "check_record")
+        desk.do(ticket, "classify", urgency=urgency)
+    desk.run_until(ticket, step)
+
+
+def walk_the_ladder(services, clock, ticket, reminder_at, due, escalation_at):
+    """Nothing before each stage's moment, the stage a second after it."""
+    seen = []
+    for kind, at in (("sla_reminder", reminder_at), ("sla_breach", due),
+                     ("sla_escalation", escalation_at)):
+        clock.now = at - dt.timedelta(minutes=1)
+        fire(services)
+        assert [n[0] for n in sla_notices(services, ticket)] == seen, f"early {kind} at {local(at)}"
+        clock.now = at + dt.timedelta(seconds=1)
+        fire(services)
+        seen.append(kind)
+        assert [n[0] for n in sla_notices(services, ticket)] == seen
+    return sla_notices(services, ticket)
+
+
+@pytest.mark.parametrize("step, urgency, hours", CUSTOMER_SERVICE_STEPS,
+                         ids=[f"{s}-{u}" for s, u, _h in CUSTOMER_SERVICE_STEPS])
+def test_customer_service_steps_count_clock_hours_from_receipt(desk, services, clock, step,
+                                                                urgency, hours):
+    """Presenting the solution (12 h, urgent 6 h) and the follow-up visit (48 h) are
+    customer service's: counted from receipt on its 7x24 calendar, breach to the
+    customer-service supervisor, then the leadership group."""
+    received = clock.now
+    ticket = desk.file(urgency=urgency)
+    reach(desk, ticket, step, urgency)
+    task = desk.task(ticket, step)
+    assert task.lane == "cs_agent"
+    due = CS.add(received, dt.timedelta(hours=hours))
+    assert task.due_at == due
+    notices = walk_the_ladder(services, clock, ticket,
+                              CS.add(received, dt.timedelta(hours=hours * 0.75)), due,
+                              CS.add(received, dt.timedelta(hours=2 * hours)))
+    assert [n[1] for n in notices[1:]] == ["cs_supervisor", "leadership"]
+    marked = row(services, task.id)
+    assert marked.reminded_at and marked.breached_at and marked.escalated_at
+    assert desk.task(ticket, step).id == task.id  # still there to do
+
+
+def test_presenting_the_solution_meets_the_step_and_waits_for_the_customers_answer(
+        desk, services, clock):
+    ticket = desk.file()
+    desk.run_until(ticket, "present_solution")
+    assert local(desk.task(ticket, "present_solution").due_at) == "Wed 25 22:00"
+    clock.advance(hours=2)
+    desk.do(ticket, "present_solution")
+    assert desk.open_task_names(ticket) == ["customer_decision"]
+    assert desk.case(ticket).data["presented_channel"] == "phone"
+    clock.advance(days=3)
+    fire(services)
+    assert [n for n in sla_notices(services, ticket)] == []  # met, and the wait is paused
+    desk.do(ticket, "customer_decision")
+    assert desk.open_task_names(ticket) == ["execute_solution"]
+
+
+def test_follow_up_visit_opens_at_execution_due_48_hours_from_receipt(desk, services, clock):
+    clock.now = dt.datetime(2026, 11, 28, 20, 0, tzinfo=SHANGHAI)  # Saturday evening
     ticket = desk.file()
     desk.run_until(ticket, "execute_solution")
     desk.do(ticket, "execute_solution")
-    assert desk.open_task_names(ticket) == []
-    clock.advance(hours=47, minutes=59)
-    fire(services)
-    assert desk.open_task_names(ticket) == []
-    clock.advance(minutes=2)
-    fire(services)
     assert desk.open_task_names(ticket) == ["follow_up"]
+    # 48 clock hours in customer service's 7x24 calendar, whatever the weekend.
+    assert local(desk.task(ticket, "follow_up").due_at) == "Mon 30 20:00"
 
 
 def test_timers_due_while_down_fire_once_in_due_order_at_start(services, actors, clock):

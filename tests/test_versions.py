@@ -244,7 +244,7 @@ NEW_TASK = (
     '<bpmn:sequenceFlow id="flow_execute_review" sourceRef="execute_solution" '
     'targetRef="review_execution"/>'
     '<bpmn:sequenceFlow id="flow_review_follow" sourceRef="review_execution" '
-    'targetRef="wait_follow_up"/>')
+    'targetRef="follow_up"/>')
 REVIEW_FORM = {"$schema": "https://json-schema.org/draft/2020-12/schema", "type": "object",
                "title": "Review the execution",
                "properties": {"execution_ok": {"type": "boolean", "title": "Done as agreed?"}},
@@ -257,7 +257,7 @@ def edited_complaint(services) -> dict[str, bytes]:
     reworded classification field; to deploy with merge=False."""
     bpmn = file_text(services, COMPLAINT_PROCESS, 1, "complaint.bpmn")
     old_flow = ('<bpmn:sequenceFlow id="flow_execute_follow" sourceRef="execute_solution" '
-                'targetRef="wait_follow_up"/>')
+                'targetRef="follow_up"/>')
     replacements = [
         (old_flow, NEW_TASK),
         ("<bpmn:outgoing>flow_execute_follow</bpmn:outgoing>",

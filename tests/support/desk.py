@@ -36,10 +36,19 @@ GOOD = {
     "propose_solution": {"measures": "Replace the unit and refund shipping.",
                          "solution_deadline": "2026-11-28", "responsible_person": "Zhang Wei"},
     "approve_solution": {"head_decision": "approve"},
+    "present_solution": {"presented_channel": "phone",
+                         "presented_note": "Explained the replacement by phone."},
     "customer_decision": {"customer_response": "accept"},
     "execute_solution": {"execution_notes": "New unit delivered.", "executed_on": "2026-11-26"},
     "follow_up": {"satisfaction": "satisfied", "follow_up_channel": "phone", "new_problem": False},
     # the major path (major.bpmn)
+    "pass_to_department": {"department": "quality",
+                           "pass_note": "Registration form attached; please verify at once."},
+    "check_major_complaint": {"check_result": "true",
+                              "check_notes": "Three units of batch 42 checked: bearings worn."},
+    "report_check": {"check_report": "Batch 42 bearings fail after days; the complaint is true.",
+                     "check_people_involved": "Assembly line 3"},
+    "inform_gm_office": {"gm_briefing": "Verified by quality: batch 42 bearings are defective."},
     "confirm_major": {"major_confirmation": "confirm"},
     "call_back_customer": {"callback_outcome": "confirmed",
                            "authenticity_evidence": "Customer confirmed the failure by phone."},
@@ -59,6 +68,9 @@ GOOD = {
                   "includes_return": False},
     "approve_plan_director": {"director_plan_decision": "approve"},
     "approve_plan_gm": {"gm_plan_decision": "approve"},
+    "report_to_gm": {"gm_report": "Bearing batch 42 is defective; we propose replacing every unit."},
+    "present_capa_plan": {"plan_presented_channel": "phone",
+                          "plan_presented_note": "Explained the replacement plan by phone."},
     "customer_confirm_plan": {"customer_plan_response": "accept"},
     "execute_capa": {"capa_execution_notes": "All units of batch 42 replaced.",
                      "capa_report": "Replacement done; incoming inspection in place.",
@@ -69,6 +81,7 @@ GOOD = {
                                             "every lot."},
     "approve_report_director": {"director_report_decision": "approve"},
     "approve_report_gm": {"gm_report_decision": "approve"},
+    "gm_opinion": {"gm_consolidated_opinion": "Supplier lot failure; inspection gap at quality."},
     "assign_responsibility": {"responsible_people": "Supplier QA contact",
                               "responsible_departments": ["quality"], "loss_amount": 12000,
                               "penalty_reward": "Warning for incoming inspection",
@@ -105,9 +118,11 @@ WORKER = {
     "check_record": "agent", "supply_missing_facts": "agent", "classify": "agent",
     "dispatch": "agent", "confirm_receipt": "handler", "verify": "handler",
     "inform_not_true": "agent", "propose_solution": "handler", "approve_solution": "head",
-    "customer_decision": "agent", "handle_rejections": "supervisor",
+    "present_solution": "agent", "customer_decision": "agent", "handle_rejections": "supervisor",
     "execute_solution": "handler", "follow_up": "agent",
-    "confirm_major": "gm", "call_back_customer": "agent", "name_departments": "leader",
+    "pass_to_department": "agent", "check_major_complaint": "head", "report_check": "head",
+    "inform_gm_office": "agent", "report_to_gm": "agent", "present_capa_plan": "agent",
+    "gm_opinion": "gm", "confirm_major": "gm", "call_back_customer": "agent", "name_departments": "leader",
     "lead_investigation": "handler", "report_support_findings": "handler2",
     "consolidate_report": "handler", "capa_plan": "handler",
     "approve_plan_director": "director", "approve_plan_gm": "gm",
@@ -120,6 +135,25 @@ WORKER = {
     "summarise_improvement": "handler", "approve_improvement": "gm",
     "execute_improvement": "handler", "share_lessons": "director",
 }
+
+# Steps on the usual branch just before another one: a test that asks for the later step
+# has them done first, in time (the customer answers what customer service presented; the
+# GM office confirms after A1-A4 of 002).
+DONE_BEFORE = {"customer_decision": ("present_solution",),
+               "customer_confirm_plan": ("present_capa_plan",),
+               "confirm_major": ("pass_to_department", "check_major_complaint", "report_check",
+                                 "inform_gm_office"),
+               "capa_plan": ("report_to_gm",),
+               "assign_responsibility": ("gm_opinion",)}
+
+
+def do_earlier_steps(desk, ticket: str, name: str) -> None:
+    for earlier in DONE_BEFORE.get(name, ()):
+        names = [t.name.split(" [")[0] for t in desk.case(ticket).open_tasks]
+        if name in names:
+            return
+        if earlier in names:
+            desk.do(ticket, earlier)
 
 
 class Desk:
@@ -157,6 +191,7 @@ class Desk:
         return matches[0]
 
     def do(self, ticket: str, name: str, user: str | None = None, **data) -> dict:
+        do_earlier_steps(self, ticket, name)
         task = self.task(ticket, name)
         form = {**GOOD.get(name, {}), **data}
         return runtime.complete_task(self.services, self.actors[user or WORKER[name]],
@@ -164,7 +199,7 @@ class Desk:
 
     def run_until(self, ticket: str, stop: str) -> None:
         """Work the usual branch until `stop` is the open task."""
-        for _ in range(20):
+        for _ in range(40):
             names = self.open_task_names(ticket)
             if stop in names:
                 return

@@ -4,7 +4,7 @@ unless a test says otherwise."""
 from __future__ import annotations
 
 from engine import runtime, tasks
-from support.desk import GOOD, WORKER
+from support.desk import GOOD, WORKER, do_earlier_steps
 
 
 def base(name: str) -> str:
@@ -25,6 +25,7 @@ def row(desk, ticket, name, department=None):
 
 
 def work(desk, ticket, name, actor=None, department=None, **data) -> dict:
+    do_earlier_steps(desk, ticket, name)
     task = row(desk, ticket, name, department)
     actor = actor or desk.actors[WORKER[name]]
     return runtime.complete_task(desk.services, actor, task.id, {**GOOD.get(name, {}), **data})
@@ -49,7 +50,8 @@ def file_major(desk, **record) -> str:
 
 
 def to_plan(desk, ticket, supports=("logistics",), support_actors=None):
-    """Confirmation, authenticity, leadership decision, departments, consolidation."""
+    """A1-A4, confirmation, authenticity, leadership decision, departments, consolidation,
+    the report to the general manager."""
     work(desk, ticket, "confirm_major")
     work(desk, ticket, "call_back_customer")
     work(desk, ticket, "name_departments", support_departments=list(supports))
@@ -59,6 +61,7 @@ def to_plan(desk, ticket, supports=("logistics",), support_actors=None):
              support_result=f"{department}: nothing abnormal on our side")
     work(desk, ticket, "lead_investigation", department="quality")
     work(desk, ticket, "consolidate_report")
+    work(desk, ticket, "report_to_gm")
 
 
 def approve_plan(desk, ticket, first="director"):

@@ -19,6 +19,8 @@ OUTCOME_NAMES = {
     "refused_missing_facts": N_("Ended: the customer refused to supply facts"),
     "closed_after_escalation": N_("Closed after escalation"),
     "improvement_completed": N_("Improvement completed"),
+    "petition_revised": N_("Petition accepted: the decision is revised"),
+    "petition_rejected": N_("Petition rejected: the decision stands"),
     "cancelled": N_("Cancelled"),
     "withdrawn": N_("Withdrawn by the customer"),
 }
