@@ -148,3 +148,16 @@ def test_cases_filed_before_the_subject_column_get_it_from_their_record(desk, se
         subject = db.execute(select(ProcessInstance.subject).where(
             ProcessInstance.ticket == complaint)).scalar_one()
     assert subject == "Kettle K-1"
+
+
+def test_an_improvement_project_carries_its_complaints_subject(desk, services):
+    ticket = desk.file(product="Kettle K-1")
+    desk.run_until(ticket, "execute_solution")
+    desk.do(ticket, "execute_solution", improvement_requested=True)
+    desk.wait_for_timers(ticket)
+    desk.do(ticket, "follow_up")
+    [project] = desk.case(ticket).linked_tickets
+    with services.db.read() as db:
+        subject = db.execute(select(ProcessInstance.subject).where(
+            ProcessInstance.ticket == project)).scalar_one()
+    assert subject == "Kettle K-1"
