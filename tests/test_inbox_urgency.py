@@ -134,7 +134,6 @@ def test_the_api_lists_subject_customer_and_the_assignees_name(dispatching, desk
     assert row["breached"] is False and row["reminded"] is False
 
 
-@pytest.mark.sqlite_only
 def test_cases_filed_before_the_subject_column_get_it_from_their_record(desk, services,
                                                                        database_url):
     complaint = desk.file(product="Kettle K-1")
