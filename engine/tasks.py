@@ -53,14 +53,14 @@ class TaskView:
     customer: Optional[str] = None
     subject: Optional[str] = None          # what the case is about: the product
     assignee_name: Optional[str] = None    # the assignee's display name
-    reminded_at: Optional[dt.datetime] = None
+    reminded: bool = False                 # the reminder before the deadline went out
 
     def is_overdue(self, now: dt.datetime) -> bool:
         return self.due_at is not None and self.due_at < now
 
     def urgency(self, now: dt.datetime) -> Optional[str]:
         """on_time, due_soon, overdue, breached, or None without a deadline."""
-        return urgency.state(self.due_at, now, self.reminded_at, self.breached_at)
+        return urgency.state(self.due_at, now, self.reminded, self.breached_at)
 
     @property
     def queue(self) -> "Queue":
@@ -76,7 +76,7 @@ class TaskView:
             "assignee": self.assignee,
             "due_at": self.due_at.isoformat() if self.due_at else None,
             "breached": self.breached_at is not None,
-            "reminded": self.reminded_at is not None,
+            "reminded": self.reminded,
             "subject": self.subject,
             "customer": self.customer,
             "assignee_name": self.assignee_name,
@@ -93,7 +93,7 @@ def view_of(row: HumanTask) -> TaskView:
         role=row.role, breached_at=row.breached_at, customer=row.instance.customer_name,
         subject=row.instance.subject,
         assignee_name=row.assignee.display_name if row.assignee else None,
-        reminded_at=row.reminded_at,
+        reminded=row.reminded_at is not None,
     )
 
 
@@ -192,6 +192,12 @@ def _worklist_conditions(task):
                 task.c.excluded_user_id != bindparam("actor_id"))]
 
 
+# TaskView's fields in the order the worklist statement selects them.
+_WORKLIST_FIELDS = ("id", "name", "title", "lane", "ticket", "assignee", "due_at", "created_at",
+                    "state", "department", "role", "breached_at", "customer", "subject",
+                    "assignee_name", "reminded")
+
+
 @functools.cache
 def _worklist_statement(queue: Optional[str] = None, overdue: bool = False,
                         title: bool = False, text: bool = False):
@@ -217,7 +223,8 @@ def _worklist_statement(queue: Optional[str] = None, overdue: bool = False,
                user.c.username, task.c.due_at, task.c.created_at, task.c.state,
                task.c.department_code, task.c.role, task.c.breached_at,
                instance.c.customer_name, instance.c.subject, user.c.display_name,
-               task.c.reminded_at)
+               # A flag, not the time: a thousand rows convert no more times than needed.
+               task.c.reminded_at.is_not(None))
         .select_from(task.join(instance, task.c.instance_id == instance.c.id)
                      .outerjoin(user, task.c.assignee_id == user.c.id))
         .where(*conditions)
@@ -257,11 +264,9 @@ def worklist(session: Session, actor: Actor, limit: int = 1000,
     statement = _worklist_statement(queue_kind, filters.overdue, bool(filters.title),
                                     bool(filters.text))
     rows = session.connection().execute(statement, parameters)
-    return [TaskView(id=r[0], name=r[1], title=r[2], lane=r[3], ticket=r[4], assignee=r[5],
-                     due_at=r[6], created_at=r[7], state=r[8], department=r[9], role=r[10],
-                     breached_at=r[11], customer=r[12], subject=r[13], assignee_name=r[14],
-                     reminded_at=r[15])
-            for r in rows]
+    # The statement selects TaskView's fields in their order (see _WORKLIST_FIELDS):
+    # positional construction is the cheapest per row.
+    return [TaskView(*row) for row in rows]
 
 
 @dataclass(frozen=True)

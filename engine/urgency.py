@@ -27,7 +27,7 @@ def _aware(moment: dt.datetime) -> dt.datetime:
 
 
 def state(due_at: Optional[dt.datetime], now: dt.datetime,
-          reminded_at: Optional[dt.datetime] = None,
+          reminded: bool = False,
           breached_at: Optional[dt.datetime] = None) -> Optional[str]:
     """None without a deadline; else breached (the SLA breach was recorded), overdue,
     due soon (within DUE_SOON, or the reminder went out) or on time."""
@@ -38,7 +38,7 @@ def state(due_at: Optional[dt.datetime], now: dt.datetime,
     left = _aware(due_at) - _aware(now)
     if left < dt.timedelta(0):
         return OVERDUE
-    if reminded_at is not None or left <= DUE_SOON:
+    if reminded or left <= DUE_SOON:
         return DUE_SOON_STATE
     return ON_TIME
 

@@ -160,3 +160,4 @@ def test_an_improvement_project_carries_its_complaints_subject(desk, services):
         subject = db.execute(select(ProcessInstance.subject).where(
             ProcessInstance.ticket == project)).scalar_one()
     assert subject == "Kettle K-1"
+
