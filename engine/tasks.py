@@ -76,12 +76,9 @@ class TaskView:
             "assignee": self.assignee,
             "due_at": self.due_at.isoformat() if self.due_at else None,
             "breached": self.breached_at is not None,
-            "reminded": self.reminded,
             "subject": self.subject,
             "customer": self.customer,
             "assignee_name": self.assignee_name,
-            "role": self.role,
-            "department": self.department,
         }
 
 
