@@ -260,7 +260,7 @@ def worklist(session: Session, actor: Actor, limit: int = 1000,
         parameters["text"] = _like_pattern(filters.text)
     statement = _worklist_statement(queue_kind, filters.overdue, bool(filters.title),
                                     bool(filters.text))
-    rows = session.connection().execute(statement, parameters)
+    rows = session.connection().execute(statement, parameters).all()  # one fetch, not one per row
     # The statement selects TaskView's fields in their order (see _WORKLIST_FIELDS):
     # positional construction is the cheapest per row.
     return [TaskView(*row) for row in rows]
