@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Optional
 
+from .intake import subject_of
 from .services import COMPLAINT_PROCESS
 
 IMPROVEMENT_PROCESS = "improvement"
@@ -36,6 +37,6 @@ def improvement_for(ticket: str, data: dict) -> FollowOn:
     start["complaint_ticket"] = ticket
     start["lead_department"] = start.get("lead_department") or data.get("department")
     return FollowOn(process_id=IMPROVEMENT_PROCESS, ticket=f"I{ticket}", data=start,
-                    columns={"parent_ticket": ticket,
+                    columns={"parent_ticket": ticket, "subject": subject_of(data),
                              "department_code": start["lead_department"],
                              "complaint_type": data.get("complaint_type")})

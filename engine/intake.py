@@ -146,6 +146,13 @@ def _receipt_problems(received_at: Any, now: dt.datetime) -> dict[str, Message]:
     return {}
 
 
+def subject_of(data: dict) -> Optional[str]:
+    """What a case is about, on one line, as its lists show it: the product."""
+    product = data.get("product")
+    text = " ".join(product.split()) if isinstance(product, str) else ""
+    return text[:200] or None
+
+
 def match_key(value) -> Optional[str]:
     """E-mail addresses and order numbers as compared across cases: trimmed, lower case."""
     text = str(value or "").strip().lower()

@@ -182,6 +182,8 @@ class ProcessInstance(Base):
     lease_owner: Mapped[Optional[str]] = mapped_column(String(64))
     lease_until: Mapped[Optional[dt.datetime]] = mapped_column(UtcDateTime)
     customer_name: Mapped[Optional[str]] = mapped_column(String(200))
+    # What the case is about (the product), shown on every row of an inbox.
+    subject: Mapped[Optional[str]] = mapped_column(String(200))
     customer_phone: Mapped[Optional[str]] = mapped_column(String(64), index=True)
     # Copied from the record so that a customer's other complaints are found by index.
     customer_email: Mapped[Optional[str]] = mapped_column(String(254), index=True)

@@ -22,7 +22,7 @@ from .directory import Actor
 from .errors import AlreadyCompleted, Forbidden, NotFound, ProcessError
 from .i18n import Message, N_, normalize_locale, zone_or_none
 from .form_values import storable_part
-from .intake import match_key, may_register, normalise_record, token_digest
+from .intake import match_key, may_register, normalise_record, subject_of, token_digest
 from .models import AuditEvent, HumanTask, ProcessInstance
 from .services import COMPLAINT_PROCESS, Services
 from .visibility import visible_case
@@ -71,7 +71,7 @@ def _file(services, session, data, staff, parent_ticket, now, preferences) -> Fi
     run = CaseRun.start(
         services, session, COMPLAINT_PROCESS, data, ticket, now,
         customer_name=data.get("customer_name"), customer_phone=data.get("customer_phone"),
-        customer_email=match_key(data.get("customer_email")),
+        subject=subject_of(data), customer_email=match_key(data.get("customer_email")),
         order_number=match_key(data.get("order_number")),
         complaint_type=data.get("complaint_type"), channel=data.get("channel"),
         received_at=dt.datetime.fromisoformat(data["received_at"].replace("Z", "+00:00")),
@@ -319,7 +319,7 @@ def restore_instance(services: Services, session: Session, version_id: int, tick
     run = CaseRun.restore(services, session, version_id, ticket, state)
     data = run.data
     run.set_columns(customer_name=data.get("customer_name"),
-                    customer_phone=data.get("customer_phone"),
+                    customer_phone=data.get("customer_phone"), subject=subject_of(data),
                     customer_email=match_key(data.get("customer_email")),
                     order_number=match_key(data.get("order_number")))
     run.record("instance_restored", None, ticket=ticket)

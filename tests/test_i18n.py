@@ -120,7 +120,7 @@ def test_case_page_and_task_form_in_chinese(visitor, desk):
     case = text_of(agent.get(f"/cases/{ticket}"))
     assert "投诉记录" in case and "处理经过" in case and "投诉已登记" in case
     assert "检查记录是否完整" in case  # the open step, named in the diagram
-    assert "客服部" in case or "客户服务部" in case  # its lane
+    assert "客服专员" in case  # its queue, by the role's name
     task = desk.task(ticket, "check_record")
     form = text_of(agent.get(f"/tasks/{task.id}"))
     assert "检查记录是否完整" in form and "记录是否完整？" in form  # title and label

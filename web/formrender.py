@@ -20,19 +20,35 @@ from typing import Any, Iterable, Mapping, Optional
 from markupsafe import Markup, escape
 from werkzeug.datastructures import MultiDict
 from engine.forms import field_types
-from engine.i18n import N_, parse_time
+from engine.i18n import N_, parse_time, zone_label
 
 from .i18n import _, current_zone, local_time, translate
 
-DATETIME_PLACEHOLDER = "2026-11-25 09:30"
-DATETIME_HINT = N_("Format %(example)s, in %(zone)s time unless you add an offset such as "
-                   "+01:00.")
+DATETIME_PLACEHOLDER = "2026-11-25T09:30"
+DATETIME_HINT = N_("Date and time in your time zone, %(zone)s.")
 EMPTY = "—"
 
 
 def datetime_hint() -> str:
-    """How to type a date and time: bare times are read in the viewer's zone."""
-    return _(DATETIME_HINT, example=DATETIME_PLACEHOLDER, zone=current_zone().key)
+    """Which zone the browser's date-time control is read in: the viewer's."""
+    return _(DATETIME_HINT, zone=zone_label(current_zone()))
+
+
+def datetime_input_value(text: str) -> str:
+    """A stored moment as the browser's date-time control takes it, in the viewer's zone
+    ("2026-11-25T09:30", seconds only when there are some); what the person typed (no
+    zone) as it is, normalised; anything else unchanged, for its error to be seen."""
+    moment = parse_time(text)
+    if moment is None:
+        return text
+    try:
+        if moment.tzinfo is not None:
+            moment = moment.astimezone(current_zone())
+    except (OverflowError, ValueError):
+        return text
+    shown = (f"{moment.year:04d}-{moment.month:02d}-{moment.day:02d}"
+             f"T{moment.hour:02d}:{moment.minute:02d}")
+    return shown + (f":{moment.second:02d}" if moment.second else "")
 
 
 # --------------------------------------------------------------------------- schema reading
@@ -319,8 +335,12 @@ def render_field(
         control = Markup("<input{}>").format(_attrs(
             type="date", value=text[:10] if parse_time(text) else text, **common))
     elif datetime_field:
+        # The browser's own picker; a browser without one shows a text box, which takes
+        # the same form as the placeholder.
+        shown = datetime_input_value(text)
         control = Markup("<input{}>").format(_attrs(
-            type="text", value=text, autocomplete="off", spellcheck="false",
+            type="datetime-local", value=shown, autocomplete="off",
+            step="1" if len(shown) > 16 else None,
             placeholder=placeholder or DATETIME_PLACEHOLDER,
             class_="input-datetime", **common))
     elif "array" in types and choices(prop.get("items") or {}) is not None:

@@ -9,7 +9,6 @@ from flask import (
 
 from engine import cases as case_service
 from engine import forms, intake, ledger, notifications, runtime, task_forms, tasks
-from engine.directory import ROLES
 from engine.errors import AlreadyClaimed, AlreadyCompleted, NotFound, ProcessError
 from engine.form_values import storable_params
 from engine.forms import FormInvalid
@@ -20,6 +19,7 @@ from .i18n import _, current_zone, local_time, translate
 from .identity import current_actor, staff_page
 from .presenters.history import history_fields, history_rows
 from .presenters import reviewed_item
+from .presenters.queues import queue_label
 from .services import services
 
 bp = Blueprint("inbox", __name__)
@@ -39,14 +39,6 @@ LIST_LIMIT = 100
 def _htmx_region():
     """The id of the inbox part to answer with, or None for the whole page."""
     return swap_target(PARTIALS, default="inbox-content")
-
-
-def queue_label(queue: tasks.Queue, department_names: dict[str, str]) -> str:
-    """"Department handler · Quality", "Customer service agent"."""
-    role = translate(ROLES.get(queue.role, queue.role))
-    if not queue.department:
-        return role
-    return f"{role} · {translate(department_names.get(queue.department, queue.department))}"
 
 
 def notice_text(notice: notifications.Notice, department_names: dict[str, str]) -> str:
@@ -199,12 +191,14 @@ def _task_page(detail, values, errors=None, status=200):
     case, record, steps = _case_summary(detail.task.ticket)
     form_schema, form_ui = reviewed_item.form_without_copies(detail.schema, detail.ui,
                                                              detail.reviewed)
+    with services().db.read() as db:
+        department_names = task_forms.department_names(db)
     return render_template(
         "task.html", detail=detail, task=detail.task, values=values, errors=errors or {},
         reviewed=reviewed_item.present(detail.reviewed), form_schema=form_schema,
         form_ui=form_ui,
         case=case, record=record, steps=steps, now=services().now(),
-        lane_title=tasks.LANE_TITLES.get(detail.task.lane, detail.task.lane),
+        queue_name=queue_label(detail.task.queue, department_names),
         ledger_link=_ledger_link(detail),
     ), status
 

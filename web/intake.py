@@ -21,7 +21,8 @@ DEFAULT_CUSTOMER_LOCALE = "zh"
 
 
 def _defaults() -> dict:
-    now = services().now().astimezone(COMPANY_ZONE).replace(microsecond=0)
+    # To the minute: the form's date-time control then shows it as its hint describes.
+    now = services().now().astimezone(COMPANY_ZONE).replace(second=0, microsecond=0)
     return {"channel": DEFAULT_CHANNEL, "received_at": now.isoformat()}
 
 

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 from flask import Flask
 
-from engine import audit_trail, intake, ledger, process_access, statistics, tasks, visibility
+from engine import (
+    audit_trail, intake, ledger, process_access, statistics, tasks, urgency, visibility,
+)
 from engine.directory import ROLES
 
 from . import evidence, formrender
-from .i18n import local_time, relative_time
+from .i18n import gettext, local_time, relative_time
 from .identity import current_actor
 
 
@@ -27,6 +29,7 @@ def page_helpers() -> dict:
         },
         "lane_titles": tasks.LANE_TITLES,
         "role_titles": ROLES,
+        "urgency_labels": urgency.STATE_LABELS,
         "render_fields": formrender.render_fields,
         "render_error_summary": formrender.render_error_summary,
         "evidence_rules": evidence.rules(),
@@ -37,5 +40,6 @@ def init_app(app: Flask) -> None:
     app.context_processor(page_helpers)
     app.add_template_filter(local_time, "localtime")
     app.add_template_filter(relative_time, "ago")
+    app.add_template_filter(lambda value, now: urgency.phrase(value, now, gettext), "due_in")
     app.add_template_filter(lambda value: formrender.display_value(None, value), "shown")
     app.add_template_filter(lambda value: formrender.humanize(str(value)), "humanize")

@@ -12,6 +12,7 @@ from .. import conversation, formrender
 from ..identity import current_actor
 from ..services import services
 from .history import OUTCOME_NAMES, history_fields, history_rows
+from .queues import queue_label
 from .replay_page import position_data
 
 
@@ -35,6 +36,7 @@ def case_page(ticket: str, cancel_error: str | None = None, reason: str = "", st
         "case.html", case=case, record=record, workable=workable, reassignable=reassignable,
         history=history_rows(case, history_props), now=services().now(),
         department=dept_names.get(case.department, case.department),
+        queue_names={t.id: queue_label(t.queue, dept_names) for t in case.open_tasks},
         can_cancel=case.status == "open" and bool(actor.roles & runtime.CANCEL_ROLES),
         cancel_error=cancel_error, reason=reason, notes=notes_panel, same_customer=same_customer,
         status_words=runtime.STATUS_WORDS, outcome_names=OUTCOME_NAMES,

@@ -24,4 +24,38 @@
     note.textContent = text;
     main.insertBefore(note, main.firstChild);
   });
+  // Copy buttons: hidden without this file (the text can still be selected by hand);
+  // the clipboard where the browser allows it, else the text selected for Ctrl+C.
+  // The result is said in words next to the button.
+  document.querySelectorAll("[data-copy]").forEach(function (button) {
+    var source = document.getElementById(button.getAttribute("data-copy"));
+    var status = document.getElementById(button.getAttribute("data-copy") + "-status");
+    if (!source) { return; }
+    button.hidden = false;
+    function say(text) { if (status) { status.textContent = text; } }
+    function selectSource() {
+      var range = document.createRange();
+      range.selectNodeContents(source);
+      var selection = window.getSelection();
+      selection.removeAllRanges();
+      selection.addRange(range);
+    }
+    button.addEventListener("click", function () {
+      var text = source.textContent.trim();
+      say("");
+      if (navigator.clipboard && window.isSecureContext) {
+        navigator.clipboard.writeText(text).then(function () {
+          say(button.getAttribute("data-copied"));
+        }, function () {
+          selectSource();
+          say(button.getAttribute("data-copy-failed"));
+        });
+      } else {
+        selectSource();
+        var copied = false;
+        try { copied = document.execCommand("copy"); } catch (e) { copied = false; }
+        say(button.getAttribute(copied ? "data-copied" : "data-copy-failed"));
+      }
+    });
+  });
 })();
