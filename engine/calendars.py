@@ -286,7 +286,8 @@ CALENDARS: dict[str, BusinessCalendar] = {
 DEFAULT_CALENDAR = "cn-standard"
 # Customer service answers the hotline 7x24 (001) and counts clock hours from receipt;
 # departments count effective working hours (002). An admin may change either.
-TEAM_CALENDARS = {"customer_service": "cn-24x7"}
+# The overseas support team (004) answers from New York by default.
+TEAM_CALENDARS = {"customer_service": "cn-24x7", "overseas_support": "us-eastern"}
 
 
 def default_calendar_of(team: str | None) -> str:
