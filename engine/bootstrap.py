@@ -14,6 +14,7 @@ DEPARTMENTS = [
     ("logistics", "Logistics"),
     ("sales", "Sales"),
     ("gm_office", "General manager's office"),
+    ("overseas_support", "Overseas customer support"),
 ]
 
 DEMO_PASSWORD = "demo"
@@ -30,6 +31,9 @@ DEMO_USERS = [
     ("owner", "Wu Xia (process owner)", ["process_owner"], None),
     ("auditor", "Xu Jing (compliance)", ["compliance"], None),
     ("admin", "Administrator", ["admin"], None),
+    ("support", "Emma Weber (overseas support agent)", ["support_agent"], "overseas_support"),
+    ("supportlead", "Daniel Tan (overseas support manager)", ["support_manager", "support_agent"],
+     "overseas_support"),
 ]
 
 

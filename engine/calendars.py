@@ -3,7 +3,7 @@ day, and arithmetic in business time ("4 working hours after receipt").
 
 The procedure counts its deadlines in effective working hours (002), over weekends,
 Chinese public holidays with their swapped working days, admin overrides and the time
-zones of overseas teams (004). Everything here is pure computation so that timer
+zones and national public holidays of overseas teams (004). Everything here is pure computation so that timer
 expressions can call it inside engine steps without touching the database.
 """
 from __future__ import annotations
@@ -18,11 +18,15 @@ from typing import Iterable
 from zoneinfo import ZoneInfo
 
 import chinese_calendar
+import holidays as public_holidays
 
 log = logging.getLogger("engine.calendars")
 
 UTC = dt.timezone.utc
-HOLIDAY_RULES = ("cn", "weekends")
+# "cn" is the State Council's calendar with its swapped working days; "weekends" knows no
+# holidays; any other rule is a country ("de", "us", "sg") or a country and subdivision
+# ("de-by") whose public holidays the `holidays` package keeps.
+FIXED_HOLIDAY_RULES = ("cn", "weekends")
 
 _WARNED_YEARS: set[int] = set()
 _WARN_LOCK = threading.Lock()
@@ -35,6 +39,41 @@ def _warn_once(year: int) -> None:
         _WARNED_YEARS.add(year)
     log.warning("no Chinese public-holiday data for %d; counting Monday to Friday as working "
                 "days that year (update chinesecalendar)", year)
+
+
+def _country_of(rule: str) -> tuple[str, str | None]:
+    country, _, subdivision = rule.partition("-")
+    return country.upper(), (subdivision.upper() or None)
+
+
+def is_holiday_rule(rule: object) -> bool:
+    if not isinstance(rule, str):
+        return False
+    if rule in FIXED_HOLIDAY_RULES:
+        return True
+    if rule != rule.lower():
+        return False
+    country, subdivision = _country_of(rule)
+    known = public_holidays.list_supported_countries()
+    if country not in known:
+        return False
+    return subdivision is None or subdivision in known[country]
+
+
+@functools.lru_cache(maxsize=256)
+def _country_holidays(rule: str, year: int):
+    country, subdivision = _country_of(rule)
+    # Only public holidays: optional ones (bank holidays, school days) do not close an
+    # office by law, and an admin closes them per calendar if the company does.
+    return public_holidays.country_holidays(country, subdiv=subdivision, years=year)
+
+
+def holiday_name(rule: str, day: dt.date) -> str | None:
+    """The public holiday on `day` under a country rule, or None (also for "cn" and
+    "weekends", whose tables carry no names worth showing)."""
+    if rule in FIXED_HOLIDAY_RULES:
+        return None
+    return _country_holidays(rule, day.year).get(day)
 
 
 @functools.lru_cache(maxsize=16384)
@@ -51,6 +90,8 @@ def _base_working_day(holidays: str, day: dt.date) -> bool:
             # The package only knows the years the State Council has published; a
             # deadline must still be computable, so fall back rather than fail a step.
             _warn_once(day.year)
+    elif holidays != "weekends" and day in _country_holidays(holidays, day.year):
+        return False
     return day.weekday() < 5
 
 
@@ -101,8 +142,9 @@ class BusinessCalendar:
     around_the_clock: bool = False
 
     def __post_init__(self):
-        if self.holidays not in HOLIDAY_RULES:
-            raise ValueError(f"holidays must be one of {HOLIDAY_RULES}, not {self.holidays!r}")
+        if not is_holiday_rule(self.holidays):
+            raise ValueError(f"holidays must be one of {FIXED_HOLIDAY_RULES} or a lower-case "
+                             f"country code such as 'de' or 'us-ny', not {self.holidays!r}")
         if self.day_start.tzinfo is not None or self.day_end.tzinfo is not None:
             raise ValueError("day_start and day_end are local wall times without a zone")
         if not self.day_start < self.day_end:
@@ -233,16 +275,19 @@ def parse_business_duration(value: str, calendar: BusinessCalendar) -> dt.timede
 CALENDARS: dict[str, BusinessCalendar] = {
     c.name: c for c in (
         BusinessCalendar("cn-standard", ZoneInfo("Asia/Shanghai"), holidays="cn"),
-        BusinessCalendar("eu-central", ZoneInfo("Europe/Berlin"), holidays="weekends"),
-        BusinessCalendar("us-eastern", ZoneInfo("America/New_York"), holidays="weekends"),
-        BusinessCalendar("sg-standard", ZoneInfo("Asia/Singapore"), holidays="weekends"),
+        # The overseas teams of 004 work in Germany, the eastern United States and
+        # Singapore; their offices close on that country's public holidays.
+        BusinessCalendar("eu-central", ZoneInfo("Europe/Berlin"), holidays="de"),
+        BusinessCalendar("us-eastern", ZoneInfo("America/New_York"), holidays="us"),
+        BusinessCalendar("sg-standard", ZoneInfo("Asia/Singapore"), holidays="sg"),
         BusinessCalendar("cn-24x7", ZoneInfo("Asia/Shanghai"), around_the_clock=True),
     )
 }
 DEFAULT_CALENDAR = "cn-standard"
 # Customer service answers the hotline 7x24 (001) and counts clock hours from receipt;
 # departments count effective working hours (002). An admin may change either.
-TEAM_CALENDARS = {"customer_service": "cn-24x7"}
+# The overseas support team (004) answers from New York by default.
+TEAM_CALENDARS = {"customer_service": "cn-24x7", "overseas_support": "us-eastern"}
 
 
 def default_calendar_of(team: str | None) -> str:

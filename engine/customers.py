@@ -15,7 +15,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from . import customer_follow_up as follow_up
-from . import forms, intake, reviewed_items, runtime, task_forms, tasks
+from . import forms, inquiries, intake, reviewed_items, runtime, task_forms, tasks
 from .directory import Actor
 from .errors import AlreadyCompleted, NotFound, ProcessError
 from .form_values import storable_part
@@ -33,6 +33,13 @@ VISIBLE_EVENTS = {
     "case_closed": N_("Complaint closed"),
     "case_cancelled": N_("Complaint closed by us"),
     "case_withdrawn": N_("You withdrew the complaint"),
+    "inquiry_filed": N_("Inquiry received"),
+}
+# An inquiry's page says "inquiry" where a complaint's says "complaint".
+INQUIRY_EVENTS = {
+    "case_closed": N_("Inquiry closed"),
+    "case_cancelled": N_("Inquiry closed by us"),
+    "case_withdrawn": N_("You withdrew the inquiry"),
 }
 VISIBLE_TASKS = {"check_record": N_("We checked that your complaint is complete"),
                  "supply_missing_facts": N_("You supplied more facts"),
@@ -54,7 +61,13 @@ VISIBLE_TASKS = {"check_record": N_("We checked that your complaint is complete"
                  "execute_capa": N_("The action plan was carried out"),
                  "inspect_capa": N_("We checked the result"),
                  "compile_final_report": N_("We wrote our report to you"),
-                 "follow_up": N_("Follow-up visit")}
+                 "follow_up": N_("Follow-up visit"),
+                 "first_response": N_("We confirmed your inquiry and said when we will answer"),
+                 "classify_inquiry": N_("We looked at your question"),
+                 "owner_answer": N_("The department responsible worked on your question"),
+                 "coordination_meeting": N_("The departments concerned met about your question"),
+                 "send_final_answer": N_("We sent you our answer"),
+                 "rate_answer": N_("You rated our answer")}
 # What the status page repeats of the complaint as filed: the customer's account of it, not
 # their contact details (the link may be forwarded).
 FILED_LEFT_OUT = frozenset({"customer_name", "customer_phone", "customer_email",
@@ -92,6 +105,13 @@ class CustomerStatus:
     stepper: list[Stage] = field(default_factory=list)
     filed: dict = field(default_factory=dict)  # what the customer filed, as `filed_form` has it
     filed_form: tuple[dict, dict] = ({}, {})
+    kind: str = "complaint"  # or "inquiry": what the page calls the case
+    # An inquiry's: our first response, when we promised to answer, our answer, and the
+    # complaint it turned into.
+    acknowledgement: Optional[str] = None
+    promised_at: Optional[dt.datetime] = None
+    answer: Optional[str] = None
+    linked_ticket: Optional[str] = None
 
 
 def _stages(services: Services) -> dict:
@@ -128,7 +148,12 @@ def status(services: Services, token: str) -> CustomerStatus:
             HumanTask.instance_id == instance.id, HumanTask.state == "ready")
             .order_by(HumanTask.created_at)).scalars())
         stages = _stages(services)
-        if instance.status != "open":
+        inquiry = instance.version.process_id == inquiries.INQUIRY_PROCESS
+        if instance.status != "open" and inquiry:
+            stage = (N_("Your inquiry is closed") if instance.status == "closed"
+                     else N_("Your inquiry was closed before the end"))
+            next_step, due = N_("Nothing more is needed from you. Thank you."), None
+        elif instance.status != "open":
             stage = (N_("Your complaint is closed") if instance.status == "closed"
                      else N_("Your complaint was closed before the end"))
             next_step, due = N_("Nothing more is needed from you. Thank you."), None
@@ -147,19 +172,28 @@ def status(services: Services, token: str) -> CustomerStatus:
                                                                           row, ui)))
         events = list(session.execute(select(AuditEvent).where(
             AuditEvent.instance_id == instance.id).order_by(AuditEvent.id)).scalars())
-        filed_schema, filed_ui = intake.customer_form(services, session)
+        filed_schema, filed_ui = (inquiries.customer_form(services, session) if inquiry
+                                  else intake.customer_form(services, session))
         data = runtime.case_data(services, instance)
         filed = {name: data.get(name) for name in filed_schema.get("properties", {})
                  if name not in FILED_LEFT_OUT and data.get(name) not in (None, "", [])}
         return CustomerStatus(ticket=instance.ticket, status=instance.status,
                               outcome=instance.outcome, stage=stage, next_step=next_step,
                               due_at=due, filed_at=instance.created_at,
-                              history=_history(events), tasks=own,
+                              history=_history(events, inquiry), tasks=own,
                               locale=instance.customer_locale,
                               timezone=instance.customer_timezone,
                               stepper=stepper(stages.get("_stepper") or {}, instance,
                                               [r.name for r in open_rows], events),
-                              filed=filed, filed_form=(filed_schema, filed_ui))
+                              filed=filed, filed_form=(filed_schema, filed_ui),
+                              **(_inquiry_parts(data) if inquiry else {}))
+
+
+def _inquiry_parts(data: dict) -> dict:
+    promised = data.get("answer_promised_at")
+    return {"kind": "inquiry", "acknowledgement": data.get("acknowledgement"),
+            "promised_at": dt.datetime.fromisoformat(promised) if promised else None,
+            "answer": data.get("final_answer"), "linked_ticket": data.get("linked_ticket")}
 
 
 def stepper(definition: dict, instance: ProcessInstance, open_steps: list[str],
@@ -191,10 +225,12 @@ def preferences(services: Services, token: str) -> tuple[Optional[str], Optional
         return instance.customer_locale, instance.customer_timezone
 
 
-def _history(events: list[AuditEvent]) -> list[tuple[dt.datetime, str]]:
+def _history(events: list[AuditEvent], inquiry: bool = False) -> list[tuple[dt.datetime, str]]:
     entries = []
     for event in events:
-        if event.kind in VISIBLE_EVENTS:
+        if inquiry and event.kind in INQUIRY_EVENTS:
+            entries.append((event.at, INQUIRY_EVENTS[event.kind]))
+        elif event.kind in VISIBLE_EVENTS:
             entries.append((event.at, VISIBLE_EVENTS[event.kind]))
         elif event.kind == "task_completed" and event.detail.get("task") in VISIBLE_TASKS:
             entries.append((event.at, VISIBLE_TASKS[event.detail["task"]]))

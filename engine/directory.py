@@ -24,6 +24,9 @@ ROLES = {
     "gm_office": N_("General manager's office"),
     "leadership": N_("Leadership group"),
     "supervisor": N_("Supervision department"),
+    # The overseas customer-support team of 004.
+    "support_agent": N_("Overseas support agent"),
+    "support_manager": N_("Overseas support manager"),
     "process_owner": N_("Process owner"),
     "compliance": N_("Compliance"),
     "admin": N_("Administrator"),

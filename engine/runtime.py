@@ -15,7 +15,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, object_session
 
 from . import (
-    announcements, audit, closing, forms, petitions, reviewed_items, start_forms, tasks, tickets,
+    announcements, audit, closing, forms, inquiries, petitions, reviewed_items, start_forms,
+    tasks, tickets,
 )
 from .case_run import CaseRun, StepResult
 from .directory import Actor
@@ -106,6 +107,11 @@ def start_case(services: Services, actor: Actor, process_id: str, record: Any) -
         raise Forbidden(N_("Your role does not start this process."))
     if process_id == COMPLAINT_PROCESS and may_register(actor):
         filed = file_complaint(services, record, staff=actor)
+    elif process_id == inquiries.INQUIRY_PROCESS:
+        filed = inquiries.file_inquiry(services, record, staff=actor)
+    else:
+        filed = None
+    if filed is not None:
         with services.db.read() as session:
             version = _version_of(session, filed.ticket)
         return Started(process_id, filed.ticket, version, filed.status_token)
@@ -232,7 +238,9 @@ LINKED_FIELDS = (
 
 def _file_linked(services, session, actor, data: dict, parent) -> str:
     record = {k: data.get(k) for k in LINKED_FIELDS if data.get(k) is not None}
-    record["description"] = data.get("new_problem_description") or "New problem raised at follow-up"
+    # An inquiry classified as a complaint brings the customer's question along.
+    record["description"] = (data.get("new_problem_description") or data.get("question")
+                             or "New problem raised at follow-up")
     record["demand"] = "To be clarified with the customer"
     record["channel"] = "other"
     # The same customer: their new complaint speaks their language and shows their zone.

@@ -27,7 +27,8 @@ from SpiffWorkflow.bpmn.specs.mixins.events.end_event import EndEvent
 from SpiffWorkflow.bpmn.specs.mixins.events.intermediate_event import BoundaryEvent
 from SpiffWorkflow.util.task import TaskState
 
-from . import bootstrap, migrate, runtime, specs, tasks
+from . import bootstrap, inquiries, migrate, runtime, specs, tasks
+from .calendars import default_calendar_of
 from .case_run import CaseRun
 from .db import Database
 from .directory import ROLES, Actor, ensure_department
@@ -188,7 +189,8 @@ _template = _Template()
 
 
 def _people(session) -> None:
-    departments = {code: ensure_department(session, code, name).id
+    # Each team on the calendar a first start gives it, as in the demo directory.
+    departments = {code: ensure_department(session, code, name, default_calendar_of(code)).id
                    for code, name in bootstrap.DEPARTMENTS}
     for role in ROLES:
         homes = list(departments) if role in tasks.DEPARTMENT_ROLES else [None]
@@ -306,6 +308,10 @@ class _Runner:
             if scenario.process == COMPLAINT_PROCESS:
                 registrar = self._person(lambda a: bool(a.roles & REGISTER_ROLES))
                 ticket = runtime.file_complaint(services, dict(scenario.start),
+                                                staff=registrar).ticket
+            elif scenario.process == inquiries.INQUIRY_PROCESS:
+                registrar = self._person(lambda a: bool(a.roles & inquiries.REGISTER_ROLES))
+                ticket = inquiries.file_inquiry(services, dict(scenario.start),
                                                 staff=registrar).ticket
             else:
                 ticket = "S" + scenario.process[:20]
@@ -483,9 +489,11 @@ def _base(name: str) -> str:
 
 
 def _after_boundary(task) -> bool:
+    """Whether the task follows a non-interrupting boundary event (an SLA notice); an
+    interrupting one (a deadline that ends the wait) is the case's own path."""
     parent = task.parent
     while parent is not None:
-        if isinstance(parent.task_spec, BoundaryEvent):
+        if isinstance(parent.task_spec, BoundaryEvent) and not parent.task_spec.cancel_activity:
             return True
         parent = parent.parent
     return False

@@ -31,6 +31,8 @@ LANE_TITLES = {
     "gm_office": N_("General manager's office"),
     "leadership": N_("Leadership group"),
     "supervisor": N_("Supervision department"),
+    "support_agent": N_("Overseas customer support"),
+    "support_manager": N_("Overseas support manager"),
 }
 # Roles that have a task queue: the role of every lane.
 QUEUE_ROLES = frozenset(LANE_ROLE.get(lane, lane) for lane in LANE_TITLES)

@@ -15,8 +15,9 @@ from .models import HumanTask, ProcessInstance
 from .tasks import DEPARTMENT_ROLES
 
 # Roles that see every case; department roles see only cases dispatched to them.
+# Overseas support shares customer service's view: an inquiry may turn into a complaint.
 SEE_ALL_ROLES = {"cs_agent", "cs_supervisor", "cs_director", "gm_office", "leadership",
-                 "supervisor", "compliance", "admin"}
+                 "supervisor", "compliance", "admin", "support_agent", "support_manager"}
 STAFF_ROLES = SEE_ALL_ROLES | DEPARTMENT_ROLES | {"process_owner"}
 
 NO_SUCH_COMPLAINT = N_("No such complaint.")

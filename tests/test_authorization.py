@@ -399,6 +399,8 @@ NEW_RECORD = {**RECORD, "customer_name": "Sun Li", "customer_phone": "1370000123
 CUSTOMER_FORM = {k: str(NEW_RECORD[k]) for k in (
     "customer_name", "customer_phone", "customer_email", "product", "order_number",
     "description", "demand", "amount")}
+CUSTOMER_INQUIRY = {"customer_name": "Jane Miller", "customer_email": "jane@example.com",
+                    "question": "Which filter fits the AP-300?"}
 PHONE_COMPLAINT = {"customer_name": "Zhao Li", "customer_phone": "13900001111",
                    "product": "Fridge F-2", "description": "Door seal torn on delivery.",
                    "demand": "Send a new seal", "channel": "counter",
@@ -531,6 +533,10 @@ ROUTES = [
     Route("public.file", "POST", "/complaint", EVERYONE, body=CUSTOMER_FORM,
           observe=case_count),
     Route("public.filed", "GET", "/complaint/filed", EVERYONE),
+    Route("public.inquiry", "GET", "/inquiry", EVERYONE),
+    Route("public.file_inquiry", "POST", "/inquiry", EVERYONE, body=CUSTOMER_INQUIRY,
+          observe=case_count),
+    Route("public.inquiry_filed", "GET", "/inquiry/filed", EVERYONE),
     Route("public.status", "GET", "/status/{token}", THE_LINK),
     Route("public.answer", "POST", "/status/{token}/tasks/{task}",
           rule(visitors=DENIED, ok=("customer",)), case="answering",

@@ -1,5 +1,5 @@
 """Business calendars: working days (Chinese public holidays and swapped working days,
-weekends, admin overrides), business-time arithmetic across nights, weekends, holidays,
+weekends, German, American and Singaporean public holidays, admin overrides), business-time arithmetic across nights, weekends, holidays,
 time zones and DST changes, and properties tying add() and elapsed() together.
 
 The 2026 dates come from chinese_calendar's tables: National Day 10-01..10-07 with
@@ -45,9 +45,9 @@ def at(calendar: BusinessCalendar, value: dt.datetime) -> dt.datetime:
 
 def test_the_named_calendars():
     assert DEFAULT_CALENDAR == "cn-standard"
-    expected = {"cn-standard": ("Asia/Shanghai", "cn"), "eu-central": ("Europe/Berlin", "weekends"),
-                "us-eastern": ("America/New_York", "weekends"),
-                "sg-standard": ("Asia/Singapore", "weekends")}
+    expected = {"cn-standard": ("Asia/Shanghai", "cn"), "eu-central": ("Europe/Berlin", "de"),
+                "us-eastern": ("America/New_York", "us"),
+                "sg-standard": ("Asia/Singapore", "sg")}
     for name, (zone, holidays) in expected.items():
         cal = CALENDARS[name]
         assert (cal.name, cal.zone.key, cal.holidays) == (name, zone, holidays)
@@ -77,6 +77,10 @@ def test_calendar_rejects_a_bad_rule_or_hours():
     with pytest.raises(ValueError):
         BusinessCalendar("x", SHANGHAI, holidays="lunar")
     with pytest.raises(ValueError):
+        BusinessCalendar("x", SHANGHAI, holidays="DE")
+    with pytest.raises(ValueError):
+        BusinessCalendar("x", BERLIN, holidays="de-zz")
+    with pytest.raises(ValueError):
         BusinessCalendar("x", SHANGHAI, day_start=dt.time(18), day_end=dt.time(9))
 
 
@@ -91,9 +95,60 @@ def test_chinese_holidays_and_swapped_working_days_2026():
     assert dt.date(2026, 9, 20).weekday() == 6 and CN.is_working_day(dt.date(2026, 9, 20))
     assert dt.date(2026, 10, 10).weekday() == 5 and CN.is_working_day(dt.date(2026, 10, 10))
     assert not CN.is_working_day(dt.date(2026, 10, 11))
-    # The weekend rule knows none of this.
+    # The overseas calendars know none of this.
     assert not EU.is_working_day(dt.date(2026, 10, 10))
     assert EU.is_working_day(dt.date(2026, 10, 1))
+    assert get_calendar("sg-standard").is_working_day(dt.date(2026, 10, 1))
+
+
+SG = get_calendar("sg-standard")
+SINGAPORE = ZoneInfo("Asia/Singapore")
+
+
+def test_german_christmas_closes_eu_central():
+    assert EU.is_working_day(dt.date(2026, 12, 24))  # Christmas Eve is not a public holiday
+    assert not EU.is_working_day(dt.date(2026, 12, 25))  # Friday, Christmas Day
+    assert not EU.is_working_day(dt.date(2026, 12, 26))  # Second Day of Christmas
+    assert not EU.is_working_day(dt.date(2026, 10, 3))  # German Unity Day
+    assert calendars.holiday_name("de", dt.date(2026, 12, 26)) == "Second Day of Christmas"
+    # Thursday 17:00 before Christmas + 2 working hours: Friday and the weekend are closed.
+    due = EU.add(dt.datetime(2026, 12, 24, 17, tzinfo=BERLIN), "PT2H")
+    assert at(EU, due) == dt.datetime(2026, 12, 28, 10, tzinfo=BERLIN)
+    # In 2027 the 26th is a Sunday and Christmas a Saturday; the rule follows the year.
+    assert not EU.is_working_day(dt.date(2027, 12, 25))
+    assert EU.is_working_day(dt.date(2027, 12, 27))
+
+
+def test_american_holidays_close_us_eastern():
+    assert not US.is_working_day(dt.date(2026, 7, 4))
+    assert not US.is_working_day(dt.date(2026, 7, 3))  # the observed Friday
+    assert not US.is_working_day(dt.date(2026, 11, 26))  # Thanksgiving, fourth Thursday
+    assert US.is_working_day(dt.date(2026, 11, 27))
+    assert not US.is_working_day(dt.date(2027, 7, 5))  # 2027's observed Monday
+    assert not US.is_working_day(dt.date(2027, 11, 25))
+    # Wednesday 17:00 before Thanksgiving + 3 working hours lands on Friday 11:00.
+    due = US.add(dt.datetime(2026, 11, 25, 17, tzinfo=NEW_YORK), "PT3H")
+    assert at(US, due) == dt.datetime(2026, 11, 27, 11, tzinfo=NEW_YORK)
+    # Thursday 2 July 17:00 + 1 working day: Friday (observed) and the weekend are closed.
+    due = US.add(dt.datetime(2026, 7, 2, 17, tzinfo=NEW_YORK), "P1D")
+    assert at(US, due) == dt.datetime(2026, 7, 6, 17, tzinfo=NEW_YORK)
+    assert US.elapsed(dt.datetime(2026, 11, 25, 9, tzinfo=NEW_YORK),
+                      dt.datetime(2026, 11, 27, 18, tzinfo=NEW_YORK)) == 18 * H
+
+
+def test_singapore_national_day_closes_sg_standard():
+    assert not SG.is_working_day(dt.date(2027, 8, 9))  # a Monday
+    # In 2026 the 9th is a Sunday, so Monday the 10th is the holiday in lieu.
+    assert not SG.is_working_day(dt.date(2026, 8, 10))
+    assert SG.is_working_day(dt.date(2026, 8, 11))
+    due = SG.add(dt.datetime(2026, 8, 7, 17, tzinfo=SINGAPORE), "PT4H")
+    assert at(SG, due) == dt.datetime(2026, 8, 11, 12, tzinfo=SINGAPORE)
+
+
+def test_a_subdivision_adds_its_own_holidays():
+    bavaria = BusinessCalendar("by", BERLIN, holidays="de-by")
+    assert not bavaria.is_working_day(dt.date(2026, 1, 6))  # Epiphany, Bavaria only
+    assert EU.is_working_day(dt.date(2026, 1, 6))
 
 
 def test_admin_closed_and_open_days():

@@ -62,7 +62,7 @@ def test_the_startable_processes_are_listed_with_their_versions(client, openapi)
     matches(openapi, "ProcessList", body)
     listed = {p["id"]: p for p in body["processes"]}
     # The major path is called, not started; the monthly review is started by the engine.
-    assert set(listed) == {"complaint", "improvement", "monthly_review", "petition"}
+    assert set(listed) == {"complaint", "improvement", "monthly_review", "petition", "inquiry"}
     assert listed["complaint"]["version"] == 1
     assert listed["complaint"]["name"] == "Customer complaint"
     assert [v["version"] for v in listed["complaint"]["versions"]] == [1]
@@ -89,11 +89,16 @@ def test_a_process_owner_deploys_a_new_version_that_new_complaints_follow(client
         2, "Name the check more precisely", "owner")
 
 
+# One version of each shipped process: complaint, improvement, monthly review, petition,
+# inquiry (the major path is called by the complaint and deployed with it).
+SHIPPED_VERSIONS = 5
+
+
 def test_the_same_documents_again_deploy_nothing(client, services):
     response = deploy(client, token(client, "owner"), shipped(services))
     assert response.status_code == 200
     assert response.get_json()["deployed"] == []
-    assert versions(services) == 4  # complaint, improvement, monthly review, petition, as shipped
+    assert versions(services) == SHIPPED_VERSIONS
 
 
 def test_a_dry_run_checks_and_deploys_nothing(client, services):
@@ -105,7 +110,7 @@ def test_a_dry_run_checks_and_deploys_nothing(client, services):
         {"id": "complaint", "version": 2}]
     # Every shipped scenario ran against the edited diagram, and all pass.
     assert answer["scenarios"] and all(s["passed"] for s in answer["scenarios"])
-    assert versions(services) == 4
+    assert versions(services) == SHIPPED_VERSIONS
 
 
 def test_a_refused_deploy_names_the_file_and_deploys_nothing(client, openapi, services):
@@ -117,7 +122,7 @@ def test_a_refused_deploy_names_the_file_and_deploys_nothing(client, openapi, se
     matches(openapi, "DeployRefusal", body)
     [problem] = body["problems"]
     assert problem["file"] == "sla.dmn" and "not well-formed XML" in problem["message"]
-    assert versions(services) == 4
+    assert versions(services) == SHIPPED_VERSIONS
 
 
 def test_uploads_of_the_wrong_kind_or_size_are_refused_per_file(client, openapi, services):
@@ -138,7 +143,7 @@ def test_uploads_of_the_wrong_kind_or_size_are_refused_per_file(client, openapi,
     response = deploy(client, owner, too_big)
     assert response.status_code == 413
     matches(openapi, "Error", response.get_json())
-    assert versions(services) == 4
+    assert versions(services) == SHIPPED_VERSIONS
 
 
 def test_only_process_owners_and_administrators_deploy(client, services):
@@ -219,3 +224,30 @@ def test_processes_that_cannot_be_started_are_not_found(client):
         response = client.post(f"/api/v1/processes/{process}/instances", json=RECORD,
                                headers=agent)
         assert response.status_code == 404, process
+
+
+INQUIRY = {"channel": "chat", "customer_name": "Jane Miller",
+           "customer_email": "jane.miller@example.com",
+           "question": "Which replacement filter fits the AP-300?"}
+
+
+def test_the_support_team_starts_an_inquiry_through_the_generic_call(client, openapi):
+    support = token(client, "support")
+    body = client.get("/api/v1/processes/inquiry", headers=support).get_json()
+    assert "channel" in body["start_form"]["schema"]["properties"]
+    response = client.post("/api/v1/processes/inquiry/instances", json=INQUIRY, headers=support)
+    assert response.status_code == 201, response.get_json()
+    started = response.get_json()
+    matches(openapi, "Started", started)
+    assert started["process_id"] == "inquiry" and started["ticket"].startswith("Q")
+    assert started["status_token"]
+    tasks = client.get("/api/v1/tasks", headers=support).get_json()
+    assert any(t["ticket"] == started["ticket"] and t["name"] == "first_response"
+               for t in tasks["tasks"])
+    # Department staff do not register inquiries; a bad record names its fields.
+    response = client.post("/api/v1/processes/inquiry/instances", json=INQUIRY,
+                           headers=token(client, "handler"))
+    assert response.status_code == 403
+    response = client.post("/api/v1/processes/inquiry/instances",
+                           json={**INQUIRY, "channel": "pigeon"}, headers=support)
+    assert response.status_code == 422 and "channel" in response.get_json()["fields"]

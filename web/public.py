@@ -7,7 +7,7 @@ from flask import (
     url_for,
 )
 
-from engine import customers, forms, notes
+from engine import customers, forms, inquiries, notes
 from engine import intake as intake_records
 from engine.errors import AlreadyCompleted, NotFound
 from engine.upload_checks import UploadRefused
@@ -82,6 +82,51 @@ def filed():
         return redirect(url_for("public.intake"))
     link = url_for("public.status", token=receipt["token"], _external=True)
     return render_template("public_filed.html", ticket=receipt["ticket"], link=link)
+
+
+def _inquiry_page(values, errors=None, status=200):
+    with services().db.read() as db:
+        schema, ui = inquiries.customer_form(services(), db)
+    return render_template("public_inquiry.html", schema=schema, ui=ui, values=values,
+                           errors=errors or {}, honeypot=HONEYPOT), status
+
+
+@bp.get("/inquiry")
+def inquiry():
+    return _inquiry_page({})
+
+
+@bp.post("/inquiry")
+def file_inquiry():
+    if request.form.get(HONEYPOT):
+        return _inquiry_page(request.form, {"": _("Your question could not be sent. Please "
+                                                   "try again.")}, status=400)
+    wait = refused(FILING)
+    if wait:
+        page, status = _inquiry_page(request.form, {"": _(
+            "Too many questions from your address in a short time. Please wait a minute.")},
+            status=429)
+        return with_retry_after((page, status), wait)
+    with services().db.read() as db:
+        schema, ui = inquiries.customer_form(services(), db)
+    data = forms.coerce_submission(schema, formrender.posted(schema, ui, request.form))
+    zone = request.form.get("tz")
+    try:
+        filed = inquiries.file_inquiry(services(), data, customer_locale=current_locale(),
+                                       customer_timezone=zone if zone_or_none(zone) else None)
+    except FormInvalid as exc:
+        return _inquiry_page(request.form, exc.fields or {"": str(exc)}, status=422)
+    session["inquiry_filed"] = {"ticket": filed.ticket, "token": filed.status_token}
+    return redirect(url_for("public.inquiry_filed"))
+
+
+@bp.get("/inquiry/filed")
+def inquiry_filed():
+    receipt = session.pop("inquiry_filed", None)
+    if receipt is None:
+        return redirect(url_for("public.inquiry"))
+    link = url_for("public.status", token=receipt["token"], _external=True)
+    return render_template("public_inquiry_filed.html", ticket=receipt["ticket"], link=link)
 
 
 @bp.get("/status/<token>")
