@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import datetime as dt
 import secrets
-from dataclasses import dataclass
 from typing import Any, Optional
 
 from sqlalchemy.orm import Session
@@ -21,6 +20,7 @@ from .errors import Forbidden
 from .i18n import Message, N_, normalize_locale, zone_or_none
 from .intake import match_key, token_digest
 from .services import Services
+from .tickets import Filed
 
 INQUIRY_PROCESS = "inquiry"
 INQUIRY_FORM = "inquiry.schema.json"
@@ -28,14 +28,6 @@ INQUIRY_UI = "inquiry.uischema.json"
 TICKET_PREFIX = "Q"
 REGISTER_ROLES = frozenset({"support_agent", "support_manager", "admin"})
 STAFF_CHANNEL_DEFAULT = "email"
-
-
-@dataclass(frozen=True)
-class Filed:
-    ticket: str
-    status_token: str
-    path: Optional[str]
-    next_due_at: Optional[dt.datetime] = None
 
 
 def inquiry_form(services: Services, session: Session) -> tuple[dict, dict]:

@@ -28,14 +28,7 @@ from .models import AuditEvent, HumanTask, ProcessInstance
 from .services import COMPLAINT_PROCESS, Services
 from .visibility import visible_case
 from .task_forms import form_for, without_read_only
-
-
-@dataclass(frozen=True)
-class Filed:
-    ticket: str
-    status_token: str
-    path: Optional[str]
-    next_due_at: Optional[dt.datetime] = None
+from .tickets import Filed
 
 
 def file_complaint(

@@ -2,6 +2,8 @@
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import dataclass
+from typing import Optional
 
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
@@ -10,6 +12,16 @@ from .i18n import COMPANY_ZONE
 from .models import TicketCounter
 
 SERIAL_DIGITS = 6
+
+
+@dataclass(frozen=True)
+class Filed:
+    """A case just filed: its ticket, the customer's key to its status page, the path it
+    took and its next deadline."""
+    ticket: str
+    status_token: str
+    path: Optional[str]
+    next_due_at: Optional[dt.datetime] = None
 
 
 def month_key(when: dt.datetime) -> str:

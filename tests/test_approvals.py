@@ -142,6 +142,7 @@ def test_the_customer_confirms_the_solution_in_their_own_words(client, desk):
     desk.run_until(ticket, "propose_solution")
     desk.do(ticket, "propose_solution", **PROPOSAL)
     desk.do(ticket, "approve_solution")
+    desk.do(ticket, "present_solution")  # customer service tells them first
     page = text_of(client.get(f"/status/{token}"))
     assert "Do you accept this solution?" in page and "Your answer" in page
     assert "Yes, I accept it" in page
@@ -162,6 +163,7 @@ def test_the_chinese_customer_reads_the_plan_in_chinese(visitor, desk, services)
     to_plan(desk, ticket)
     work(desk, ticket, "capa_plan")
     approve_plan(desk, ticket)
+    desk.do(ticket, "present_capa_plan")  # customer service presents it first
     token = _token_of(services, ticket)
     page = text_of(visitor().get(f"/status/{token}"))
     assert "<h3>纠正措施</h3>" in page and "2026年12月4日" in page

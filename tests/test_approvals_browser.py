@@ -25,13 +25,13 @@ WORDS = {
               "corrective": "Corrective actions", "preventive": "Preventive actions",
               "plan_deadline": "4 December 2026", "changed": "What changed",
               "stages": ["Received", "Assessed", "Facts checked", "Solution proposed",
-                         "Solution carried out"],
+                         "Solution carried out", "Follow-up"],
               "accept": "Yes, I accept it", "told": "What you told us",
               "question": "Do you accept this solution?"},
     "zh-CN": {"deadline": "2026年11月28日", "amount": "¥120.00",
               "corrective": "纠正措施", "preventive": "预防措施",
               "plan_deadline": "2026年12月4日", "changed": "与上一轮相比的变化",
-              "stages": ["受理", "评估", "核实情况", "提出方案", "执行方案"],
+              "stages": ["受理", "评估", "核实情况", "提出方案", "执行方案", "回访"],
               "accept": "接受", "told": "您提交的投诉内容",
               "question": "您接受这个解决方案吗？"},
 }
@@ -161,6 +161,7 @@ def test_the_customer_follows_the_stepper_and_answers(browser, server, locale):
 
         desk.do(ticket, "propose_solution", **PROPOSAL)
         desk.do(ticket, "approve_solution")
+        desk.do(ticket, "present_solution")  # customer service tells them first
         customer.reload()
         assert words["question"] in customer.inner_text("main")
         proposal = customer.locator(".reviewed")
@@ -173,11 +174,11 @@ def test_the_customer_follows_the_stepper_and_answers(browser, server, locale):
         customer.wait_for_selector(".flash--success")
         desk.do(ticket, "execute_solution")
         customer.reload()
-        # Waiting for the follow-up visit, the stage is that of the last step done.
-        assert current_stage(customer) == words["stages"][4]
+        # The follow-up visit opens as soon as the solution is carried out.
+        assert current_stage(customer) == words["stages"][5]
         states = [s.get_attribute("class").split("--")[-1]
                   for s in customer.locator(".stepper li").all()]
-        assert states == ["done"] * 4 + ["current", "todo", "todo"]
+        assert states == ["done"] * 5 + ["current", "todo"]
         both_widths(customer, f"{short(locale)}-status-carried-out")
         assert trouble == []
     finally:
