@@ -295,7 +295,7 @@ def apply(services: Services, actor: Actor, kind: str, text: str, filename: str 
             _apply_users(db, services, actor, plan, send_links)
         else:
             _apply_departments(db, actor, plan)
-        audit.record(db, "accounts_imported", actor.username, kind=kind,
+        audit.record(db, "accounts_imported", actor.username, contents=kind,
                      file=" ".join((filename or "").split())[:120],
                      created=plan.count("create"), changed=plan.count("update"))
     return plan
