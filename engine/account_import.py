@@ -23,7 +23,6 @@ import csv
 import io
 import re
 from dataclasses import dataclass, field
-from typing import Optional
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -358,19 +357,3 @@ def _apply_departments(db: Session, actor: Actor, plan: Plan) -> None:
             db.flush()
             audit.record(db, "department_head_set", actor.username, department=v["code"],
                          username=person.username, via="import")
-
-
-def template(kind: str) -> str:
-    """An example file of the layout, to start from."""
-    if kind == "departments":
-        return "code,name,head\r\nafter_sales,After-sales service,\r\n"
-    return ("username,display_name,email,roles,department\r\n"
-            "meng.qi,Meng Qi,meng.qi@example.com,dept_handler,logistics\r\n")
-
-
-def kinds() -> tuple[str, ...]:
-    return tuple(COLUMNS)
-
-
-def columns(kind: str) -> Optional[tuple[str, ...]]:
-    return COLUMNS.get(kind)
