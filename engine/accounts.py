@@ -83,6 +83,13 @@ def _check_password(password: str, confirm: Optional[str], username: str,
                                                    "password twice.")))
 
 
+def check_new_password(password: str, confirm: Optional[str], username: str,
+                       field: str = "password") -> None:
+    """AccountInvalid naming the field when the new password breaks the rule or the two
+    typings differ."""
+    _check_password(password, confirm, username, field)
+
+
 def change_own_password(services: Services, actor: Actor, current: str, new: str,
                         confirm: str) -> int:
     """The signed-in person's new password; returns the session generation their own
@@ -137,6 +144,11 @@ def users(session: Session) -> list[UserRow]:
 
 def user(session: Session, username: str) -> UserRow:
     return _row(_user(session, username))
+
+
+def account(session: Session, username: str) -> User:
+    """The account itself (NotFound if none), for services that change it."""
+    return _user(session, username)
 
 
 def _user(session: Session, username: str) -> User:

@@ -125,6 +125,18 @@ class ApiToken(Base):
     expires_at: Mapped[dt.datetime] = mapped_column(UtcDateTime)
 
 
+class PasswordResetLink(Base):
+    """A link that lets an account's owner set a new password: only the digest of its
+    random token is kept, so a copy of the database opens no account."""
+
+    __tablename__ = "password_reset_link"
+    token_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("app_user.id"), index=True)
+    created_at: Mapped[dt.datetime] = mapped_column(UtcDateTime)
+    expires_at: Mapped[dt.datetime] = mapped_column(UtcDateTime)
+    used_at: Mapped[Optional[dt.datetime]] = mapped_column(UtcDateTime)
+
+
 class RateLimitCounter(Base):
     """A rate limit's count in its current window, shared by every web process
     (engine/limit_storage.py). Rows whose window ended are deleted."""

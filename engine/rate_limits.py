@@ -35,10 +35,15 @@ SIGN_IN_FAILURES = Rule("sign-in-failures", "COMPLAINTS_SIGN_IN_FAILURE_LIMIT",
                         "5/minute;10/15 minutes;20/hour;50/day")
 # Sign-in attempts from one client address, whichever accounts they name.
 SIGN_IN_ADDRESS = Rule("sign-in-address", "COMPLAINTS_SIGN_IN_ADDRESS_LIMIT", "30/minute")
+# Password reset links asked for one account (by its name or e-mail address): the
+# owner's mailbox is not to be flooded, and each mail costs a write.
+PASSWORD_RESETS = Rule("password-resets", "COMPLAINTS_PASSWORD_RESET_LIMIT",
+                       "3/15 minutes;10/day")
 # Customer messages and evidence uploads from one client address.
 CUSTOMER_WRITES = Rule("customer-writes", "COMPLAINTS_CUSTOMER_WRITE_LIMIT", "20/minute")
 
-RULES = (FILING, ACKNOWLEDGEMENTS, SIGN_IN_FAILURES, SIGN_IN_ADDRESS, CUSTOMER_WRITES)
+RULES = (FILING, ACKNOWLEDGEMENTS, SIGN_IN_FAILURES, SIGN_IN_ADDRESS, PASSWORD_RESETS,
+         CUSTOMER_WRITES)
 
 
 @dataclass(frozen=True)

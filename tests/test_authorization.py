@@ -42,7 +42,7 @@ from engine.directory import actor_of, find_user, issue_token
 from engine.accounts import token_key
 from engine.audit_trail import KIND_GROUPS
 from engine.models import (
-    Attachment, AuditEvent, User, CaseNote, HumanTask, LedgerEntry, ProcessInstance, ProcessVersion,
+    Attachment, AuditEvent, User, CaseNote, PasswordResetLink, HumanTask, LedgerEntry, ProcessInstance, ProcessVersion,
     SavedSearch,
 )
 from engine.services import PROJECT_ROOT, Services
@@ -306,6 +306,20 @@ def account_changes(services: Services, _case: Case):
                     User.active.is_(True))).scalar_one())
 
 
+def reset_links(services: Services, _case: Case):
+    with services.db.read() as session:
+        return session.execute(select(func.count(PasswordResetLink.token_hash))).scalar_one()
+
+
+IMPORTED_USERS = ("username,display_name,email,roles,department\n"
+                  "meng.qi,Meng Qi,meng.qi@example.com,dept_handler,logistics\n")
+
+
+def import_upload(_case=None, _actor=None) -> dict:
+    return {"kind": "users", "file": (io.BytesIO(IMPORTED_USERS.encode()), "people.csv",
+                                      "text/csv")}
+
+
 def note_count(services: Services, case: Case):
     with services.db.read() as session:
         return session.execute(
@@ -472,6 +486,16 @@ ROUTES = [
     # sign-in, language, health
     Route("auth.login", "GET", "/login", EVERYONE),
     Route("auth.login", "POST", "/login", rule(staff=OK), body=credentials),
+    # A reset link is asked for by anyone, signed in or not, and the answer is the same.
+    Route("auth.forgot_password", "GET", "/password-reset", EVERYONE),
+    Route("auth.forgot_password", "POST", "/password-reset", EVERYONE,
+          body={"identifier": "handler2"}, observe=reset_links, fresh=True),
+    # A guessed link opens nothing, for anyone (the links' own tests use real ones).
+    Route("auth.reset_with_link", "GET", "/password-reset/{token}",
+          rule(visitors=DENIED, staff=DENIED)),
+    Route("auth.reset_with_link", "POST", "/password-reset/{token}",
+          rule(visitors=DENIED, staff=DENIED),
+          body={"new": STRONG_PASSWORD, "confirm": STRONG_PASSWORD}, observe=account_changes),
     Route("auth.logout", "POST", "/logout", rule(staff=LOGIN),  # always ends at sign-in
           ends_sessions=True),
     Route("i18n.switch_language", "POST", "/language", EVERYONE, body={"lang": "zh"},
@@ -587,6 +611,14 @@ ROUTES = [
     # handler2's own token: revoking it is for administrators on these pages.
     Route("accounts.revoke_token", "POST", "/admin/users/handler2/tokens/{api_token}/revoke",
           ADMINS, observe=account_changes, fresh=True),
+    Route("accounts.send_reset_link", "POST", "/admin/users/handler2/reset-link", ADMINS,
+          observe=account_changes, fresh=True),
+    Route("accounts.import_form", "GET", "/admin/import", ADMINS),
+    Route("accounts.import_preview", "POST", "/admin/import/preview", ADMINS,
+          body=import_upload),
+    Route("accounts.import_apply", "POST", "/admin/import", ADMINS,
+          body={"kind": "users", "text": IMPORTED_USERS, "send_links": "yes"},
+          observe=account_changes, fresh=True),
     Route("accounts.departments", "GET", "/admin/departments", ADMINS),
     Route("accounts.create_department", "POST", "/admin/departments", ADMINS,
           body={"code": "after_sales", "name": "After-sales"}, observe=account_changes,

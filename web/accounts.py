@@ -6,7 +6,7 @@ import functools
 
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 
-from engine import accounts
+from engine import account_import, accounts, password_reset
 from engine.directory import ROLES
 
 from .i18n import _
@@ -107,6 +107,18 @@ def reset_password(username: str):
         return _user_page(username, {exc.field: exc.args[0]}, status=422)
     flash(_("The password of %(username)s is reset; their sessions and API tokens have "
             "ended.", username=username), "success")
+    return redirect(url_for("accounts.user", username=username))
+
+
+@bp.post("/users/<username>/reset-link")
+@admin_page
+def send_reset_link(username: str):
+    try:
+        address = password_reset.send_link(services(), current_actor(), username)
+    except accounts.AccountInvalid as exc:
+        return _user_page(username, {exc.field: exc.args[0]}, status=422)
+    flash(_("A link to set a new password is on its way to %(email)s; it works for one "
+            "hour.", email=address), "success")
     return redirect(url_for("accounts.user", username=username))
 
 
@@ -222,3 +234,63 @@ def set_department_calendar(code: str):
         return _calendars_page({exc.field: exc.args[0]}, status=422)
     flash(_("Department %(code)s saved.", code=code), "success")
     return redirect(url_for("accounts.calendars"))
+
+
+def _import_page(kind: str = "users", plan=None, text: str = "", filename: str = "",
+                 error: str | None = None, status: int = 200):
+    return render_template("admin_import.html", kind=kind, plan=plan, text=text,
+                           filename=filename, error=error, columns=account_import.COLUMNS,
+                           required=account_import.REQUIRED, roles=ROLES,
+                           max_kib=account_import.MAX_BYTES // 1024,
+                           max_rows=account_import.MAX_ROWS), status
+
+
+def _kind() -> str:
+    kind = request.form.get("kind", "users")
+    return kind if kind in account_import.COLUMNS else "users"
+
+
+@bp.get("/import")
+@admin_page
+def import_form():
+    kind = request.args.get("kind", "users")
+    return _import_page(kind if kind in account_import.COLUMNS else "users")
+
+
+@bp.post("/import/preview")
+@admin_page
+def import_preview():
+    """Reads the uploaded file and shows what it would do; nothing is written."""
+    upload = request.files.get("file")
+    kind = _kind()
+    try:
+        if upload is None or not upload.filename:
+            raise account_import.ImportRefused(_("Choose a CSV file to upload."))
+        data = upload.stream.read(account_import.MAX_BYTES + 1)
+        text = account_import.read_upload(upload.filename, upload.mimetype, data)
+        plan = account_import.preview(services(), current_actor(), kind, text)
+    except account_import.ImportRefused as exc:
+        return _import_page(kind, error=exc.args[0], status=exc.status)
+    return _import_page(kind, plan, text, upload.filename)
+
+
+@bp.post("/import")
+@admin_page
+def import_apply():
+    """Writes the previewed file (sent back with the form), checked again as a whole."""
+    kind = _kind()
+    text = request.form.get("text", "")
+    filename = request.form.get("filename", "")[:120]
+    try:
+        plan = account_import.apply(services(), current_actor(), kind, text, filename,
+                                    send_links=request.form.get("send_links") == "yes")
+    except account_import.ImportRefused as exc:
+        try:
+            plan = account_import.preview(services(), current_actor(), kind, text)
+        except account_import.ImportRefused:
+            plan = None
+        return _import_page(kind, plan, text if plan else "", filename, exc.args[0],
+                            exc.status)
+    flash(_("Imported: %(created)s created, %(changed)s changed.",
+            created=plan.count("create"), changed=plan.count("update")), "success")
+    return redirect(url_for("accounts.users" if kind == "users" else "accounts.departments"))

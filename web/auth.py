@@ -5,9 +5,9 @@ from flask import (
     Blueprint, flash, make_response, redirect, render_template, request, url_for,
 )
 
-from engine import sign_in
+from engine import accounts, password_reset, sign_in
 
-from .i18n import _
+from .i18n import _, current_locale
 from .identity import end_session, start_session
 from .rate_limit import client_address, with_retry_after
 from .services import services
@@ -51,3 +51,48 @@ def logout():
     end_session()
     flash(_("You are signed out."))
     return redirect(url_for("auth.login"))
+
+
+def _wait_answer(template: str, seconds: int, **context):
+    error = _("Too many attempts. Wait %(minutes)s minutes and try again.",
+              minutes=max(1, -(-seconds // 60)))
+    return with_retry_after(make_response(render_template(template, error=error, **context),
+                                          429), seconds)
+
+
+@bp.route("/password-reset", methods=["GET", "POST"])
+def forgot_password():
+    """Asks for a reset link; the answer is the same whether the account exists or not."""
+    if request.method == "POST":
+        outcome = password_reset.request_link(services(), request.form.get("identifier", ""),
+                                              client_address(), current_locale())
+        if outcome.retry_after:
+            return _wait_answer("password_forgot.html", outcome.retry_after, sent=False)
+        return render_template("password_forgot.html", sent=True)
+    return render_template("password_forgot.html", sent=False)
+
+
+def _reset_page(token: str, username: str, errors: dict, status: int = 200):
+    response = make_response(render_template(
+        "password_reset.html", token=token, username=username, errors=errors,
+        min_length=accounts.MIN_PASSWORD), status)
+    # The token is in the address: no other site is to see it in a Referer.
+    response.headers["Referrer-Policy"] = "no-referrer"
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+@bp.route("/password-reset/<token>", methods=["GET", "POST"])
+def reset_with_link(token: str):
+    try:
+        username = password_reset.check_link(services(), token)
+        if request.method == "POST":
+            password_reset.use_link(services(), token, request.form.get("new", ""),
+                                    request.form.get("confirm", ""))
+            flash(_("Your password is set. Sign in with it."), "success")
+            return redirect(url_for("auth.login"))
+    except password_reset.LinkRefused as exc:
+        return _reset_page("", "", {"link": exc.args[0]}, exc.status)
+    except accounts.AccountInvalid as exc:
+        return _reset_page(token, username, {exc.field: exc.args[0]}, 422)
+    return _reset_page(token, username, {})
