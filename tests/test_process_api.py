@@ -62,7 +62,8 @@ def test_the_startable_processes_are_listed_with_their_versions(client, openapi)
     matches(openapi, "ProcessList", body)
     listed = {p["id"]: p for p in body["processes"]}
     # The major path is called, not started; the monthly review is started by the engine.
-    assert set(listed) == {"complaint", "improvement", "monthly_review", "petition", "inquiry"}
+    assert set(listed) == {"complaint", "improvement", "monthly_review", "petition", "inquiry",
+                           "technical_support"}
     assert listed["complaint"]["version"] == 1
     assert listed["complaint"]["name"] == "Customer complaint"
     assert [v["version"] for v in listed["complaint"]["versions"]] == [1]
@@ -90,8 +91,8 @@ def test_a_process_owner_deploys_a_new_version_that_new_complaints_follow(client
 
 
 # One version of each shipped process: complaint, improvement, monthly review, petition,
-# inquiry (the major path is called by the complaint and deployed with it).
-SHIPPED_VERSIONS = 5
+# inquiry, technical support (the major path is called by the complaint and deployed with it).
+SHIPPED_VERSIONS = 6
 
 
 def test_the_same_documents_again_deploy_nothing(client, services):
