@@ -252,3 +252,31 @@ def test_the_support_team_starts_an_inquiry_through_the_generic_call(client, ope
     response = client.post("/api/v1/processes/inquiry/instances",
                            json={**INQUIRY, "channel": "pigeon"}, headers=support)
     assert response.status_code == 422 and "channel" in response.get_json()["fields"]
+
+
+TECHNICAL = {"channel": "phone", "customer_name": "Jane Miller",
+             "customer_email": "jane.miller@example.com", "model": "Air purifier AP-300",
+             "description": "The fan stops after ten minutes.", "region": "metro",
+             "urgency": "critical"}
+
+
+def test_the_support_team_starts_a_technical_problem_through_the_generic_call(client, openapi):
+    support = token(client, "support")
+    body = client.get("/api/v1/processes/technical_support", headers=support).get_json()
+    assert {"model", "region", "urgency"} <= set(body["start_form"]["schema"]["properties"])
+    response = client.post("/api/v1/processes/technical_support/instances", json=TECHNICAL,
+                           headers=support)
+    assert response.status_code == 201, response.get_json()
+    started = response.get_json()
+    matches(openapi, "Started", started)
+    assert started["process_id"] == "technical_support" and started["ticket"].startswith("T")
+    assert started["status_token"]
+    tasks = client.get("/api/v1/tasks", headers=support).get_json()
+    assert any(t["ticket"] == started["ticket"] and t["name"] == "remote_help"
+               for t in tasks["tasks"])
+    response = client.post("/api/v1/processes/technical_support/instances", json=TECHNICAL,
+                           headers=token(client, "handler"))
+    assert response.status_code == 403
+    response = client.post("/api/v1/processes/technical_support/instances",
+                           json={**TECHNICAL, "urgency": "whenever"}, headers=support)
+    assert response.status_code == 422 and "urgency" in response.get_json()["fields"]
