@@ -153,6 +153,9 @@ def test_a_later_visit_needs_a_reason_and_the_customers_agreement(services, acto
     assert question.task.name == "agree_later_visit"
     assert question.values["late_reason"] == "The spare bearing ships from Singapore."
     assert view.visit_by == later
+    assert [(s.title, s.state) for s in view.stepper] == [
+        ("Received", "done"), ("Engineer on site", "current"), ("Solved", "todo"),
+        ("Closed", "todo")]
     customers.complete(services, filed.status_token, question.task.id,
                        {"later_visit_agreed": "no", "later_visit_comment": "Sooner, please."})
     assert open_names(services, filed.ticket) == ["schedule_onsite"]
