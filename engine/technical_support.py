@@ -21,7 +21,7 @@ from . import forms, tickets
 from .case_run import CaseRun
 from .directory import Actor
 from .errors import Forbidden
-from .i18n import N_, normalize_locale, zone_or_none
+from .i18n import Message, N_, normalize_locale, zone_or_none
 from .inquiries import REGISTER_ROLES, Filed, _record
 from .intake import match_key, token_digest
 from .models import KnowledgeRecord
@@ -73,6 +73,8 @@ def file_problem(services: Services, record: Any, staff: Optional[Actor] = None,
     or Forbidden; nothing is stored then."""
     if staff is not None and not staff.roles & REGISTER_ROLES:
         raise Forbidden(N_("Only the overseas support team registers technical problems."))
+    if not isinstance(record, dict):
+        raise forms.FormInvalid({"": Message(N_("The technical problem must be a JSON object."))})
     now = services.now()
     preferences = {"customer_locale": normalize_locale(customer_locale),
                    "customer_timezone": customer_timezone

@@ -236,3 +236,9 @@ def test_the_best_match_comes_first(services, actors, clock):
     # The same model outranks a shared word.
     assert [r.cause for r in similar_for(services, actors, new.ticket)] == [
         "Loose cable", "Worn motor"]
+
+
+def test_a_record_that_is_not_an_object_is_refused_with_a_clear_message(services):
+    with pytest.raises(FormInvalid) as refused:
+        technical_support.file_problem(services, ["not", "a", "record"])
+    assert "JSON object" in str(refused.value.fields[""])
