@@ -15,7 +15,9 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from . import customer_follow_up as follow_up
-from . import forms, inquiries, intake, reviewed_items, runtime, task_forms, tasks
+from . import (
+    forms, inquiries, intake, reviewed_items, runtime, task_forms, tasks, technical_support,
+)
 from .directory import Actor
 from .errors import AlreadyCompleted, NotFound, ProcessError
 from .form_values import storable_part
@@ -34,12 +36,18 @@ VISIBLE_EVENTS = {
     "case_cancelled": N_("Complaint closed by us"),
     "case_withdrawn": N_("You withdrew the complaint"),
     "inquiry_filed": N_("Inquiry received"),
+    "technical_problem_filed": N_("Technical problem received"),
 }
 # An inquiry's page says "inquiry" where a complaint's says "complaint".
 INQUIRY_EVENTS = {
     "case_closed": N_("Inquiry closed"),
     "case_cancelled": N_("Inquiry closed by us"),
     "case_withdrawn": N_("You withdrew the inquiry"),
+}
+TECHNICAL_EVENTS = {
+    "case_closed": N_("Technical problem closed"),
+    "case_cancelled": N_("Technical problem closed by us"),
+    "case_withdrawn": N_("You withdrew the technical problem"),
 }
 VISIBLE_TASKS = {"check_record": N_("We checked that your complaint is complete"),
                  "supply_missing_facts": N_("You supplied more facts"),
@@ -67,7 +75,13 @@ VISIBLE_TASKS = {"check_record": N_("We checked that your complaint is complete"
                  "owner_answer": N_("The department responsible worked on your question"),
                  "coordination_meeting": N_("The departments concerned met about your question"),
                  "send_final_answer": N_("We sent you our answer"),
-                 "rate_answer": N_("You rated our answer")}
+                 "rate_answer": N_("You rated our answer"),
+                 "remote_help": N_("Our engineer helped you remotely"),
+                 "schedule_onsite": N_("We planned the engineer's visit"),
+                 "record_late_reason": N_("We explained why the visit is later"),
+                 "agree_later_visit": N_("You answered about the later visit"),
+                 "onsite_service": N_("Our engineer served you on site"),
+                 "explain_solution": N_("We explained the cause and the solution")}
 # What the status page repeats of the complaint as filed: the customer's account of it, not
 # their contact details (the link may be forwarded).
 FILED_LEFT_OUT = frozenset({"customer_name", "customer_phone", "customer_email",
@@ -105,13 +119,17 @@ class CustomerStatus:
     stepper: list[Stage] = field(default_factory=list)
     filed: dict = field(default_factory=dict)  # what the customer filed, as `filed_form` has it
     filed_form: tuple[dict, dict] = ({}, {})
-    kind: str = "complaint"  # or "inquiry": what the page calls the case
+    kind: str = "complaint"  # or "inquiry" or "technical": what the page calls the case
     # An inquiry's: our first response, when we promised to answer, our answer, and the
     # complaint it turned into.
     acknowledgement: Optional[str] = None
     promised_at: Optional[dt.datetime] = None
     answer: Optional[str] = None
     linked_ticket: Optional[str] = None
+    # A technical problem's: when the engineer will be on site, the cause and solution.
+    visit_by: Optional[dt.datetime] = None
+    cause: Optional[str] = None
+    solution: Optional[str] = None
 
 
 def _stages(services: Services) -> dict:
@@ -149,7 +167,12 @@ def status(services: Services, token: str) -> CustomerStatus:
             .order_by(HumanTask.created_at)).scalars())
         stages = _stages(services)
         inquiry = instance.version.process_id == inquiries.INQUIRY_PROCESS
-        if instance.status != "open" and inquiry:
+        technical = instance.version.process_id == technical_support.PROCESS
+        if instance.status != "open" and technical:
+            stage = (N_("Your technical problem is solved") if instance.status == "closed"
+                     else N_("Your technical problem was closed before the end"))
+            next_step, due = N_("Nothing more is needed from you. Thank you."), None
+        elif instance.status != "open" and inquiry:
             stage = (N_("Your inquiry is closed") if instance.status == "closed"
                      else N_("Your inquiry was closed before the end"))
             next_step, due = N_("Nothing more is needed from you. Thank you."), None
@@ -172,21 +195,26 @@ def status(services: Services, token: str) -> CustomerStatus:
                                                                           row, ui)))
         events = list(session.execute(select(AuditEvent).where(
             AuditEvent.instance_id == instance.id).order_by(AuditEvent.id)).scalars())
-        filed_schema, filed_ui = (inquiries.customer_form(services, session) if inquiry
-                                  else intake.customer_form(services, session))
+        filed_schema, filed_ui = (
+            inquiries.customer_form(services, session) if inquiry
+            else technical_support.customer_form(services, session) if technical
+            else intake.customer_form(services, session))
         data = runtime.case_data(services, instance)
         filed = {name: data.get(name) for name in filed_schema.get("properties", {})
                  if name not in FILED_LEFT_OUT and data.get(name) not in (None, "", [])}
         return CustomerStatus(ticket=instance.ticket, status=instance.status,
                               outcome=instance.outcome, stage=stage, next_step=next_step,
                               due_at=due, filed_at=instance.created_at,
-                              history=_history(events, inquiry), tasks=own,
+                              history=_history(events, INQUIRY_EVENTS if inquiry
+                                               else TECHNICAL_EVENTS if technical else None),
+                              tasks=own,
                               locale=instance.customer_locale,
                               timezone=instance.customer_timezone,
                               stepper=stepper(stages.get("_stepper") or {}, instance,
                                               [r.name for r in open_rows], events),
                               filed=filed, filed_form=(filed_schema, filed_ui),
-                              **(_inquiry_parts(data) if inquiry else {}))
+                              **(_inquiry_parts(data) if inquiry
+                                 else _technical_parts(data) if technical else {}))
 
 
 def _inquiry_parts(data: dict) -> dict:
@@ -194,6 +222,13 @@ def _inquiry_parts(data: dict) -> dict:
     return {"kind": "inquiry", "acknowledgement": data.get("acknowledgement"),
             "promised_at": dt.datetime.fromisoformat(promised) if promised else None,
             "answer": data.get("final_answer"), "linked_ticket": data.get("linked_ticket")}
+
+
+def _technical_parts(data: dict) -> dict:
+    visit_by = data.get("visit_due_at") if data.get("onsite_late") is not None else None
+    return {"kind": "technical",
+            "visit_by": dt.datetime.fromisoformat(visit_by) if visit_by else None,
+            "cause": data.get("cause"), "solution": data.get("solution")}
 
 
 def stepper(definition: dict, instance: ProcessInstance, open_steps: list[str],
@@ -225,11 +260,14 @@ def preferences(services: Services, token: str) -> tuple[Optional[str], Optional
         return instance.customer_locale, instance.customer_timezone
 
 
-def _history(events: list[AuditEvent], inquiry: bool = False) -> list[tuple[dt.datetime, str]]:
+def _history(events: list[AuditEvent],
+             renamed: Optional[dict] = None) -> list[tuple[dt.datetime, str]]:
+    """What happened, as the customer reads it; `renamed` words the case's own events for
+    a case that is not a complaint."""
     entries = []
     for event in events:
-        if inquiry and event.kind in INQUIRY_EVENTS:
-            entries.append((event.at, INQUIRY_EVENTS[event.kind]))
+        if renamed and event.kind in renamed:
+            entries.append((event.at, renamed[event.kind]))
         elif event.kind in VISIBLE_EVENTS:
             entries.append((event.at, VISIBLE_EVENTS[event.kind]))
         elif event.kind == "task_completed" and event.detail.get("task") in VISIBLE_TASKS:

@@ -479,3 +479,20 @@ class SavedSearch(Base):
     name: Mapped[str] = mapped_column(String(100))
     query: Mapped[str] = mapped_column(Text)
     created_at: Mapped[dt.datetime] = mapped_column(UtcDateTime, default=utcnow)
+
+
+class KnowledgeRecord(Base):
+    """A solved technical problem (004): what the customer's model did, why and how it was
+    fixed, kept for the agents who meet the same problem next."""
+
+    __tablename__ = "knowledge_record"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    instance_id: Mapped[int] = mapped_column(ForeignKey("process_instance.id"), unique=True)
+    ticket: Mapped[str] = mapped_column(String(16))
+    model: Mapped[str] = mapped_column(String(200), index=True)
+    problem: Mapped[str] = mapped_column(Text)
+    cause: Mapped[str] = mapped_column(Text)
+    solution: Mapped[str] = mapped_column(Text)
+    solved_on_site: Mapped[bool] = mapped_column(Boolean, default=False)
+    recorded_by: Mapped[Optional[str]] = mapped_column(String(64))
+    recorded_at: Mapped[dt.datetime] = mapped_column(UtcDateTime, default=utcnow)

@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session, object_session
 
 from . import (
     announcements, audit, closing, forms, inquiries, petitions, reviewed_items, start_forms,
-    tasks, tickets,
+    tasks, technical_support, tickets,
 )
 from .case_run import CaseRun, StepResult
 from .directory import Actor
@@ -102,6 +102,8 @@ def start_case(services: Services, actor: Actor, process_id: str, record: Any) -
         filed = file_complaint(services, record, staff=actor)
     elif process_id == inquiries.INQUIRY_PROCESS:
         filed = inquiries.file_inquiry(services, record, staff=actor)
+    elif process_id == technical_support.PROCESS:
+        filed = technical_support.file_problem(services, record, staff=actor)
     else:
         filed = None
     if filed is not None:
@@ -216,7 +218,13 @@ def complete_in(services: Services, session: Session, actor: Actor, task_id: str
     def file_linked(task_data: dict) -> str:
         return _file_linked(services, session, actor, task_data, run.case)
 
+    explained = (run.process_id == technical_support.PROCESS
+                 and row.name == technical_support.EXPLAIN_STEP)
+    explained_data = {**run.task_data(row.id), **data} if explained else None
     run.complete(row, actor, data, on_behalf=on_behalf, file_linked=file_linked)
+    if explained:
+        technical_support.keep_knowledge(session, run.case.id, run.case.ticket, explained_data,
+                                         actor.username if actor else None, services.now())
     result = run.commit()
     return {"ticket": result.ticket, "status": result.status, "path": result.path,
             "outcome": result.outcome, "linked_ticket": result.linked_ticket,
@@ -298,6 +306,8 @@ class TaskDetail:
     values: dict
     can_work: bool
     reviewed: Optional[reviewed_items.ReviewedItem] = None  # what an approval decides on
+    # Remote help of a technical problem: knowledge records of similar earlier problems.
+    similar: Optional[list] = None
 
 
 def task_detail(services: Services, actor: Actor, task_id: str) -> TaskDetail:
@@ -307,9 +317,16 @@ def task_detail(services: Services, actor: Actor, task_id: str) -> TaskDetail:
         tasks.require_workable(actor, row)
         schema, ui = form_for(services, session, row)
         values = task_prefill(services, session, row, ui)
+        similar = None
+        if row.name == technical_support.REMOTE_HELP_STEP and \
+                row.instance.version.process_id == technical_support.PROCESS:
+            similar = technical_support.similar_records(
+                session, values.get("model"), values.get("description"),
+                exclude_ticket=row.instance.ticket)
         return TaskDetail(task=tasks.view_of(row), schema=schema, ui=ui, values=values,
                           can_work=True,
-                          reviewed=reviewed_items.reviewed_item(services, session, row, ui))
+                          reviewed=reviewed_items.reviewed_item(services, session, row, ui),
+                          similar=similar)
 
 
 def restore_instance(services: Services, session: Session, version_id: int, ticket: str,

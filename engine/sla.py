@@ -115,7 +115,8 @@ def _aware(value) -> dt.datetime:
 
 
 def script_helpers(book: CalendarBook, clock: Callable[[], dt.datetime]) -> dict:
-    """Functions diagram expressions may call; each returns an aware ISO timestamp."""
+    """Functions diagram expressions may call; each returns an aware ISO timestamp (or, for
+    `later_than`, whether one time follows another)."""
 
     def sla_due(received_at, hours, fraction=1.0, department=None, paused_seconds=0) -> str:
         """When a step counted from receipt falls due: `hours` of the team's business time
@@ -151,8 +152,13 @@ def script_helpers(book: CalendarBook, clock: Callable[[], dt.datetime]) -> dict
     def now_iso() -> str:
         return clock().isoformat()
 
+    def later_than(moment, limit) -> bool:
+        """Whether `moment` comes after `limit`, whatever zones the two are written in."""
+        return _aware(moment) > _aware(limit)
+
     return {"sla_due": sla_due, "business_due": business_due, "hours_from_now": hours_from_now,
-            "due_in": due_in, "days_due_in": days_due_in, "now_iso": now_iso}
+            "due_in": due_in, "days_due_in": days_due_in, "now_iso": now_iso,
+            "later_than": later_than}
 
 
 def timer_due(task) -> Optional[dt.datetime]:

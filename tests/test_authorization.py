@@ -415,6 +415,9 @@ CUSTOMER_FORM = {k: str(NEW_RECORD[k]) for k in (
     "description", "demand", "amount")}
 CUSTOMER_INQUIRY = {"customer_name": "Jane Miller", "customer_email": "jane@example.com",
                     "question": "Which filter fits the AP-300?"}
+CUSTOMER_TECHNICAL = {"customer_name": "Jane Miller", "customer_email": "jane@example.com",
+                      "model": "Air purifier AP-300", "description": "The fan stops.",
+                      "region": "metro", "urgency": "high"}
 PHONE_COMPLAINT = {"customer_name": "Zhao Li", "customer_phone": "13900001111",
                    "product": "Fridge F-2", "description": "Door seal torn on delivery.",
                    "demand": "Send a new seal", "channel": "counter",
@@ -561,6 +564,10 @@ ROUTES = [
     Route("public.file_inquiry", "POST", "/inquiry", EVERYONE, body=CUSTOMER_INQUIRY,
           observe=case_count),
     Route("public.inquiry_filed", "GET", "/inquiry/filed", EVERYONE),
+    Route("public.technical", "GET", "/technical-problem", EVERYONE),
+    Route("public.file_technical", "POST", "/technical-problem", EVERYONE,
+          body=CUSTOMER_TECHNICAL, observe=case_count),
+    Route("public.technical_filed", "GET", "/technical-problem/filed", EVERYONE),
     Route("public.status", "GET", "/status/{token}", THE_LINK),
     Route("public.answer", "POST", "/status/{token}/tasks/{task}",
           rule(visitors=DENIED, ok=("customer",)), case="answering",

@@ -62,7 +62,8 @@ def test_the_startable_processes_are_listed_with_their_versions(client, openapi)
     matches(openapi, "ProcessList", body)
     listed = {p["id"]: p for p in body["processes"]}
     # The major path is called, not started; the monthly review is started by the engine.
-    assert set(listed) == {"complaint", "improvement", "monthly_review", "petition", "inquiry"}
+    assert set(listed) == {"complaint", "improvement", "monthly_review", "petition", "inquiry",
+                           "technical_support"}
     assert listed["complaint"]["version"] == 1
     assert listed["complaint"]["name"] == "Customer complaint"
     assert [v["version"] for v in listed["complaint"]["versions"]] == [1]
@@ -90,8 +91,8 @@ def test_a_process_owner_deploys_a_new_version_that_new_complaints_follow(client
 
 
 # One version of each shipped process: complaint, improvement, monthly review, petition,
-# inquiry (the major path is called by the complaint and deployed with it).
-SHIPPED_VERSIONS = 5
+# inquiry, technical support (the major path is called by the complaint and deployed with it).
+SHIPPED_VERSIONS = 6
 
 
 def test_the_same_documents_again_deploy_nothing(client, services):
@@ -251,3 +252,31 @@ def test_the_support_team_starts_an_inquiry_through_the_generic_call(client, ope
     response = client.post("/api/v1/processes/inquiry/instances",
                            json={**INQUIRY, "channel": "pigeon"}, headers=support)
     assert response.status_code == 422 and "channel" in response.get_json()["fields"]
+
+
+TECHNICAL = {"channel": "phone", "customer_name": "Jane Miller",
+             "customer_email": "jane.miller@example.com", "model": "Air purifier AP-300",
+             "description": "The fan stops after ten minutes.", "region": "metro",
+             "urgency": "critical"}
+
+
+def test_the_support_team_starts_a_technical_problem_through_the_generic_call(client, openapi):
+    support = token(client, "support")
+    body = client.get("/api/v1/processes/technical_support", headers=support).get_json()
+    assert {"model", "region", "urgency"} <= set(body["start_form"]["schema"]["properties"])
+    response = client.post("/api/v1/processes/technical_support/instances", json=TECHNICAL,
+                           headers=support)
+    assert response.status_code == 201, response.get_json()
+    started = response.get_json()
+    matches(openapi, "Started", started)
+    assert started["process_id"] == "technical_support" and started["ticket"].startswith("T")
+    assert started["status_token"]
+    tasks = client.get("/api/v1/tasks", headers=support).get_json()
+    assert any(t["ticket"] == started["ticket"] and t["name"] == "remote_help"
+               for t in tasks["tasks"])
+    response = client.post("/api/v1/processes/technical_support/instances", json=TECHNICAL,
+                           headers=token(client, "handler"))
+    assert response.status_code == 403
+    response = client.post("/api/v1/processes/technical_support/instances",
+                           json={**TECHNICAL, "urgency": "whenever"}, headers=support)
+    assert response.status_code == 422 and "urgency" in response.get_json()["fields"]

@@ -7,7 +7,7 @@ from flask import (
     url_for,
 )
 
-from engine import customers, forms, inquiries, notes
+from engine import customers, forms, inquiries, notes, technical_support
 from engine import intake as intake_records
 from engine.errors import AlreadyCompleted, NotFound
 from engine.upload_checks import UploadRefused
@@ -127,6 +127,52 @@ def inquiry_filed():
         return redirect(url_for("public.inquiry"))
     link = url_for("public.status", token=receipt["token"], _external=True)
     return render_template("public_inquiry_filed.html", ticket=receipt["ticket"], link=link)
+
+
+def _technical_page(values, errors=None, status=200):
+    with services().db.read() as db:
+        schema, ui = technical_support.customer_form(services(), db)
+    return render_template("public_technical.html", schema=schema, ui=ui, values=values,
+                           errors=errors or {}, honeypot=HONEYPOT), status
+
+
+@bp.get("/technical-problem")
+def technical():
+    return _technical_page({})
+
+
+@bp.post("/technical-problem")
+def file_technical():
+    if request.form.get(HONEYPOT):
+        return _technical_page(request.form, {"": _("Your problem could not be sent. Please "
+                                                     "try again.")}, status=400)
+    wait = refused(FILING)
+    if wait:
+        page, status = _technical_page(request.form, {"": _(
+            "Too many reports from your address in a short time. Please wait a minute.")},
+            status=429)
+        return with_retry_after((page, status), wait)
+    with services().db.read() as db:
+        schema, ui = technical_support.customer_form(services(), db)
+    data = forms.coerce_submission(schema, formrender.posted(schema, ui, request.form))
+    zone = request.form.get("tz")
+    try:
+        filed = technical_support.file_problem(
+            services(), data, customer_locale=current_locale(),
+            customer_timezone=zone if zone_or_none(zone) else None)
+    except FormInvalid as exc:
+        return _technical_page(request.form, exc.fields or {"": str(exc)}, status=422)
+    session["technical_filed"] = {"ticket": filed.ticket, "token": filed.status_token}
+    return redirect(url_for("public.technical_filed"))
+
+
+@bp.get("/technical-problem/filed")
+def technical_filed():
+    receipt = session.pop("technical_filed", None)
+    if receipt is None:
+        return redirect(url_for("public.technical"))
+    link = url_for("public.status", token=receipt["token"], _external=True)
+    return render_template("public_technical_filed.html", ticket=receipt["ticket"], link=link)
 
 
 @bp.get("/status/<token>")
