@@ -45,7 +45,7 @@ def may_register(actor: Optional[Actor]) -> bool:
     return actor is not None and bool(actor.roles & REGISTER_ROLES)
 
 
-def _record(schema: dict, record: Any, now: dt.datetime, staff: Optional[Actor]) -> dict:
+def checked_record(schema: dict, record: Any, now: dt.datetime, staff: Optional[Actor]) -> dict:
     if not isinstance(record, dict):
         raise forms.FormInvalid({"": Message(N_("The inquiry must be a JSON object."))})
     record = dict(record)
@@ -83,7 +83,7 @@ def file_inquiry(services: Services, record: Any, staff: Optional[Actor] = None,
                    if zone_or_none(customer_timezone) else None}
     with services.db.write() as session:
         schema, _ui = inquiry_form(services, session)
-        data = _record(schema, record, now, staff)
+        data = checked_record(schema, record, now, staff)
         ticket = TICKET_PREFIX + tickets.next_ticket(session, now)
         token = secrets.token_urlsafe(32)
         data.update(ticket=ticket, **preferences)

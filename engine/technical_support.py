@@ -22,7 +22,7 @@ from .case_run import CaseRun
 from .directory import Actor
 from .errors import Forbidden
 from .i18n import Message, N_, normalize_locale, zone_or_none
-from .inquiries import REGISTER_ROLES, Filed, _record
+from .inquiries import REGISTER_ROLES, Filed, checked_record
 from .intake import match_key, token_digest
 from .models import KnowledgeRecord
 from .services import Services
@@ -81,7 +81,7 @@ def file_problem(services: Services, record: Any, staff: Optional[Actor] = None,
                    if zone_or_none(customer_timezone) else None}
     with services.db.write() as session:
         schema, _ui = problem_form(services, session)
-        data = _record(schema, record, now, staff)
+        data = checked_record(schema, record, now, staff)
         ticket = TICKET_PREFIX + tickets.next_ticket(session, now)
         token = secrets.token_urlsafe(32)
         data.update(ticket=ticket, **preferences)

@@ -2,14 +2,14 @@
 found by the agents from the next similar request.
 
 Revision ID: 0018
-Revises: 0016
+Revises: 0017
 Create Date: 2026-12-05
 """
 from alembic import op
 import sqlalchemy as sa
 
 revision = '0018'
-down_revision = '0016'
+down_revision = '0017'
 branch_labels = None
 depends_on = None
 
