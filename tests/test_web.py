@@ -141,6 +141,7 @@ def test_only_a_supervisor_cancels(visitor, desk):
 PUBLIC = {"/login", "/healthz", "/api/v1/openapi.json", "/api/v1/token", "/api/v1/complaints",
           "/static/<path:filename>", "/complaint", "/complaint/filed", "/status/<token>",
           "/inquiry", "/inquiry/filed", "/password-reset", "/password-reset/<token>",
+          "/technical-problem", "/technical-problem/filed",
           "/status/<token>/tasks/<task_id>", "/status/<token>/withdraw",
           "/status/<token>/attachments", "/status/<token>/attachments/<attachment_id>"}
 
