@@ -1,4 +1,4 @@
-"""The administration pages as an administrator sees them, in English and Chinese, on a
+"""The administration pages and one's own settings as an administrator sees them, in English and Chinese, on a
 desktop and at phone width (375 px): nothing overflows the page, nothing fails to load,
 and a screenshot of each is kept for review."""
 from __future__ import annotations
@@ -11,7 +11,8 @@ pytestmark = pytest.mark.browser
 
 PAGES = {"users": "/admin/users", "user": "/admin/users/handler",
          "departments": "/admin/departments", "calendars": "/admin/calendars",
-         "import": "/admin/import"}
+         "import": "/admin/import", "settings": "/settings",
+         "settings-password": "/settings/password"}
 PHONE = {"width": 375, "height": 812}
 
 
