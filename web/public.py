@@ -2,8 +2,11 @@
 answer our questions there, withdraw it."""
 from __future__ import annotations
 
+from dataclasses import dataclass
+from typing import Callable
+
 from flask import (
-    Blueprint, abort, flash, make_response, redirect, render_template, request, session,
+    Blueprint, abort, flash, redirect, render_template, request, session,
     url_for,
 )
 
@@ -12,7 +15,7 @@ from engine import intake as intake_records
 from engine.errors import AlreadyCompleted, NotFound
 from engine.upload_checks import UploadRefused
 from engine.forms import FormInvalid
-from engine.i18n import zone_or_none
+from engine.i18n import N_, zone_or_none
 from engine.rate_limits import FILING
 
 from . import conversation, evidence, formrender
@@ -84,95 +87,95 @@ def filed():
     return render_template("public_filed.html", ticket=receipt["ticket"], link=link)
 
 
-def _inquiry_page(values, errors=None, status=200):
+@dataclass(frozen=True)
+class _Request:
+    """A kind of request a customer files on the public site besides a complaint: its
+    form, how it is filed, its pages and what it says when refused."""
+    endpoint: str
+    customer_form: Callable
+    file: Callable
+    template: str
+    filed_template: str
+    not_sent: str
+    too_many: str
+
+
+_INQUIRY = _Request(
+    "inquiry", inquiries.customer_form, inquiries.file_inquiry, "public_inquiry.html",
+    "public_inquiry_filed.html",
+    N_("Your question could not be sent. Please try again."),
+    N_("Too many questions from your address in a short time. Please wait a minute."))
+_TECHNICAL = _Request(
+    "technical", technical_support.customer_form, technical_support.file_problem,
+    "public_technical.html", "public_technical_filed.html",
+    N_("Your problem could not be sent. Please try again."),
+    N_("Too many reports from your address in a short time. Please wait a minute."))
+
+
+def _request_page(kind: _Request, values, errors=None, status=200):
     with services().db.read() as db:
-        schema, ui = inquiries.customer_form(services(), db)
-    return render_template("public_inquiry.html", schema=schema, ui=ui, values=values,
+        schema, ui = kind.customer_form(services(), db)
+    return render_template(kind.template, schema=schema, ui=ui, values=values,
                            errors=errors or {}, honeypot=HONEYPOT), status
+
+
+def _file_request(kind: _Request):
+    if request.form.get(HONEYPOT):
+        return _request_page(kind, request.form, {"": translate(kind.not_sent)}, status=400)
+    wait = refused(FILING)
+    if wait:
+        page, status = _request_page(kind, request.form, {"": translate(kind.too_many)},
+                                     status=429)
+        return with_retry_after((page, status), wait)
+    with services().db.read() as db:
+        schema, ui = kind.customer_form(services(), db)
+    data = forms.coerce_submission(schema, formrender.posted(schema, ui, request.form))
+    zone = request.form.get("tz")
+    try:
+        filed = kind.file(services(), data, customer_locale=current_locale(),
+                          customer_timezone=zone if zone_or_none(zone) else None)
+    except FormInvalid as exc:
+        return _request_page(kind, request.form, exc.fields or {"": str(exc)}, status=422)
+    session[f"{kind.endpoint}_filed"] = {"ticket": filed.ticket, "token": filed.status_token}
+    return redirect(url_for(f"public.{kind.endpoint}_filed"))
+
+
+def _request_filed(kind: _Request):
+    receipt = session.pop(f"{kind.endpoint}_filed", None)
+    if receipt is None:
+        return redirect(url_for(f"public.{kind.endpoint}"))
+    link = url_for("public.status", token=receipt["token"], _external=True)
+    return render_template(kind.filed_template, ticket=receipt["ticket"], link=link)
 
 
 @bp.get("/inquiry")
 def inquiry():
-    return _inquiry_page({})
+    return _request_page(_INQUIRY, {})
 
 
 @bp.post("/inquiry")
 def file_inquiry():
-    if request.form.get(HONEYPOT):
-        return _inquiry_page(request.form, {"": _("Your question could not be sent. Please "
-                                                   "try again.")}, status=400)
-    wait = refused(FILING)
-    if wait:
-        page, status = _inquiry_page(request.form, {"": _(
-            "Too many questions from your address in a short time. Please wait a minute.")},
-            status=429)
-        return with_retry_after((page, status), wait)
-    with services().db.read() as db:
-        schema, ui = inquiries.customer_form(services(), db)
-    data = forms.coerce_submission(schema, formrender.posted(schema, ui, request.form))
-    zone = request.form.get("tz")
-    try:
-        filed = inquiries.file_inquiry(services(), data, customer_locale=current_locale(),
-                                       customer_timezone=zone if zone_or_none(zone) else None)
-    except FormInvalid as exc:
-        return _inquiry_page(request.form, exc.fields or {"": str(exc)}, status=422)
-    session["inquiry_filed"] = {"ticket": filed.ticket, "token": filed.status_token}
-    return redirect(url_for("public.inquiry_filed"))
+    return _file_request(_INQUIRY)
 
 
 @bp.get("/inquiry/filed")
 def inquiry_filed():
-    receipt = session.pop("inquiry_filed", None)
-    if receipt is None:
-        return redirect(url_for("public.inquiry"))
-    link = url_for("public.status", token=receipt["token"], _external=True)
-    return render_template("public_inquiry_filed.html", ticket=receipt["ticket"], link=link)
-
-
-def _technical_page(values, errors=None, status=200):
-    with services().db.read() as db:
-        schema, ui = technical_support.customer_form(services(), db)
-    return render_template("public_technical.html", schema=schema, ui=ui, values=values,
-                           errors=errors or {}, honeypot=HONEYPOT), status
+    return _request_filed(_INQUIRY)
 
 
 @bp.get("/technical-problem")
 def technical():
-    return _technical_page({})
+    return _request_page(_TECHNICAL, {})
 
 
 @bp.post("/technical-problem")
 def file_technical():
-    if request.form.get(HONEYPOT):
-        return _technical_page(request.form, {"": _("Your problem could not be sent. Please "
-                                                     "try again.")}, status=400)
-    wait = refused(FILING)
-    if wait:
-        page, status = _technical_page(request.form, {"": _(
-            "Too many reports from your address in a short time. Please wait a minute.")},
-            status=429)
-        return with_retry_after((page, status), wait)
-    with services().db.read() as db:
-        schema, ui = technical_support.customer_form(services(), db)
-    data = forms.coerce_submission(schema, formrender.posted(schema, ui, request.form))
-    zone = request.form.get("tz")
-    try:
-        filed = technical_support.file_problem(
-            services(), data, customer_locale=current_locale(),
-            customer_timezone=zone if zone_or_none(zone) else None)
-    except FormInvalid as exc:
-        return _technical_page(request.form, exc.fields or {"": str(exc)}, status=422)
-    session["technical_filed"] = {"ticket": filed.ticket, "token": filed.status_token}
-    return redirect(url_for("public.technical_filed"))
+    return _file_request(_TECHNICAL)
 
 
 @bp.get("/technical-problem/filed")
 def technical_filed():
-    receipt = session.pop("technical_filed", None)
-    if receipt is None:
-        return redirect(url_for("public.technical"))
-    link = url_for("public.status", token=receipt["token"], _external=True)
-    return render_template("public_technical_filed.html", ticket=receipt["ticket"], link=link)
+    return _request_filed(_TECHNICAL)
 
 
 @bp.get("/status/<token>")
