@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import secrets
-from typing import Any, Optional
+from typing import Any, Callable, Optional
 
 from sqlalchemy.orm import Session
 
@@ -77,24 +77,35 @@ def file_inquiry(services: Services, record: Any, staff: Optional[Actor] = None,
     or Forbidden; nothing is stored then."""
     if staff is not None and not may_register(staff):
         raise Forbidden(N_("Only the overseas support team registers inquiries."))
+    return file_support_case(services, INQUIRY_PROCESS, inquiry_form, TICKET_PREFIX,
+                             "inquiry_filed", record, staff, customer_locale,
+                             customer_timezone)
+
+
+def file_support_case(services: Services, process: str, form: Callable, prefix: str,
+                      event: str, record: Any, staff: Optional[Actor],
+                      customer_locale: Optional[str],
+                      customer_timezone: Optional[str]) -> Filed:
+    """File a case of an overseas support process (an inquiry, a technical problem) from
+    its record form and run it to its first task, in one unit of work."""
     now = services.now()
     preferences = {"customer_locale": normalize_locale(customer_locale),
                    "customer_timezone": customer_timezone
                    if zone_or_none(customer_timezone) else None}
     with services.db.write() as session:
-        schema, _ui = inquiry_form(services, session)
+        schema, _ui = form(services, session)
         data = checked_record(schema, record, now, staff)
-        ticket = TICKET_PREFIX + tickets.next_ticket(session, now)
+        ticket = prefix + tickets.next_ticket(session, now)
         token = secrets.token_urlsafe(32)
         data.update(ticket=ticket, **preferences)
         run = CaseRun.start(
-            services, session, INQUIRY_PROCESS, data, ticket, now,
+            services, session, process, data, ticket, now,
             customer_name=data.get("customer_name"), customer_phone=data.get("customer_phone"),
             customer_email=match_key(data.get("customer_email")),
             order_number=match_key(data.get("order_number")), channel=data.get("channel"),
             received_at=dt.datetime.fromisoformat(data["received_at"]),
             status_token_hash=token_digest(token), **preferences)
-        run.record("inquiry_filed", staff.username if staff else None, ticket=ticket,
+        run.record(event, staff.username if staff else None, ticket=ticket,
                    channel=data.get("channel"))
         result = run.commit()
     services.due_changed(result.next_due_at)

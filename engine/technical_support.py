@@ -9,7 +9,6 @@ numbering), a private status link for the customer, tasks in the same inbox.
 from __future__ import annotations
 
 import re
-import secrets
 from dataclasses import dataclass
 import datetime as dt
 from typing import Any, Optional
@@ -17,13 +16,11 @@ from typing import Any, Optional
 from sqlalchemy import case, func, literal, or_, select
 from sqlalchemy.orm import Session
 
-from . import forms, tickets
-from .case_run import CaseRun
+from . import forms
 from .directory import Actor
 from .errors import Forbidden
-from .i18n import Message, N_, normalize_locale, zone_or_none
-from .inquiries import REGISTER_ROLES, Filed, checked_record
-from .intake import match_key, token_digest
+from .i18n import Message, N_
+from .inquiries import REGISTER_ROLES, Filed, file_support_case
 from .models import KnowledgeRecord
 from .services import Services
 
@@ -75,28 +72,9 @@ def file_problem(services: Services, record: Any, staff: Optional[Actor] = None,
         raise Forbidden(N_("Only the overseas support team registers technical problems."))
     if not isinstance(record, dict):
         raise forms.FormInvalid({"": Message(N_("The technical problem must be a JSON object."))})
-    now = services.now()
-    preferences = {"customer_locale": normalize_locale(customer_locale),
-                   "customer_timezone": customer_timezone
-                   if zone_or_none(customer_timezone) else None}
-    with services.db.write() as session:
-        schema, _ui = problem_form(services, session)
-        data = checked_record(schema, record, now, staff)
-        ticket = TICKET_PREFIX + tickets.next_ticket(session, now)
-        token = secrets.token_urlsafe(32)
-        data.update(ticket=ticket, **preferences)
-        run = CaseRun.start(
-            services, session, PROCESS, data, ticket, now,
-            customer_name=data.get("customer_name"), customer_phone=data.get("customer_phone"),
-            customer_email=match_key(data.get("customer_email")), channel=data.get("channel"),
-            received_at=dt.datetime.fromisoformat(data["received_at"]),
-            status_token_hash=token_digest(token), **preferences)
-        run.record("technical_problem_filed", staff.username if staff else None,
-                   ticket=ticket, channel=data.get("channel"))
-        result = run.commit()
-    services.due_changed(result.next_due_at)
-    return Filed(ticket=ticket, status_token=token, path=result.path,
-                 next_due_at=result.next_due_at)
+    return file_support_case(services, PROCESS, problem_form, TICKET_PREFIX,
+                             "technical_problem_filed", record, staff, customer_locale,
+                             customer_timezone)
 
 
 def keep_knowledge(session: Session, instance_id: int, ticket: str, data: dict,
