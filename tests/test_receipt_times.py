@@ -1,6 +1,7 @@
-"""The automatic receipt a complainant gets (000): the expected handling time from the SLA
-table, and outside the departments' working hours when they take the complaint up, in the
-customer's zone and language."""
+"""Times around a complaint's receipt: the automatic receipt a complainant gets (000) with
+the expected handling time from the SLA table and, outside the departments' working hours,
+when they take the complaint up, in the customer's zone and language; and the hour every
+channel has to enter a complaint (001)."""
 from __future__ import annotations
 
 import datetime as dt
@@ -11,6 +12,7 @@ from sqlalchemy import select
 from engine import runtime
 from engine.models import OutboxMessage
 from support.desk import RECORD
+from support.pages import log_in
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 
@@ -49,3 +51,14 @@ def test_the_promise_is_in_the_customers_zone_and_language(desk, services, clock
     body = acknowledgement(services, ticket)
     assert "我们最迟将于 2026-11-29 01:00" in body  # 08:00 in Shanghai is 01:00 in Berlin
     assert "相关部门将自 2026-11-30 02:00" in body
+
+
+def test_a_complaint_entered_more_than_an_hour_after_receipt_says_so(desk, client, clock):
+    received = clock.now - dt.timedelta(hours=2, minutes=10)
+    late = desk.file(received_at=received.isoformat())
+    in_time = desk.file(received_at=(clock.now - dt.timedelta(minutes=50)).isoformat())
+    log_in(client, "agent")
+    page = client.get(f"/cases/{late}").get_data(as_text=True)
+    assert "Registered late" in page
+    assert "130 min after receipt" in page
+    assert "Registered late" not in client.get(f"/cases/{in_time}").get_data(as_text=True)
