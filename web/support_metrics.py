@@ -63,9 +63,11 @@ def row_of(figures: support_metrics.Figures) -> dict:
 @metrics_page
 def metrics():
     asked = request.args.get("month", "")[:16]
-    month = periods.parse(asked) or periods.of(services().now())
-    error, status = (None, 200) if month == asked or not asked else (
-        _("Give the month as YYYY-MM, e.g. 2026-11."), 400)
+    month, error, status = periods.parse(asked), None, 200
+    if month is None:
+        if asked:
+            error, status = _("Give the month as YYYY-MM, e.g. 2026-11."), 400
+        month = periods.of(services().now())
     year, number = (int(part) for part in month.split("-"))
     found = support_metrics.for_month(services(), Period.month(year, number))
     agents = [{"name": a.name, "username": a.username, **row_of(a.figures)}
