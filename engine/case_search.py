@@ -224,9 +224,9 @@ def conditions(session: Session, actor: Actor, query: CaseQuery,
         if value:
             found.append(column == value)
     if query.kind == "complaint":
-        found.append(ProcessInstance.status_token_hash.is_not(None))
+        found.append(statistics.complaints())
     elif query.kind == "improvement":
-        found.append(ProcessInstance.status_token_hash.is_(None))
+        found.append(statistics.improvements())
     if query.breached == "yes":
         found.append(_breached())
     elif query.breached == "no":

@@ -35,10 +35,12 @@ from sqlalchemy.orm import Session
 
 from . import case_facts
 from .calendars import BusinessCalendar
+from .closing import IMPROVEMENT_PROCESS
 from .errors import Forbidden, ServiceError
 from .form_values import EARLIEST_DAY, LATEST_DAY
 from .i18n import COMPANY_ZONE, Message, N_
-from .models import HumanTask, ProcessInstance
+from .models import HumanTask, ProcessInstance, ProcessVersion
+from .services import COMPLAINT_PROCESS
 
 # Who reads the statistics and exports: the supervision roles of the procedure (the
 # supervision department and compliance), customer service's heads, who answer for the
@@ -171,14 +173,20 @@ class Scope:
         return found
 
 
+def _cases_of(process_id: str):
+    return ProcessInstance.version_id.in_(
+        select(ProcessVersion.id).where(ProcessVersion.process_id == process_id)
+        .scalar_subquery())
+
+
 def complaints():
-    """Complaints, as the case list tells them from improvement projects: a complaint has
-    a status link for its customer."""
-    return ProcessInstance.status_token_hash.is_not(None)
+    """Cases of the complaint process: not the overseas inquiries and technical problems,
+    whose customers have a status link too, nor petitions or monthly reviews."""
+    return _cases_of(COMPLAINT_PROCESS)
 
 
 def improvements():
-    return ProcessInstance.status_token_hash.is_(None)
+    return _cases_of(IMPROVEMENT_PROCESS)
 
 
 # --------------------------------------------------------------------------- figures

@@ -11,7 +11,7 @@ import re
 import pytest
 from sqlalchemy import select
 
-from engine import case_facts, runtime, statistics
+from engine import case_facts, inquiries, runtime, statistics
 from engine.calendars import get_calendar
 from engine.cases import CaseQuery, search
 from engine.i18n import COMPANY_ZONE
@@ -145,6 +145,22 @@ def test_what_the_engine_worked_shows_in_the_figures(services, clock, data_set):
     verify = next(s for s in figures.on_time_by_step if s.key == "verify")
     assert verify.late == 1                        # Li Ming's, open past its deadline
     assert [d.department for d in figures.by_department] == ["", "quality"]
+
+
+def test_overseas_support_cases_are_not_counted_as_complaints(services, clock, data_set):
+    period = Period(dt.date(2026, 11, 21), dt.date(2026, 11, 30))
+
+    def received() -> tuple[int, int]:
+        with services.db.read() as session:
+            figures = statistics.compute(session, period, calendar=get_calendar("cn-standard"),
+                                         as_of=clock.now)
+        return figures.received, figures.improvements_open + figures.improvements_done
+    before = received()
+    clock.now = dt.datetime(2026, 11, 27, 3, 0, tzinfo=dt.timezone.utc)
+    inquiries.file_inquiry(services, {
+        "customer_name": "Jane Miller", "customer_email": "jane.miller@example.com",
+        "product": "Air purifier AP-300", "question": "Which filter fits the AP-300?"})
+    assert received() == before
 
 
 FACTS = (ProcessInstance.ticket, ProcessInstance.urgency, ProcessInstance.satisfaction,

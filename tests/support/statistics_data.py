@@ -52,8 +52,9 @@ def generate(services, count: int, first: dt.datetime, last: dt.datetime,
     customers = [(f"139{seed:04d}{n:04d}", f"c{n}@example.com" if n % 3 else None,
                   f"SO-{n}" if n % 4 == 0 else None) for n in range(max(count // 4, 2))]
     with services.db.write() as session:
-        version_id = session.execute(select(ProcessVersion.id).where(
-            ProcessVersion.process_id == "complaint")).scalars().first()
+        version_of = {process_id: session.execute(select(ProcessVersion.id).where(
+            ProcessVersion.process_id == process_id)).scalars().first()
+            for process_id in ("complaint", "improvement")}
         users = session.execute(select(User.id)).scalars().all()
         written = []
         for n in range(count + improvements):
@@ -65,7 +66,8 @@ def generate(services, count: int, first: dt.datetime, last: dt.datetime,
             phone, email, order = rng.choice(customers)
             department = rng.choice(DEPARTMENTS)
             case_id = session.execute(insert(ProcessInstance).returning(ProcessInstance.id), {
-                "version_id": version_id, "ticket": f"{prefix}{n:08d}" if complaint else f"I{prefix}{n:08d}",
+                "version_id": version_of["complaint" if complaint else "improvement"],
+                "ticket": f"{prefix}{n:08d}" if complaint else f"I{prefix}{n:08d}",
                 "status": status, "path": rng.choice(("general", "major", None)),
                 "revision": 1, "customer_name": f"Customer {n}",
                 "customer_phone": phone if complaint else None,
