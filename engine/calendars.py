@@ -37,8 +37,9 @@ def _warn_once(year: int) -> None:
         if year in _WARNED_YEARS:
             return
         _WARNED_YEARS.add(year)
-    log.warning("no Chinese public-holiday data for %d; counting Monday to Friday as working "
-                "days that year (update chinesecalendar)", year)
+    log.warning("no State Council holiday table for %d; counting its statutory public "
+                "holidays off and no swapped working days (update chinesecalendar, or set "
+                "that year's days in the calendar administration)", year)
 
 
 def _country_of(rule: str) -> tuple[str, str | None]:
@@ -88,8 +89,12 @@ def _base_working_day(holidays: str, day: dt.date) -> bool:
             return chinese_calendar.is_workday(day)
         except NotImplementedError:
             # The package only knows the years the State Council has published; a
-            # deadline must still be computable, so fall back rather than fail a step.
+            # deadline must still be computable, so fall back rather than fail a step: the
+            # statutory holidays by their rules (Spring Festival, National Day...) are
+            # still days off, only the swapped working days stay unknown.
             _warn_once(day.year)
+            if day in _country_holidays("cn", day.year):
+                return False
     elif holidays != "weekends" and day in _country_holidays(holidays, day.year):
         return False
     return day.weekday() < 5

@@ -170,14 +170,18 @@ def test_admin_closed_and_open_days():
     assert CN.is_working_day(dt.date(2026, 11, 26)) and not CN.closed_days
 
 
-def test_year_beyond_chinese_data_falls_back_to_weekdays(monkeypatch, caplog):
+def test_year_beyond_chinese_data_keeps_the_statutory_holidays_off(monkeypatch, caplog):
     monkeypatch.setattr(calendars, "_WARNED_YEARS", set())
     calendars._base_working_day.cache_clear()
     with caplog.at_level(logging.WARNING, logger="engine.calendars"):
-        assert CN.is_working_day(dt.date(2027, 2, 10))  # a Wednesday
+        assert CN.is_working_day(dt.date(2027, 3, 10))  # a Wednesday
         assert not CN.is_working_day(dt.date(2027, 2, 13))  # a Saturday
-        assert at(CN, CN.add(sh(2027, 2, 12, 17), "PT2H")) == sh(2027, 2, 15, 10)
-        assert CN.elapsed(sh(2027, 2, 10, 9), sh(2027, 2, 17, 18)) == 54 * H
+        # The Spring Festival by its rule: New Year's Eve (Friday 5 February) to the
+        # Wednesday after; a deadline set on the Thursday before runs past it.
+        assert not CN.is_working_day(dt.date(2027, 2, 8))
+        assert at(CN, CN.add(sh(2027, 2, 4, 17), "PT2H")) == sh(2027, 2, 11, 10)
+        assert not CN.is_working_day(dt.date(2027, 10, 1))  # National Day
+        assert CN.elapsed(sh(2027, 3, 8, 9), sh(2027, 3, 12, 18)) == 45 * H
     warnings = [r for r in caplog.records if r.name == "engine.calendars"]
     assert len(warnings) == 1, "one warning per year, not per date"
     assert "2027" in warnings[0].getMessage()
