@@ -17,7 +17,7 @@ from engine import calendars_admin, customers, order_support, timers
 from engine.errors import Forbidden
 from engine.forms import FormInvalid
 from engine.models import Notification, ProcessInstance
-from test_technical_support import do, local, open_names, open_task
+from support.support_cases import do, local, open_names, open_task
 
 NEW_YORK = ZoneInfo("America/New_York")
 BERLIN = ZoneInfo("Europe/Berlin")
