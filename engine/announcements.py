@@ -17,6 +17,7 @@ from sqlalchemy import String, bindparam, or_, select
 from sqlalchemy.orm import Session
 
 from . import audit, mailer
+from .handling_promise import Promise
 from .i18n import COMPANY_ZONE, local_time, one_line, translator, zone_label, zone_or_none
 from .models import Department, ProcessInstance, User, UserRole
 from .rate_limits import ACKNOWLEDGEMENTS
@@ -146,18 +147,33 @@ def case_closed(session: Session, instance: ProcessInstance, data: dict,
     mailer.queue_many(session, mails)
 
 
-def acknowledgement(services, session: Session, instance, data: dict, status_token: str) -> None:
+def acknowledgement(services, session: Session, instance, data: dict, status_token: str,
+                    promise: Optional[Promise] = None) -> None:
     """The automatic receipt the procedure promises every complainant with an address,
-    in the customer's language, with the time of receipt in their zone."""
+    in the customer's language, with the time of receipt, the expected handling time and,
+    outside the departments' hours, when they take it up, all in the customer's zone."""
     _ = translator(instance.customer_locale)
     zone = zone_or_none(instance.customer_timezone) or COMPANY_ZONE
     link = f"{services.public_url}/status/{status_token}"
+
+    def when(moment) -> str:
+        return f"{local_time(moment, zone)} {zone_label(zone, moment)}"
+    expectations = []
+    if promise is not None:
+        expectations.append(_("We will present a solution to you by %(time)s at the latest.",
+                              time=when(promise.solution_by)))
+        if promise.departments_from is not None:
+            expectations.append(_(
+                "It reached us outside our departments' working hours: customer service "
+                "has it now, and the departments take it up from %(time)s.",
+                time=when(promise.departments_from)))
     body = "\n\n".join([
         _("Dear %(name)s,", name=data.get("customer_name") or _("customer")),
         _("we have received your complaint about %(subject)s and registered it as ticket "
           "%(ticket)s on %(time)s %(zone)s.",
           subject=data.get("product") or _("our service"), ticket=instance.ticket,
           time=local_time(instance.created_at, zone), zone=zone_label(zone, instance.created_at)),
+        *expectations,
         _("You can follow it, answer our questions and see what happens next here:")
         + "\n" + link,
         _("Keep this link to yourself: anyone who has it can see your complaint."),

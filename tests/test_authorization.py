@@ -76,6 +76,7 @@ LIBRARY_READERS = PROCESS_EDITORS + READ_ONLY
 # general manager's office, admins.
 STATISTICS_READERS = ("supervisor", "director", "gm", "auditor", "admin")
 AUDIT_READERS = ("auditor", "admin")             # compliance and administrators
+SUPPORT_METRICS_READERS = ("supportlead", "admin")  # the overseas support manager, admins
 
 STRONG_PASSWORD = "Blue-Kettle-Morning-42"
 ACCOUNT_KINDS = tuple(KIND_GROUPS["admin"][1])
@@ -679,6 +680,9 @@ ROUTES = [
           rule(ok=STATISTICS_READERS)),
     Route("statistics.export", "GET", "/statistics/export/cases.csv",
           rule(ok=STATISTICS_READERS), variant="cases as CSV"),
+    # the overseas support manager's metrics
+    Route("support_metrics.metrics", "GET", "/support/metrics?month=2026-11",
+          rule(ok=SUPPORT_METRICS_READERS)),
     # the rewards and penalties ledger, the monthly reports
     Route("ledger.index", "GET", "/ledger?period=2026-11", LEDGER_READERS),
     Route("ledger.propose_form", "GET", "/ledger/new?ticket={ticket}", LEDGER_PROPOSERS),

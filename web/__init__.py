@@ -55,7 +55,7 @@ def create_app(config: dict | None = None) -> Flask:
     from . import (
         accounts, admin, api, attachments, audit, auth, cache_policy, cases, cli, errors, i18n, inbox,
         intake, language, ledger, modeler, processes, proxy, public, rate_limit, request_limits,
-        settings, statistics, templating,
+        settings, statistics, support_metrics, templating,
     )
 
     proxy.init_app(app)
@@ -80,6 +80,7 @@ def create_app(config: dict | None = None) -> Flask:
     app.register_blueprint(processes.bp)
     app.register_blueprint(modeler.bp)
     app.register_blueprint(statistics.bp)
+    app.register_blueprint(support_metrics.bp)
     app.register_blueprint(ledger.bp)
     app.register_blueprint(audit.bp)
     app.register_blueprint(api.bp)

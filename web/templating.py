@@ -5,7 +5,8 @@ from __future__ import annotations
 from flask import Flask
 
 from engine import (
-    audit_trail, intake, ledger, process_access, statistics, tasks, urgency, visibility,
+    audit_trail, intake, ledger, process_access, statistics, support_metrics, tasks, urgency,
+    visibility,
 )
 from engine.directory import ROLES
 
@@ -24,6 +25,7 @@ def page_helpers() -> dict:
             "register": intake.may_register(actor),
             "processes": process_access.may_read(actor),
             "statistics": statistics.may_read(actor),
+            "support_metrics": support_metrics.may_read(actor),
             "ledger": bool(actor) and ledger.may_read(actor),
             "audit": audit_trail.may_read(actor),
         },
