@@ -16,7 +16,8 @@ from sqlalchemy.orm import Session
 
 from . import customer_follow_up as follow_up
 from . import (
-    forms, inquiries, intake, reviewed_items, runtime, task_forms, tasks, technical_support,
+    forms, inquiries, intake, order_support, reviewed_items, runtime, task_forms, tasks,
+    technical_support,
 )
 from .directory import Actor
 from .errors import AlreadyCompleted, NotFound, ProcessError
@@ -37,6 +38,7 @@ VISIBLE_EVENTS = {
     "case_withdrawn": N_("You withdrew the complaint"),
     "inquiry_filed": N_("Inquiry received"),
     "technical_problem_filed": N_("Technical problem received"),
+    "order_filed": N_("Order question received"),
 }
 # An inquiry's page says "inquiry" where a complaint's says "complaint".
 INQUIRY_EVENTS = {
@@ -48,6 +50,11 @@ TECHNICAL_EVENTS = {
     "case_closed": N_("Technical problem closed"),
     "case_cancelled": N_("Technical problem closed by us"),
     "case_withdrawn": N_("You withdrew the technical problem"),
+}
+ORDER_EVENTS = {
+    "case_closed": N_("Order case closed"),
+    "case_cancelled": N_("Order case closed by us"),
+    "case_withdrawn": N_("You withdrew the order question"),
 }
 VISIBLE_TASKS = {"check_record": N_("We checked that your complaint is complete"),
                  "supply_missing_facts": N_("You supplied more facts"),
@@ -81,7 +88,11 @@ VISIBLE_TASKS = {"check_record": N_("We checked that your complaint is complete"
                  "record_late_reason": N_("We explained why the visit is later"),
                  "agree_later_visit": N_("You answered about the later visit"),
                  "onsite_service": N_("Our engineer served you on site"),
-                 "explain_solution": N_("We explained the cause and the solution")}
+                 "explain_solution": N_("We explained the cause and the solution"),
+                 "confirm_order": N_("We confirmed your order with you"),
+                 "follow_up_order": N_("We checked production and delivery and told you"),
+                 "decide_delay": N_("We decided how to handle the delay"),
+                 "visit_after_delivery": N_("We asked you about the delivery")}
 # What the status page repeats of the complaint as filed: the customer's account of it, not
 # their contact details (the link may be forwarded).
 FILED_LEFT_OUT = frozenset({"customer_name", "customer_phone", "customer_email",
@@ -119,7 +130,7 @@ class CustomerStatus:
     stepper: list[Stage] = field(default_factory=list)
     filed: dict = field(default_factory=dict)  # what the customer filed, as `filed_form` has it
     filed_form: tuple[dict, dict] = ({}, {})
-    kind: str = "complaint"  # or "inquiry" or "technical": what the page calls the case
+    kind: str = "complaint"  # or "inquiry", "technical", "order": what the page calls the case
     # An inquiry's: our first response, when we promised to answer, our answer, and the
     # complaint it turned into.
     acknowledgement: Optional[str] = None
@@ -130,6 +141,9 @@ class CustomerStatus:
     visit_by: Optional[dt.datetime] = None
     cause: Optional[str] = None
     solution: Optional[str] = None
+    # An order's: where it stands and when it is to be delivered.
+    order_state: Optional[str] = None  # an English catalog id
+    delivery_date: Optional[dt.date] = None
 
 
 def _stages(services: Services) -> dict:
@@ -159,6 +173,51 @@ def customer_form(services: Services, session: Session, row: HumanTask) -> tuple
     return forms.for_customer(*task_forms.form_for(services, session, row))
 
 
+@dataclass(frozen=True)
+class _Kind:
+    """How the status page speaks of a case that is not a complaint."""
+    kind: str
+    closed: str      # the stage once closed, and once closed before the end
+    cancelled: str
+    events: dict
+    customer_form: Any
+    parts: Any       # the case data the page shows besides the common parts
+
+
+def _inquiry_parts(data: dict) -> dict:
+    promised = data.get("answer_promised_at")
+    return {"acknowledgement": data.get("acknowledgement"),
+            "promised_at": dt.datetime.fromisoformat(promised) if promised else None,
+            "answer": data.get("final_answer"), "linked_ticket": data.get("linked_ticket")}
+
+
+def _technical_parts(data: dict) -> dict:
+    visit_by = data.get("visit_due_at") if data.get("onsite_late") is not None else None
+    return {"visit_by": dt.datetime.fromisoformat(visit_by) if visit_by else None,
+            "cause": data.get("cause"), "solution": data.get("solution")}
+
+
+def _order_parts(data: dict) -> dict:
+    delivery = data.get("delivery_date")
+    return {"order_state": order_support.ORDER_STATES.get(data.get("order_state")),
+            "delivery_date": dt.date.fromisoformat(delivery) if delivery else None}
+
+
+_KINDS = {
+    inquiries.INQUIRY_PROCESS: _Kind(
+        "inquiry", N_("Your inquiry is closed"), N_("Your inquiry was closed before the end"),
+        INQUIRY_EVENTS, inquiries.customer_form, _inquiry_parts),
+    technical_support.PROCESS: _Kind(
+        "technical", N_("Your technical problem is solved"),
+        N_("Your technical problem was closed before the end"), TECHNICAL_EVENTS,
+        technical_support.customer_form, _technical_parts),
+    order_support.PROCESS: _Kind(
+        "order", N_("Your order is delivered and the case closed"),
+        N_("Your order case was closed before the end"), ORDER_EVENTS,
+        order_support.customer_form, _order_parts),
+}
+
+
 def status(services: Services, token: str) -> CustomerStatus:
     with services.db.read() as session:
         instance = instance_for_token(session, token)
@@ -166,19 +225,13 @@ def status(services: Services, token: str) -> CustomerStatus:
             HumanTask.instance_id == instance.id, HumanTask.state == "ready")
             .order_by(HumanTask.created_at)).scalars())
         stages = _stages(services)
-        inquiry = instance.version.process_id == inquiries.INQUIRY_PROCESS
-        technical = instance.version.process_id == technical_support.PROCESS
-        if instance.status != "open" and technical:
-            stage = (N_("Your technical problem is solved") if instance.status == "closed"
-                     else N_("Your technical problem was closed before the end"))
-            next_step, due = N_("Nothing more is needed from you. Thank you."), None
-        elif instance.status != "open" and inquiry:
-            stage = (N_("Your inquiry is closed") if instance.status == "closed"
-                     else N_("Your inquiry was closed before the end"))
-            next_step, due = N_("Nothing more is needed from you. Thank you."), None
-        elif instance.status != "open":
-            stage = (N_("Your complaint is closed") if instance.status == "closed"
-                     else N_("Your complaint was closed before the end"))
+        kind = _KINDS.get(instance.version.process_id)
+        if instance.status != "open":
+            if kind is not None:
+                stage = kind.closed if instance.status == "closed" else kind.cancelled
+            else:
+                stage = (N_("Your complaint is closed") if instance.status == "closed"
+                         else N_("Your complaint was closed before the end"))
             next_step, due = N_("Nothing more is needed from you. Thank you."), None
         else:
             current = open_rows[0].name if open_rows else "_default"
@@ -195,40 +248,22 @@ def status(services: Services, token: str) -> CustomerStatus:
                                                                           row, ui)))
         events = list(session.execute(select(AuditEvent).where(
             AuditEvent.instance_id == instance.id).order_by(AuditEvent.id)).scalars())
-        filed_schema, filed_ui = (
-            inquiries.customer_form(services, session) if inquiry
-            else technical_support.customer_form(services, session) if technical
-            else intake.customer_form(services, session))
+        filed_schema, filed_ui = (kind.customer_form if kind is not None
+                                  else intake.customer_form)(services, session)
         data = runtime.case_data(services, instance)
         filed = {name: data.get(name) for name in filed_schema.get("properties", {})
                  if name not in FILED_LEFT_OUT and data.get(name) not in (None, "", [])}
         return CustomerStatus(ticket=instance.ticket, status=instance.status,
                               outcome=instance.outcome, stage=stage, next_step=next_step,
                               due_at=due, filed_at=instance.created_at,
-                              history=_history(events, INQUIRY_EVENTS if inquiry
-                                               else TECHNICAL_EVENTS if technical else None),
+                              history=_history(events, kind.events if kind else None),
                               tasks=own,
                               locale=instance.customer_locale,
                               timezone=instance.customer_timezone,
                               stepper=stepper(stages.get("_stepper") or {}, instance,
                                               [r.name for r in open_rows], events),
                               filed=filed, filed_form=(filed_schema, filed_ui),
-                              **(_inquiry_parts(data) if inquiry
-                                 else _technical_parts(data) if technical else {}))
-
-
-def _inquiry_parts(data: dict) -> dict:
-    promised = data.get("answer_promised_at")
-    return {"kind": "inquiry", "acknowledgement": data.get("acknowledgement"),
-            "promised_at": dt.datetime.fromisoformat(promised) if promised else None,
-            "answer": data.get("final_answer"), "linked_ticket": data.get("linked_ticket")}
-
-
-def _technical_parts(data: dict) -> dict:
-    visit_by = data.get("visit_due_at") if data.get("onsite_late") is not None else None
-    return {"kind": "technical",
-            "visit_by": dt.datetime.fromisoformat(visit_by) if visit_by else None,
-            "cause": data.get("cause"), "solution": data.get("solution")}
+                              **({"kind": kind.kind, **kind.parts(data)} if kind else {}))
 
 
 def stepper(definition: dict, instance: ProcessInstance, open_steps: list[str],

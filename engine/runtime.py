@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session, object_session
 
 from . import (
     announcements, audit, closing, forms, handling_promise, inquiries, petitions,
-    reviewed_items, start_forms, tasks, technical_support, tickets,
+    reviewed_items, start_forms, support_cases, tasks, technical_support, tickets,
 )
 from .case_run import CaseRun, StepResult
 from .directory import Actor
@@ -111,10 +111,8 @@ def start_case(services: Services, actor: Actor, process_id: str, record: Any) -
         raise Forbidden(N_("Your role does not start this process."))
     if process_id == COMPLAINT_PROCESS and may_register(actor):
         filed = file_complaint(services, record, staff=actor)
-    elif process_id == inquiries.INQUIRY_PROCESS:
-        filed = inquiries.file_inquiry(services, record, staff=actor)
-    elif process_id == technical_support.PROCESS:
-        filed = technical_support.file_problem(services, record, staff=actor)
+    elif process_id in support_cases.FILERS:
+        filed = support_cases.FILERS[process_id](services, record, staff=actor)
     else:
         filed = None
     if filed is not None:

@@ -27,7 +27,7 @@ from SpiffWorkflow.bpmn.specs.mixins.events.end_event import EndEvent
 from SpiffWorkflow.bpmn.specs.mixins.events.intermediate_event import BoundaryEvent
 from SpiffWorkflow.util.task import TaskState
 
-from . import bootstrap, inquiries, migrate, runtime, specs, tasks, technical_support
+from . import bootstrap, inquiries, migrate, runtime, specs, support_cases, tasks
 from .calendars import default_calendar_of
 from .case_run import CaseRun
 from .db import Database
@@ -309,14 +309,10 @@ class _Runner:
                 registrar = self._person(lambda a: bool(a.roles & REGISTER_ROLES))
                 ticket = runtime.file_complaint(services, dict(scenario.start),
                                                 staff=registrar).ticket
-            elif scenario.process == inquiries.INQUIRY_PROCESS:
+            elif scenario.process in support_cases.FILERS:
                 registrar = self._person(lambda a: bool(a.roles & inquiries.REGISTER_ROLES))
-                ticket = inquiries.file_inquiry(services, dict(scenario.start),
-                                                staff=registrar).ticket
-            elif scenario.process == technical_support.PROCESS:
-                registrar = self._person(lambda a: bool(a.roles & inquiries.REGISTER_ROLES))
-                ticket = technical_support.file_problem(services, dict(scenario.start),
-                                                        staff=registrar).ticket
+                ticket = support_cases.FILERS[scenario.process](
+                    services, dict(scenario.start), staff=registrar).ticket
             else:
                 ticket = "S" + scenario.process[:20]
                 with services.db.write() as session:

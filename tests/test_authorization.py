@@ -419,6 +419,9 @@ CUSTOMER_INQUIRY = {"customer_name": "Jane Miller", "customer_email": "jane@exam
 CUSTOMER_TECHNICAL = {"customer_name": "Jane Miller", "customer_email": "jane@example.com",
                       "model": "Air purifier AP-300", "description": "The fan stops.",
                       "region": "metro", "urgency": "high"}
+CUSTOMER_ORDER = {"customer_name": "Jane Miller", "customer_email": "jane@example.com",
+                  "order_number": "SO-2611-0042", "specification": "Air purifier AP-300",
+                  "quantity": "120", "delivery_date": "2026-12-18"}
 PHONE_COMPLAINT = {"customer_name": "Zhao Li", "customer_phone": "13900001111",
                    "product": "Fridge F-2", "description": "Door seal torn on delivery.",
                    "demand": "Send a new seal", "channel": "counter",
@@ -569,6 +572,10 @@ ROUTES = [
     Route("public.file_technical", "POST", "/technical-problem", EVERYONE,
           body=CUSTOMER_TECHNICAL, observe=case_count),
     Route("public.technical_filed", "GET", "/technical-problem/filed", EVERYONE),
+    Route("public.order", "GET", "/order-question", EVERYONE),
+    Route("public.file_order", "POST", "/order-question", EVERYONE, body=CUSTOMER_ORDER,
+          observe=case_count),
+    Route("public.order_filed", "GET", "/order-question/filed", EVERYONE),
     Route("public.status", "GET", "/status/{token}", THE_LINK),
     Route("public.answer", "POST", "/status/{token}/tasks/{task}",
           rule(visitors=DENIED, ok=("customer",)), case="answering",

@@ -14,7 +14,8 @@ from sqlalchemy import select
 from engine import calendars_admin, customers, inquiries, runtime, timers
 from engine.errors import Forbidden
 from engine.forms import FormInvalid
-from engine.models import HumanTask, ProcessInstance
+from engine.models import ProcessInstance
+from support.support_cases import do, local, open_names, open_task
 
 NEW_YORK = ZoneInfo("America/New_York")
 BERLIN = ZoneInfo("Europe/Berlin")
@@ -28,37 +29,12 @@ QUESTION = {
 }
 
 
-def open_task(services, ticket: str, name: str) -> HumanTask:
-    with services.db.read() as session:
-        row = session.execute(select(HumanTask).join(ProcessInstance).where(
-            ProcessInstance.ticket == ticket, HumanTask.name == name,
-            HumanTask.state == "ready")).scalar_one_or_none()
-        assert row is not None, f"{name} is not open on {ticket}"
-        session.expunge(row)
-        return row
-
-
-def open_names(services, ticket: str) -> list[str]:
-    with services.db.read() as session:
-        return list(session.execute(select(HumanTask.name).join(ProcessInstance).where(
-            ProcessInstance.ticket == ticket, HumanTask.state == "ready")).scalars())
-
-
 def case(services, ticket: str) -> ProcessInstance:
     with services.db.read() as session:
         row = session.execute(select(ProcessInstance).where(
             ProcessInstance.ticket == ticket)).scalar_one()
         session.expunge(row)
         return row
-
-
-def do(services, actors, ticket, name, user, **data):
-    return runtime.complete_task(services, actors[user], open_task(services, ticket, name).id,
-                                 data)
-
-
-def local(moment: dt.datetime, zone) -> dt.datetime:
-    return moment.astimezone(zone).replace(tzinfo=None)
 
 
 def respond(services, actors, ticket, hours=8):

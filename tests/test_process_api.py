@@ -63,7 +63,7 @@ def test_the_startable_processes_are_listed_with_their_versions(client, openapi)
     listed = {p["id"]: p for p in body["processes"]}
     # The major path is called, not started; the monthly review is started by the engine.
     assert set(listed) == {"complaint", "improvement", "monthly_review", "petition", "inquiry",
-                           "technical_support"}
+                           "technical_support", "order_support"}
     assert listed["complaint"]["version"] == 1
     assert listed["complaint"]["name"] == "Customer complaint"
     assert [v["version"] for v in listed["complaint"]["versions"]] == [1]
@@ -91,8 +91,9 @@ def test_a_process_owner_deploys_a_new_version_that_new_complaints_follow(client
 
 
 # One version of each shipped process: complaint, improvement, monthly review, petition,
-# inquiry, technical support (the major path is called by the complaint and deployed with it).
-SHIPPED_VERSIONS = 6
+# inquiry, technical support, order support (the major path is called by the complaint and
+# deployed with it).
+SHIPPED_VERSIONS = 7
 
 
 def test_the_same_documents_again_deploy_nothing(client, services):
@@ -280,3 +281,32 @@ def test_the_support_team_starts_a_technical_problem_through_the_generic_call(cl
     response = client.post("/api/v1/processes/technical_support/instances",
                            json={**TECHNICAL, "urgency": "whenever"}, headers=support)
     assert response.status_code == 422 and "urgency" in response.get_json()["fields"]
+
+
+ORDER = {"channel": "sales", "customer_name": "Jane Miller",
+         "customer_email": "jane.miller@example.com", "order_number": "SO-2611-0042",
+         "specification": "Air purifier AP-300, 230 V", "quantity": 120,
+         "delivery_date": "2026-12-18"}
+
+
+def test_sales_hand_an_order_over_to_the_support_team_through_the_generic_call(client, openapi):
+    support = token(client, "support")
+    body = client.get("/api/v1/processes/order_support", headers=support).get_json()
+    assert {"order_number", "specification", "quantity", "delivery_date"} <= set(
+        body["start_form"]["schema"]["properties"])
+    response = client.post("/api/v1/processes/order_support/instances", json=ORDER,
+                           headers=support)
+    assert response.status_code == 201, response.get_json()
+    started = response.get_json()
+    matches(openapi, "Started", started)
+    assert started["process_id"] == "order_support" and started["ticket"].startswith("D")
+    assert started["status_token"]
+    tasks = client.get("/api/v1/tasks", headers=support).get_json()
+    assert any(t["ticket"] == started["ticket"] and t["name"] == "confirm_order"
+               for t in tasks["tasks"])
+    response = client.post("/api/v1/processes/order_support/instances", json=ORDER,
+                           headers=token(client, "handler"))
+    assert response.status_code == 403
+    response = client.post("/api/v1/processes/order_support/instances",
+                           json={**ORDER, "quantity": 0}, headers=support)
+    assert response.status_code == 422 and "quantity" in response.get_json()["fields"]

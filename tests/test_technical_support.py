@@ -14,7 +14,8 @@ from sqlalchemy import select
 from engine import customers, runtime, technical_support, timers
 from engine.errors import Forbidden
 from engine.forms import FormInvalid
-from engine.models import HumanTask, KnowledgeRecord, ProcessInstance
+from engine.models import KnowledgeRecord
+from support.support_cases import do, local, open_names, open_task
 
 NEW_YORK = ZoneInfo("America/New_York")
 UTC = dt.timezone.utc
@@ -27,31 +28,6 @@ PROBLEM = {
     "environment": "Warehouse office, dusty air, running around the clock.",
     "region": "metro", "urgency": "critical",
 }
-
-
-def open_task(services, ticket: str, name: str) -> HumanTask:
-    with services.db.read() as session:
-        row = session.execute(select(HumanTask).join(ProcessInstance).where(
-            ProcessInstance.ticket == ticket, HumanTask.name == name,
-            HumanTask.state == "ready")).scalar_one_or_none()
-        assert row is not None, f"{name} is not open on {ticket}"
-        session.expunge(row)
-        return row
-
-
-def open_names(services, ticket: str) -> list[str]:
-    with services.db.read() as session:
-        return list(session.execute(select(HumanTask.name).join(ProcessInstance).where(
-            ProcessInstance.ticket == ticket, HumanTask.state == "ready")).scalars())
-
-
-def do(services, actors, ticket, name, user="support", **data):
-    return runtime.complete_task(services, actors[user], open_task(services, ticket, name).id,
-                                 data)
-
-
-def local(moment: dt.datetime, zone) -> dt.datetime:
-    return moment.astimezone(zone).replace(tzinfo=None)
 
 
 def go_on_site(services, actors, ticket):

@@ -142,6 +142,7 @@ PUBLIC = {"/login", "/healthz", "/api/v1/openapi.json", "/api/v1/token", "/api/v
           "/static/<path:filename>", "/complaint", "/complaint/filed", "/status/<token>",
           "/inquiry", "/inquiry/filed", "/password-reset", "/password-reset/<token>",
           "/technical-problem", "/technical-problem/filed",
+          "/order-question", "/order-question/filed",
           "/status/<token>/tasks/<task_id>", "/status/<token>/withdraw",
           "/status/<token>/attachments", "/status/<token>/attachments/<attachment_id>"}
 

@@ -10,7 +10,7 @@ from flask import (
     url_for,
 )
 
-from engine import customers, forms, inquiries, notes, technical_support
+from engine import customers, forms, inquiries, notes, order_support, technical_support
 from engine import intake as intake_records
 from engine.errors import AlreadyCompleted, NotFound
 from engine.upload_checks import UploadRefused
@@ -110,6 +110,11 @@ _TECHNICAL = _Request(
     "public_technical.html", "public_technical_filed.html",
     N_("Your problem could not be sent. Please try again."),
     N_("Too many reports from your address in a short time. Please wait a minute."))
+_ORDER = _Request(
+    "order", order_support.customer_form, order_support.file_order, "public_order.html",
+    "public_order_filed.html",
+    N_("Your order question could not be sent. Please try again."),
+    N_("Too many questions from your address in a short time. Please wait a minute."))
 
 
 def _request_page(kind: _Request, values, errors=None, status=200):
@@ -176,6 +181,21 @@ def file_technical():
 @bp.get("/technical-problem/filed")
 def technical_filed():
     return _request_filed(_TECHNICAL)
+
+
+@bp.get("/order-question")
+def order():
+    return _request_page(_ORDER, {})
+
+
+@bp.post("/order-question")
+def file_order():
+    return _file_request(_ORDER)
+
+
+@bp.get("/order-question/filed")
+def order_filed():
+    return _request_filed(_ORDER)
 
 
 @bp.get("/status/<token>")
