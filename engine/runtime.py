@@ -15,7 +15,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, object_session
 
 from . import (
-    announcements, audit, closing, forms, handling_promise, inquiries, petitions,
+    announcements, audit, closing, forms, handling_promise, petitions,
     reviewed_items, start_forms, support_cases, tasks, technical_support, tickets,
 )
 from .case_run import CaseRun, StepResult

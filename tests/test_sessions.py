@@ -85,6 +85,11 @@ def test_case_status_and_task_pages_are_never_cached(app, services, actors, desk
     assert status.status_code == 200 and status.headers["Cache-Control"] == "no-store"
     assert "no-store" not in app.test_client().get("/complaint").headers.get(
         "Cache-Control", "")
+    # Figures counted from the cases are kept out of caches like the cases.
+    for reader, page in (("supervisor", "/statistics"), ("supportlead", "/support/metrics")):
+        response = signed_in(app, reader).get(page)
+        assert response.status_code == 200, page
+        assert response.headers["Cache-Control"] == "no-store", page
 
 
 def test_a_user_name_or_password_no_database_holds_is_a_wrong_sign_in(app, client):

@@ -1,12 +1,12 @@
-"""Pages that show a case keep out of every cache: the browser's back button after
+"""Pages that show a case, or figures about cases, keep out of every cache: the browser's back button after
 signing out, a shared computer's disk, a proxy in between."""
 from __future__ import annotations
 
 from flask import Flask, request
 
 PRIVATE_ENDPOINTS = frozenset({"public.status", "inbox.task", "inbox.complete"})
-# Evidence files are case records too.
-PRIVATE_BLUEPRINTS = frozenset({"cases", "attachments"})
+# Evidence files are case records too; statistics are counted from them.
+PRIVATE_BLUEPRINTS = frozenset({"cases", "attachments", "statistics", "support_metrics"})
 
 
 def shows_a_case() -> bool:

@@ -62,13 +62,20 @@ def login_required(view):
     return wrapped
 
 
-def staff_page(view):
-    """Signed in (else to the login page) and a staff role (else 403)."""
-    @functools.wraps(view)
-    def wrapped(*args, **kwargs):
-        visibility.require_staff(current_actor())
-        return view(*args, **kwargs)
-    return login_required(wrapped)
+def guarded_page(require):
+    """A view decorator: signed in (else to the login page) and let through by
+    `require(actor)`, which raises Forbidden (a 403) for anyone else."""
+    def decorator(view):
+        @functools.wraps(view)
+        def wrapped(*args, **kwargs):
+            require(current_actor())
+            return view(*args, **kwargs)
+        return login_required(wrapped)
+    return decorator
+
+
+# Signed in and a staff role.
+staff_page = guarded_page(visibility.require_staff)
 
 
 def require_any_role(roles: set[str], message: str) -> None:

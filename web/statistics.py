@@ -4,7 +4,6 @@ behind it. The same figures are at GET /api/v1/statistics (web/api.py)."""
 from __future__ import annotations
 
 import datetime as dt
-import functools
 import re
 from typing import Optional
 
@@ -18,7 +17,7 @@ from engine.statistics import NOT_CLASSIFIED, Period, Scope
 
 from . import formrender
 from .i18n import _, translate
-from .identity import current_actor, login_required
+from .identity import guarded_page
 from .services import services
 
 bp = Blueprint("statistics", __name__, url_prefix="/statistics")
@@ -32,19 +31,9 @@ _MONTH = re.compile(r"^(\d{4})-(\d{2})$")
 _QUARTER = re.compile(r"^(\d{4})-Q([1-4])$")
 
 
-def statistics_page(view):
-    """Signed in (else to the login page) and a reader of the statistics (else 403)."""
-    @functools.wraps(view)
-    def wrapped(*args, **kwargs):
-        statistics.require_reader(current_actor())
-        return view(*args, **kwargs)
-    return login_required(wrapped)
-
-
-@bp.after_request
-def _private(response):
-    response.headers["Cache-Control"] = "no-store"
-    return response
+# Signed in and a reader of these figures; the figures stay out of every cache
+# (web/cache_policy.py).
+statistics_page = guarded_page(statistics.require_reader)
 
 
 # --------------------------------------------------------------------------- the period

@@ -3,7 +3,6 @@ satisfaction per agent and for the team, and the proposed customer service star
 (engine/support_metrics.py computes them)."""
 from __future__ import annotations
 
-import functools
 from typing import Optional
 
 from flask import Blueprint, render_template, request
@@ -13,7 +12,7 @@ from engine.i18n import N_
 from engine.statistics import Period
 
 from .i18n import _
-from .identity import current_actor, login_required
+from .identity import guarded_page
 from .services import services
 
 bp = Blueprint("support_metrics", __name__, url_prefix="/support")
@@ -22,19 +21,9 @@ RATING_TITLES = {"satisfied": N_("Satisfied"), "fairly_satisfied": N_("Fairly sa
                  "not_satisfied": N_("Not satisfied")}
 
 
-def metrics_page(view):
-    """Signed in (else to the login page) and the support manager or an admin (else 403)."""
-    @functools.wraps(view)
-    def wrapped(*args, **kwargs):
-        support_metrics.require_reader(current_actor())
-        return view(*args, **kwargs)
-    return login_required(wrapped)
-
-
-@bp.after_request
-def _private(response):
-    response.headers["Cache-Control"] = "no-store"
-    return response
+# Signed in and a reader of these figures; the figures stay out of every cache
+# (web/cache_policy.py).
+metrics_page = guarded_page(support_metrics.require_reader)
 
 
 def percent(value: Optional[float]) -> str:
