@@ -63,6 +63,7 @@ VISIBLE_TASKS = {"check_record": N_("We checked that your complaint is complete"
                  "confirm_receipt": N_("The department responsible took over your complaint"),
                  "verify": N_("We checked the facts"),
                  "inform_not_true": N_("We told you what we found"),
+                 "record_exception": N_("We corrected our mistake and recorded it"),
                  "propose_solution": N_("We worked out a solution"),
                  "approve_solution": N_("A solution was approved"),
                  "customer_decision": N_("You answered our proposed solution"),

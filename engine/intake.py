@@ -123,7 +123,8 @@ def normalise_record(services: Services, record: Any, now: dt.datetime,
         forms.validate(schema, record)
     except forms.FormInvalid as exc:
         problems = {**exc.fields, **refused}
-    for name, message in _receipt_problems(record.get("received_at"), now).items():
+    for name, message in {**_receipt_problems(record.get("received_at"), now),
+                          **_goods_problems(record, now)}.items():
         problems.setdefault(name, message)
     if problems:
         raise forms.FormInvalid(problems)
@@ -144,6 +145,25 @@ def _receipt_problems(received_at: Any, now: dt.datetime) -> dict[str, Message]:
     if received > now + dt.timedelta(minutes=5):
         return {"received_at": Message(N_("The receipt time lies in the future."))}
     return {}
+
+
+def _goods_problems(record: dict, now: dt.datetime) -> dict[str, Message]:
+    """What is wrong with the goods' facts together that the schema cannot say: more
+    defective units than delivered, or a ship date yet to come."""
+    problems = {}
+    quantity, defective = record.get("quantity"), record.get("defective_quantity")
+    if all(isinstance(n, int) and not isinstance(n, bool) for n in (quantity, defective)) \
+            and defective > quantity:
+        problems["defective_quantity"] = Message(N_("More units are defective than were "
+                                                    "delivered."))
+    try:
+        shipped = dt.date.fromisoformat(str(record.get("ship_date")))
+    except ValueError:
+        return problems
+    # Today anywhere on earth: no time zone runs more than 14 hours ahead of UTC.
+    if shipped > (now.astimezone(dt.timezone.utc) + dt.timedelta(hours=14)).date():
+        problems["ship_date"] = Message(N_("The ship date lies in the future."))
+    return problems
 
 
 def subject_of(data: dict) -> Optional[str]:

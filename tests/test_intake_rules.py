@@ -125,9 +125,10 @@ def test_customer_service_sets_the_staff_fields(client):
 def test_the_public_page_offers_exactly_what_a_customer_may_set(app, services):
     page = Visitor(app).get("/complaint").get_data(as_text=True)
     fields = services.forms.schema(intake.INTAKE_FORM)["properties"]
-    # Fields staff classify anyway are left off the page for the customer's sake.
+    # Fields staff classify or look up on the order anyway are left off the page for the
+    # customer's sake.
     left_off = set(services.forms.ui_schema(intake.INTAKE_UI)["ui:customer"]["ui:omit"])
-    assert left_off == {"complaint_type"}
+    assert left_off == {"complaint_type", "ship_date"}
     for name in fields:
         offered = f'name="{name}"' in page
         assert offered == (intake.customer_may_set(name) and name not in left_off), name

@@ -16,6 +16,7 @@ OUTCOME_NAMES = {
     "resolved": N_("Resolved"),
     "resolved_major": N_("Resolved (major complaint)"),
     "not_true": N_("Not upheld"),
+    "exception_form": N_("Closed with an exception form: human negligence without a loss"),
     "refused_missing_facts": N_("Ended: the customer refused to supply facts"),
     "closed_after_escalation": N_("Closed after escalation"),
     "improvement_completed": N_("Improvement completed"),
