@@ -33,7 +33,7 @@ def test_a_team_queue_task_is_mailed_to_that_team_only(desk, services):
     assert to == {"handler@example.com", "head@example.com"}
     mail = next(m for m in sent if m.to_address == "handler@example.com")
     assert ticket in mail.subject and "Confirm" in mail.subject
-    assert "claim it" in mail.body_text and f"/tasks/" in mail.body_text
+    assert "claim it" in mail.body_text and "/tasks/" in mail.body_text
     assert "Due: " in mail.body_text
 
 

@@ -4,7 +4,6 @@ plan, what changed after a send-back), and the customer follows the stepper of t
 complaint, reads what they filed and answers our proposal in their own words."""
 from __future__ import annotations
 
-import re
 
 import pytest
 

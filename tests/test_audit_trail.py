@@ -8,7 +8,6 @@ import datetime as dt
 import json
 import re
 
-import pytest
 from sqlalchemy import select, text
 
 from engine import audit, audit_trail, calendars_admin, cases

@@ -9,7 +9,6 @@ import re
 import pytest
 
 from support.browser import new_page, shot, sign_in
-from support.server import desk_for
 
 pytestmark = [pytest.mark.sqlite_only, pytest.mark.browser]
 

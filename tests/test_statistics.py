@@ -242,7 +242,7 @@ def test_the_page_shows_the_figures_with_charts_and_links(services, clock, data_
         figures = statistics.compute(session, Period.month(2026, 11),
                                      calendar=services.calendars.company(),
                                      as_of=clock.now)
-    assert f'id="figure-received"><a href="' in page
+    assert 'id="figure-received"><a href="' in page
     assert re.search(rf'id="figure-received"><a [^>]*>{figures.received}</a>', page)
     assert 'id="chart-data"' in page and "charts/charts.js" in page
     for canvas in ("chart-type", "chart-channel", "chart-urgency", "chart-steps"):
