@@ -1,8 +1,9 @@
 """A customer abroad asks about their order on the public site in a real Chromium and
 follows it on their private status page: the confirmation deadline in their browser's
 zone, then where the order stands and its delivery date once the support team has
-followed it up. Each page passes the accessibility checks and is kept as a screenshot in
-both languages, on a desktop and on a phone (375 px)."""
+followed it up; the support agent opens the confirmation from the inbox. Each page passes
+the accessibility checks and is kept as a screenshot in both languages, on a desktop and
+on a phone (375 px)."""
 from __future__ import annotations
 
 import re
@@ -11,7 +12,7 @@ import pytest
 
 from engine import runtime
 from support.accessibility import assert_accessible
-from support.browser import shot, watch_for_trouble
+from support.browser import shot, sign_in, watch_for_trouble
 from support.server import desk_for
 
 pytestmark = pytest.mark.browser
@@ -20,9 +21,11 @@ DESKTOP = {"width": 1280, "height": 900}
 PHONE = {"width": 375, "height": 812}
 CUSTOMERS = {
     "en-GB": {"zone": "America/New_York", "title": "Ask about your order",
-              "received": "We have received your order question", "state": "Shipped"},
+              "received": "We have received your order question", "state": "Shipped",
+              "confirm": "Confirm the order with the customer", "order": "Order"},
     "zh-CN": {"zone": "Asia/Shanghai", "title": "咨询您的订单",
-              "received": "我们已收到您的订单咨询", "state": "已发货"},
+              "received": "我们已收到您的订单咨询", "state": "已发货",
+              "confirm": "与客户确认订单", "order": "订单"},
 }
 
 
@@ -61,6 +64,16 @@ def test_a_customer_asks_about_an_order_and_follows_it_in_their_zone(browser, se
     # Before the confirmation: its deadline, in the customer's zone.
     assert words["zone"] in page.inner_text(".next-deadline")
     assert "2026-12-18" in page.inner_text(".order-progress")
+
+    # The agent finds the confirmation in the inbox with the order's facts.
+    agent = sign_in(browser, server, "support", locale)
+    agent.click(f"a:has-text('{words['confirm']}')")
+    assert agent.inner_text("h1") == words["confirm"]
+    assert "SO-2611-0042" in agent.inner_text("main")
+    # An order, not a complaint, wherever the page names the case.
+    assert agent.inner_text("#case-heading") == f"{words['order']} {ticket}"
+    check(agent, f"{lang}-order-confirm-task")
+    agent.context.close()
 
     services, desk = desk_for(server)
     try:
