@@ -9,7 +9,7 @@ from typing import Optional
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
-from . import audit, intake, runtime, tasks
+from . import audit, intake, runtime, start_forms, tasks
 from .case_search import CaseHit, CaseQuery, search
 from .directory import Actor
 from .i18n import N_
@@ -146,11 +146,21 @@ def _history(session: Session, instance_id: int) -> list[HistoryEntry]:
     return entries
 
 
+def record_form(services: Services, session: Session, case: CaseView) -> tuple[dict, dict]:
+    """The form to show a case's record with: its own start form, or the complaint's
+    intake form with its choice lists."""
+    return (start_forms.record_form(services, session, case.process_id, case.version_id)
+            or intake.intake_form(services, session))
+
+
 def load_case(services: Services, session: Session, actor: Actor, ticket: str) -> CaseView:
     instance = visible_case(session, actor, ticket)
     data = masked_for(actor, runtime.case_data(services, instance))
-    record_fields = intake.intake_schema(services, session, instance.version_id).get(
-        "properties", {})
+    own_form = start_forms.record_form(services, session, instance.version.process_id,
+                                       instance.version_id)
+    record_schema = own_form[0] if own_form else intake.intake_schema(
+        services, session, instance.version_id)
+    record_fields = record_schema.get("properties", {})
     record = {k: data.get(k) for k in record_fields}
     linked = list(session.execute(
         select(ProcessInstance.ticket).where(ProcessInstance.parent_ticket == ticket)

@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 from . import forms, intake, specs
 from .errors import NotFound
 from .i18n import N_
+from .models import ProcessVersion
 from .services import COMPLAINT_PROCESS, Services
 from .task_forms import choice_source
 from .tasks import LANE_ROLE
@@ -50,6 +51,23 @@ def _property(start, name: str) -> Optional[str]:
         if prop.get("name") == name:
             return prop.get("value")
     return None
+
+
+def record_form(services: Services, session: Session, process_id: str,
+                version_id: int) -> Optional[tuple[dict, dict]]:
+    """The form another process's case was started with, as its version has it (an
+    inquiry's question, a technical problem, an order, an improvement project's start):
+    what its record is. None for a complaint, whose record is the intake form
+    (engine/intake.py), and for a process started without a form."""
+    if process_id == COMPLAINT_PROCESS:
+        return None
+    version = session.get(ProcessVersion, version_id)
+    start, _role = _start_event(version.sources, process_id) if version else (None, None)
+    form = _property(start, SCHEMA_PROPERTY) if start is not None else None
+    if not form:
+        return None
+    deployed = services.forms.of_version(session, version_id)
+    return deployed.schema(form), deployed.ui_schema(_property(start, UI_PROPERTY))
 
 
 def start_form(services: Services, session: Session, process_id: str) -> Optional[StartForm]:

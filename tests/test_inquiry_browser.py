@@ -1,6 +1,6 @@
 """A customer abroad asks a question on the public site in a real Chromium and follows it:
 the promised answer time is shown in their browser's zone and language, on a desktop and
-on a phone."""
+on a phone; the support agent opens the first response from the inbox."""
 from __future__ import annotations
 
 import re
@@ -8,7 +8,7 @@ import re
 import pytest
 
 from engine import runtime
-from support.browser import shot, watch_for_trouble
+from support.browser import shot, sign_in, watch_for_trouble
 from support.server import desk_for
 
 pytestmark = pytest.mark.browser
@@ -17,9 +17,10 @@ DESKTOP = {"width": 1280, "height": 900}
 PHONE = {"width": 375, "height": 812}
 CUSTOMERS = {
     "en-GB": {"zone": "America/New_York", "title": "Ask us a question",
-              "promise": "We will answer by", "received": "We have received your question"},
+              "promise": "We will answer by", "received": "We have received your question",
+              "task": "Confirm receipt to the customer", "inquiry": "Inquiry"},
     "zh-CN": {"zone": "Asia/Shanghai", "title": "向我们咨询", "promise": "我们将在",
-              "received": "我们已收到您的咨询"},
+              "received": "我们已收到您的咨询", "task": "向客户确认收到咨询", "inquiry": "咨询"},
 }
 
 
@@ -52,6 +53,14 @@ def test_a_customer_abroad_asks_and_sees_when_we_answer_in_their_zone(browser, s
     page.wait_for_selector("#stage-heading")
     # Before the first response: its deadline, in the customer's zone.
     assert words["zone"] in page.inner_text(".next-deadline")
+
+    agent = sign_in(browser, server, "support", locale)
+    agent.click(f"a:has-text('{words['task']}')")
+    assert agent.inner_text("h1") == words["task"]
+    assert "Which replacement filter fits the AP-300?" in agent.inner_text("main")
+    assert agent.inner_text("#case-heading") == f"{words['inquiry']} {ticket}"
+    both_widths(agent, f"{locale.split('-')[0]}-inquiry-first-response-task")
+    agent.context.close()
 
     services, desk = desk_for(server)
     try:

@@ -8,7 +8,7 @@ from flask import (
 )
 
 from engine import cases as case_service
-from engine import forms, intake, ledger, notifications, runtime, task_forms, tasks
+from engine import forms, ledger, notifications, runtime, task_forms, tasks
 from engine.errors import AlreadyClaimed, AlreadyCompleted, NotFound, ProcessError
 from engine.form_values import storable_params
 from engine.forms import FormInvalid
@@ -181,7 +181,7 @@ def _case_summary(ticket: str):
             case = case_service.load_case(services(), db, current_actor(), ticket)
         except NotFound:
             return None, [], []
-        schema, ui = intake.intake_form(services(), db)
+        schema, ui = case_service.record_form(services(), db, case)
         history_props = history_fields(db, schema, case)
     steps = [h for h in history_rows(case, history_props) if h["kind"] == "task_completed"]
     return case, formrender.record_rows(schema, ui, case.record), steps

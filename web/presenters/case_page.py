@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from flask import render_template
 
-from engine import attachments, intake, runtime, task_forms, tasks
+from engine import attachments, runtime, task_forms, tasks
 from engine import cases as case_service
 
 from .. import conversation, formrender
@@ -25,7 +25,7 @@ def case_page(ticket: str, cancel_error: str | None = None, reason: str = "", st
                                                **(notes_state or {}))
         same_customer = case_service.same_customer(db, actor, ticket)
         files = attachments.staff_listing(db, actor, ticket)
-        schema, ui = intake.intake_form(services(), db)
+        schema, ui = case_service.record_form(services(), db, case)
         workable = tasks.workable_on_case(db, actor, ticket)
         reassignable = {t.id: tasks.reassign_candidates(db, t) for t in case.open_tasks
                         if tasks.can_reassign(actor, t)}
