@@ -252,20 +252,22 @@ def test_the_owner_changes_the_procedure_and_new_complaints_follow_it(browser, s
         page.click("[data-action=validate]")
         expect(page.locator("#modeler-status")).to_have_text("No problems found.")
 
-        # 6. The scenarios: the not-upheld one stops at the new step until it says what
+        # 6. The scenarios: the not-upheld ones stop at the new step until they say what
         # to enter there.
         page.click("[data-action=scenarios]")
         page.wait_for_selector("#modeler-problems li.problem--bad")
         assert "explain_not_true" in page.inner_text("#modeler-problems")
         shot(page, "modeler-scenario-failed-en")
         page.click("#tab-scenarios")
-        page.click(".scenario-list__item[data-scenario='general_not_true.scenario.json']")
-        scenario = json.loads(page.input_value("#scenario-text"))
-        at = next(i for i, step in enumerate(scenario["steps"])
-                  if step.get("task") == "inform_not_true")
-        scenario["steps"].insert(at + 1, {"task": "explain_not_true",
-                                          "data": {"note": "Called the customer back."}})
-        page.fill("#scenario-text", json.dumps(scenario, indent=1))
+        for name in ("general_not_true.scenario.json",
+                     "general_not_true_receivables.scenario.json"):
+            page.click(f".scenario-list__item[data-scenario='{name}']")
+            scenario = json.loads(page.input_value("#scenario-text"))
+            at = next(i for i, step in enumerate(scenario["steps"])
+                      if step.get("task") == "inform_not_true")
+            scenario["steps"].insert(at + 1, {"task": "explain_not_true",
+                                              "data": {"note": "Called the customer back."}})
+            page.fill("#scenario-text", json.dumps(scenario, indent=1))
         page.click("[data-action=scenarios]")
         # The scenarios run on the server one after another: allow them a minute.
         expect(page.locator("#modeler-problems li.problem--ok")).to_have_count(
