@@ -15,6 +15,10 @@ DEPARTMENTS = [
     ("sales", "Sales"),
     ("gm_office", "General manager's office"),
     ("overseas_support", "Overseas customer support"),
+    # 001's channels with hours of their own: their calendars count the hour in which a
+    # complaint they receive is to be entered, and the social-media desk's 30-minute reply.
+    ("social_media", "Social-media desk"),
+    ("store_counters", "Store counters"),
 ]
 
 DEMO_PASSWORD = "demo"

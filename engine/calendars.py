@@ -26,7 +26,7 @@ UTC = dt.timezone.utc
 # "cn" is the State Council's calendar with its swapped working days; "weekends" knows no
 # holidays; any other rule is a country ("de", "us", "sg") or a country and subdivision
 # ("de-by") whose public holidays the `holidays` package keeps.
-FIXED_HOLIDAY_RULES = ("cn", "weekends")
+FIXED_HOLIDAY_RULES = ("cn", "weekends", "every_day")
 
 _WARNED_YEARS: set[int] = set()
 _WARN_LOCK = threading.Lock()
@@ -70,8 +70,8 @@ def _country_holidays(rule: str, year: int):
 
 
 def holiday_name(rule: str, day: dt.date) -> str | None:
-    """The public holiday on `day` under a country rule, or None (also for "cn" and
-    "weekends", whose tables carry no names worth showing)."""
+    """The public holiday on `day` under a country rule, or None (also for "cn",
+    "weekends" and "every_day", whose tables carry no names worth showing)."""
     if rule in FIXED_HOLIDAY_RULES:
         return None
     return _country_holidays(rule, day.year).get(day)
@@ -95,6 +95,9 @@ def _base_working_day(holidays: str, day: dt.date) -> bool:
             _warn_once(day.year)
             if day in _country_holidays("cn", day.year):
                 return False
+    elif holidays == "every_day":
+        # Shops open on weekends and holidays alike; only their hours limit them.
+        return True
     elif holidays != "weekends" and day in _country_holidays(holidays, day.year):
         return False
     return day.weekday() < 5
@@ -286,13 +289,19 @@ CALENDARS: dict[str, BusinessCalendar] = {
         BusinessCalendar("us-eastern", ZoneInfo("America/New_York"), holidays="us"),
         BusinessCalendar("sg-standard", ZoneInfo("Asia/Singapore"), holidays="sg"),
         BusinessCalendar("cn-24x7", ZoneInfo("Asia/Shanghai"), around_the_clock=True),
+        # 001: the stores' customer-service counters receive complaints 09:00-21:00.
+        BusinessCalendar("cn-store", ZoneInfo("Asia/Shanghai"), dt.time(9, 0), dt.time(21, 0),
+                         holidays="every_day"),
     )
 }
 DEFAULT_CALENDAR = "cn-standard"
 # Customer service answers the hotline 7x24 (001) and counts clock hours from receipt;
 # departments count effective working hours (002). An admin may change either.
-# The overseas support team (004) answers from New York by default.
-TEAM_CALENDARS = {"customer_service": "cn-24x7", "overseas_support": "us-eastern"}
+# The overseas support team (004) answers from New York by default. The social-media desk
+# answers on working days 09:00-18:00 (001), which is the standard calendar; the store
+# counters receive complaints during the stores' opening hours (001).
+TEAM_CALENDARS = {"customer_service": "cn-24x7", "overseas_support": "us-eastern",
+                  "social_media": "cn-standard", "store_counters": "cn-store"}
 
 
 def default_calendar_of(team: str | None) -> str:

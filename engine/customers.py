@@ -56,7 +56,8 @@ ORDER_EVENTS = {
     "case_cancelled": N_("Order case closed by us"),
     "case_withdrawn": N_("You withdrew the order question"),
 }
-VISIBLE_TASKS = {"check_record": N_("We checked that your complaint is complete"),
+VISIBLE_TASKS = {"reply_on_social_media": N_("We answered your message on social media"),
+                 "check_record": N_("We checked that your complaint is complete"),
                  "supply_missing_facts": N_("You supplied more facts"),
                  "classify": N_("We assessed your complaint"),
                  "dispatch": N_("We passed your complaint to the department responsible"),

@@ -15,7 +15,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, object_session
 
 from . import (
-    announcements, audit, closing, forms, handling_promise, petitions,
+    announcements, audit, channels, closing, forms, handling_promise, petitions,
     reviewed_items, start_forms, support_cases, tasks, technical_support, tickets,
 )
 from .case_run import CaseRun, StepResult
@@ -57,11 +57,6 @@ def file_complaint(
     return _file(services, session, data, staff, parent_ticket, now, preferences)
 
 
-# 001: "所有渠道接收的投诉需在1小时内完成系统录入": every channel's complaint is in the system
-# within an hour of its receipt; one registered later says so in its history.
-ENTRY_LIMIT = dt.timedelta(hours=1)
-
-
 def _file(services, session, data, staff, parent_ticket, now, preferences) -> Filed:
     ticket = tickets.next_ticket(session, now)
     data["ticket"] = ticket
@@ -76,9 +71,12 @@ def _file(services, session, data, staff, parent_ticket, now, preferences) -> Fi
         complaint_type=data.get("complaint_type"), channel=data.get("channel"),
         received_at=received_at, status_token_hash=token_digest(status_token),
         parent_ticket=parent_ticket, **preferences)
-    entered_after = now - received_at
-    lateness = ({"entered_after_minutes": int(entered_after.total_seconds() // 60)}
-                if entered_after > ENTRY_LIMIT else {})
+    # A complaint registered more than an hour (of the receiving team's time) after its
+    # receipt says so in its history.
+    late_by = channels.entered_late(
+        services.calendars.for_team(channels.receiving_team(data.get("channel"))),
+        received_at, now)
+    lateness = {"entered_after_minutes": late_by} if late_by is not None else {}
     run.record("complaint_filed", staff.username if staff else None,
                ticket=ticket, channel=data.get("channel"), parent_ticket=parent_ticket,
                **lateness)

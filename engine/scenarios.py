@@ -397,7 +397,7 @@ class _Runner:
             now = self.services.now()
             with self.services.db.read() as session:
                 due = list(session.execute(select(ProcessInstance.id).where(
-                    ProcessInstance.status == "open", ProcessInstance.next_due_at <= now)
+                    ProcessInstance.status == "open", ProcessInstance.next_due_at < now)
                     .order_by(ProcessInstance.next_due_at)).scalars())
             if not due:
                 return

@@ -37,9 +37,11 @@ def claim(services: Services, worker: str, now: dt.datetime, limit: int = 100,
     """Lease up to `limit` instances whose earliest timer is due, earliest first."""
     lease = lease or LEASE
     table = ProcessInstance.__table__
+    # Strictly before now: SpiffWorkflow fires a timer once its time has passed, so a
+    # case claimed at its exact due time would be leased and left unfired.
     due = (
         select(table.c.id)
-        .where(table.c.status == "open", table.c.next_due_at <= now,
+        .where(table.c.status == "open", table.c.next_due_at < now,
                or_(table.c.lease_until.is_(None), table.c.lease_until < now))
         .order_by(table.c.next_due_at, table.c.id)
         .limit(limit)

@@ -23,7 +23,8 @@ DMN = "{https://www.omg.org/spec/DMN/20191111/MODEL/}"
 STAGES = ("reminder", "breach", "escalation")
 # The argument of each helper that holds the step's time, and the one naming the team.
 HELPERS = {"sla_due": (1, 3), "due_in": (0, 2), "days_due_in": (0, 2), "business_due": (None, 2)}
-CALENDARS = {None: "customer service", "gm_office": "GM office", "supervision": "supervision"}
+CALENDARS = {None: "customer service", "gm_office": "GM office", "supervision": "supervision",
+             "social_media": "social-media desk"}
 DEPARTMENT_FIELDS = {"department", "lead_department", "improvement_department"}
 
 

@@ -60,5 +60,5 @@ def test_a_complaint_entered_more_than_an_hour_after_receipt_says_so(desk, clien
     log_in(client, "agent")
     page = client.get(f"/cases/{late}").get_data(as_text=True)
     assert "Registered late" in page
-    assert "130 min after receipt" in page
+    assert "130 min of the receiving team&#39;s working time after receipt" in page
     assert "Registered late" not in client.get(f"/cases/{in_time}").get_data(as_text=True)

@@ -27,6 +27,9 @@ RECORD = {
 
 # Form data that moves each general-path task along its usual branch.
 GOOD = {
+    "reply_on_social_media": {"social_platform": "weibo",
+                              "social_reply": "Sorry about the kettle: your complaint is "
+                                              "registered and we will call you today."},
     "check_record": {"record_complete": True},
     "classify": {"complaint_type": "product_quality", "urgency": "normal", "amount": 899,
                  "spread_risk": False, "legal_threat": False, "routine_solvable": True},
@@ -115,7 +118,7 @@ GOOD = {
 
 # Who works each task in the demo directory.
 WORKER = {
-    "check_record": "agent", "supply_missing_facts": "agent", "classify": "agent",
+    "reply_on_social_media": "agent", "check_record": "agent", "supply_missing_facts": "agent", "classify": "agent",
     "dispatch": "agent", "confirm_receipt": "handler", "verify": "handler",
     "inform_not_true": "agent", "propose_solution": "handler", "approve_solution": "head",
     "present_solution": "agent", "customer_decision": "agent", "handle_rejections": "supervisor",

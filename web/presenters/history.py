@@ -54,8 +54,8 @@ def history_rows(case: CaseView, props: dict[str, dict]) -> list[dict]:
                 facts.append((_("Raised at the follow-up of"), detail["parent_ticket"]))
             if detail.get("entered_after_minutes"):
                 facts.append((_("Registered late"), _(
-                    "%(count)s min after receipt; every channel's complaint is to be in "
-                    "the system within 60 min (001)", count=detail["entered_after_minutes"])))
+                    "%(count)s min of the receiving team's working time after receipt; "
+                    "every channel's complaint is to be in the system within 60 min (001)", count=detail["entered_after_minutes"])))
         elif entry.kind.startswith("sla_"):
             facts.append((_("Step"), translate(detail.get("step") or detail.get("task", ""))))
             if detail.get("due_at"):
