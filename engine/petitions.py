@@ -6,11 +6,13 @@ from __future__ import annotations
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from . import start_forms
 from .closing import FollowOn
 from .directory import Actor
 from .errors import Forbidden, NotFound
 from .i18n import N_
 from .models import ProcessInstance
+from .services import COMPLAINT_PROCESS
 from .visibility import NO_SUCH_COMPLAINT, can_see, case_by_ticket
 
 PETITION_PROCESS = "petition"
@@ -45,6 +47,18 @@ def petitioned_case(session: Session, actor: Actor, ticket: str, data_of) -> Pro
             actor.department not in departments_named(data_of(instance)):
         raise NotFound(NO_SUCH_COMPLAINT)
     return instance
+
+
+def may_petition_about(services, session: Session, actor: Actor, process_id: str) -> bool:
+    """Whether a case page offers `actor` a petition: about complaints, to a member of a
+    department whose role starts the petition process."""
+    if process_id != COMPLAINT_PROCESS or not actor.department:
+        return False
+    try:
+        start_forms.form_for(services, session, actor, PETITION_PROCESS)
+    except (NotFound, Forbidden):
+        return False
+    return True
 
 
 def petition_for(session: Session, actor: Actor, complaint: ProcessInstance,

@@ -20,7 +20,7 @@ from . import (
 )
 from .case_run import CaseRun, StepResult
 from .directory import Actor
-from .errors import AlreadyCompleted, Forbidden, NotFound, ProcessError
+from .errors import AlreadyCompleted, Forbidden, ProcessError
 from .i18n import Message, N_, normalize_locale, zone_or_none
 from .form_values import storable_part
 from .intake import match_key, may_register, normalise_record, subject_of, token_digest
@@ -102,11 +102,7 @@ def start_case(services: Services, actor: Actor, process_id: str, record: Any) -
     complaint as customer service registers one, an improvement project for a complaint
     the actor may see, a department's petition about a complaint (engine/petitions.py). Raises NotFound, Forbidden, FormInvalid or AlreadyCompleted."""
     with services.db.read() as session:
-        form = start_forms.start_form(services, session, process_id)
-    if form is None:
-        raise NotFound(N_("This process is only started by the engine."))
-    if not actor.roles & form.roles:
-        raise Forbidden(N_("Your role does not start this process."))
+        form = start_forms.form_for(services, session, actor, process_id)
     if process_id == COMPLAINT_PROCESS and may_register(actor):
         filed = file_complaint(services, record, staff=actor)
     elif process_id in support_cases.FILERS:

@@ -6,10 +6,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Optional
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from . import forms, intake, specs
-from .errors import NotFound
+from .directory import Actor
+from .errors import Forbidden, NotFound
 from .i18n import N_
 from .models import ProcessVersion
 from .services import COMPLAINT_PROCESS, Services
@@ -92,3 +94,38 @@ def start_form(services: Services, session: Session, process_id: str) -> Optiona
     ui = deployed.ui_schema(ui_name)
     schema = forms.resolve_choices(deployed.schema(form), ui, choice_source(session, None))
     return StartForm(schema, ui, ALWAYS | ({role} if role else set()))
+
+
+def form_for(services: Services, session: Session, actor: Actor,
+             process_id: str) -> StartForm:
+    """The start form `actor` fills in to start a case of `process_id` by hand. Raises
+    NotFound for a process started only by the engine (or not deployed) and Forbidden for
+    a role that does not start it."""
+    form = start_form(services, session, process_id)
+    if form is None:
+        raise NotFound(N_("This process is only started by the engine."))
+    if not actor.roles & form.roles:
+        raise Forbidden(N_("Your role does not start this process."))
+    return form
+
+
+@dataclass(frozen=True)
+class Startable:
+    process_id: str
+    title: str        # the start form's title ("Petition the GM office")
+    description: str
+
+
+def startable_by(services: Services, session: Session, actor: Actor) -> list[Startable]:
+    """The processes `actor` may start by hand from their start form, the complaint aside
+    (it has its own register page)."""
+    found = []
+    for process_id in session.execute(select(ProcessVersion.process_id).distinct()
+                                      .order_by(ProcessVersion.process_id)).scalars():
+        if process_id == COMPLAINT_PROCESS:
+            continue
+        form = start_form(services, session, process_id)
+        if form is not None and actor.roles & form.roles:
+            found.append(Startable(process_id, form.schema.get("title") or process_id,
+                                   form.schema.get("description") or ""))
+    return found

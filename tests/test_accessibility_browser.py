@@ -118,3 +118,11 @@ def test_staff_pages_pass_the_accessibility_checks(browser, server, cases, local
     approval = desk.task(cases["approve"], "approve_solution")
     head.goto(f"{server.url}/tasks/{approval.id}")
     check(head, "task-approve-solution", locale)
+
+    # A petition about the case the head's department handles, started from its form.
+    head.goto(f"{server.url}/cases/{cases['approve']}")
+    head.click("a[href*='/start/petition']")
+    assert head.input_value("#f-ticket") == cases["approve"]
+    check(head, "start-petition", locale)
+    head.goto(f"{server.url}/start")
+    check(head, "start", locale)

@@ -559,6 +559,15 @@ ROUTES = [
     Route("intake.form", "GET", "/register", rule(ok=REGISTRARS)),
     Route("intake.submit", "POST", "/register", rule(ok=REGISTRARS), body=PHONE_COMPLAINT,
           observe=case_count),
+    # Starting a case of another process by hand: the list is everyone's on staff (it
+    # names what their role starts); a petition is started by a department head (the
+    # petition's lane), its form also shown to admins, who belong to no department.
+    Route("start.index", "GET", "/start", STAFF),
+    Route("start.form", "GET", "/start/petition?ticket={ticket}", rule(ok=("head", "admin"))),
+    Route("start.submit", "POST", "/start/petition", rule(ok=("head",)),
+          body=lambda case, _actor: {"ticket": case.ticket, "decision_disputed": "responsibility",
+                                     "petition_reason": "The seal tore in transit."},
+          observe=case_count, fresh=True),
     # the customer's pages
     Route("public.intake", "GET", "/complaint", EVERYONE),
     Route("public.file", "POST", "/complaint", EVERYONE, body=CUSTOMER_FORM,

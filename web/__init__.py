@@ -55,7 +55,7 @@ def create_app(config: dict | None = None) -> Flask:
     from . import (
         accounts, admin, api, attachments, audit, auth, cache_policy, cases, cli, errors, i18n, inbox,
         intake, language, ledger, modeler, processes, proxy, public, rate_limit, request_limits,
-        settings, statistics, support_metrics, templating,
+        settings, start, statistics, support_metrics, templating,
     )
 
     proxy.init_app(app)
@@ -72,6 +72,7 @@ def create_app(config: dict | None = None) -> Flask:
     app.register_blueprint(inbox.bp)
     app.register_blueprint(cases.bp)
     app.register_blueprint(intake.bp)
+    app.register_blueprint(start.bp)
     app.register_blueprint(public.bp)
     app.register_blueprint(attachments.bp)
     app.register_blueprint(admin.bp)

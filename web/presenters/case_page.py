@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from flask import render_template
 
-from engine import attachments, runtime, task_forms, tasks
+from engine import attachments, petitions, runtime, task_forms, tasks
 from engine import cases as case_service
 
 from .. import conversation, formrender
@@ -31,6 +31,7 @@ def case_page(ticket: str, cancel_error: str | None = None, reason: str = "", st
                         if tasks.can_reassign(actor, t)}
         dept_names = task_forms.department_names(db)
         history_props = history_fields(db, schema, case)
+        may_petition = petitions.may_petition_about(services(), db, actor, case.process_id)
     record = formrender.record_rows(schema, ui, case.record)
     return render_template(
         "case.html", case=case, record=record, workable=workable, reassignable=reassignable,
@@ -41,4 +42,5 @@ def case_page(ticket: str, cancel_error: str | None = None, reason: str = "", st
         cancel_error=cancel_error, reason=reason, notes=notes_panel, same_customer=same_customer,
         status_words=runtime.STATUS_WORDS, outcome_names=OUTCOME_NAMES,
         evidence=files, evidence_form=evidence_form or {}, position=position_data(ticket),
+        may_petition=may_petition,
     ), status
