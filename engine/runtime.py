@@ -242,7 +242,10 @@ LINKED_FIELDS = (
 
 def _file_linked(services, session, actor, data: dict, parent) -> str:
     record = {k: data.get(k) for k in LINKED_FIELDS if data.get(k) is not None}
-    # An inquiry classified as a complaint brings the customer's question along.
+    if "product" not in record and data.get("specification"):
+        record["product"] = data["specification"]  # an order's goods
+    # An inquiry classified as a complaint brings the customer's question along; a
+    # follow-up or a delivery visit the problem it found.
     record["description"] = (data.get("new_problem_description") or data.get("question")
                              or "New problem raised at follow-up")
     record["demand"] = "To be clarified with the customer"

@@ -13,7 +13,7 @@ from zoneinfo import ZoneInfo
 import pytest
 from sqlalchemy import select
 
-from engine import calendars_admin, customers, order_support, timers
+from engine import calendars_admin, cases, customers, order_support, timers
 from engine.errors import Forbidden
 from engine.forms import FormInvalid
 from engine.models import Notification, ProcessInstance
@@ -208,3 +208,30 @@ def test_department_staff_do_not_register_orders_and_bad_records_are_refused(ser
     assert {"quantity", "order_number"} <= set(refused.value.fields)
     with pytest.raises(FormInvalid):
         order_support.file_order(services, ["not", "an", "order"])
+
+
+def test_goods_that_arrived_damaged_start_a_complaint_linked_to_the_order(
+        services, actors, clock):
+    clock.now = dt.datetime(2026, 12, 1, 10, 0, tzinfo=NEW_YORK)
+    filed = hand_over(services, actors)
+    confirm(services, actors, filed.ticket)
+    follow_up(services, actors, filed.ticket, state="delivered",
+              delivered_at=dt.datetime(2026, 12, 1, 9, 0, tzinfo=NEW_YORK).isoformat())
+    with pytest.raises(FormInvalid) as refused:  # damaged, but not said what
+        do(services, actors, filed.ticket, "visit_after_delivery", "support",
+           goods_received="yes", goods_intact="no", first_impressions="Two boxes crushed.")
+    assert "new_problem_description" in refused.value.fields
+    result = do(services, actors, filed.ticket, "visit_after_delivery", "support",
+                goods_received="yes", goods_intact="no", first_impressions="Two boxes crushed.",
+                new_problem_description="Two of the 120 units arrived with cracked housings.")
+    assert result["status"] == "closed"
+    with services.db.read() as session:
+        complaint = session.execute(select(ProcessInstance).where(
+            ProcessInstance.parent_ticket == filed.ticket)).scalar_one()
+    assert complaint.ticket[0].isdigit() and complaint.status == "open"
+    assert complaint.subject == ORDER["specification"]
+    assert complaint.customer_name == "Jane Miller"
+    with services.db.read() as session:
+        order = cases.load_case(services, session, actors["supportlead"], filed.ticket)
+    assert complaint.ticket in order.linked_tickets
+    assert order.data["linked_ticket"] == complaint.ticket
