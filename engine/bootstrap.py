@@ -29,6 +29,8 @@ DEMO_USERS = [
     ("handler", "Zhang Wei (quality handler)", ["dept_handler"], "quality"),
     ("head", "Liu Yang (quality head)", ["dept_head", "dept_handler"], "quality"),
     ("handler2", "Chen Jie (logistics handler)", ["dept_handler"], "logistics"),
+    # Collects the payment a customer held back when the complaint is not upheld (003).
+    ("sales", "Ma Jun (sales handler)", ["dept_handler"], "sales"),
     ("director", "Zhao Min (CS director)", ["cs_director"], "customer_service"),
     ("gm", "Sun Hao (GM office)", ["gm_office"], "gm_office"),
     ("leader", "Zhou Lei (leadership group)", ["leadership"], None),

@@ -63,7 +63,7 @@ DECLINED = "turned away with a warning"
 _OUTCOMES = {"ok": OK, "blind": BLIND, "login": LOGIN, "denied": DENIED, "declined": DECLINED}
 
 # Who is who for the dispatched case (quality department, task "confirm_receipt" open).
-OUTSIDERS = ("handler2", "owner")          # staff who may not see it
+OUTSIDERS = ("handler2", "sales", "owner")  # staff who may not see it
 DEPARTMENT = ("handler", "head")           # the queue its open task is in
 REGISTRARS = ("agent", "supervisor", "admin")
 REPLIERS = ("agent", "supervisor", "director")   # write to the customer
