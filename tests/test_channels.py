@@ -12,8 +12,9 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 
-from engine import timers
+from engine import customers, runtime, timers
 from engine.models import Notification, ProcessInstance
+from support.desk import RECORD
 from support.pages import log_in
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
@@ -39,7 +40,10 @@ def sla_notices(services, ticket) -> list[tuple[str, str]]:
 def test_a_saturday_evening_message_is_answered_by_monday_0930_or_chased(
         desk, services, clock):
     clock.now = at(28, 20)  # Saturday 20:00: the desk works again on Monday at 09:00
-    ticket = desk.file(channel="social", received_at=clock.now.isoformat())
+    filed = runtime.file_complaint(services, {**RECORD, "channel": "social",
+                                              "received_at": clock.now.isoformat()},
+                                   staff=desk.actors["agent"])
+    ticket, token = filed.ticket, filed.status_token
     assert desk.open_task_names(ticket) == ["reply_on_social_media"]
     reply = desk.task(ticket, "reply_on_social_media")
     assert reply.lane == "cs_agent" and local(reply.due_at) == "Mon 30 09:30"
@@ -50,8 +54,12 @@ def test_a_saturday_evening_message_is_answered_by_monday_0930_or_chased(
         assert sla_notices(services, ticket)[-1][0] == stage
     assert [role for _kind, role in sla_notices(services, ticket)[1:]] == [
         "cs_supervisor", "leadership"]
+    status = customers.status(services, token)
+    assert status.stage == "We have received your message and will reply to you there"
     desk.do(ticket, "reply_on_social_media")
     assert desk.open_task_names(ticket) == ["check_record"]
+    status = customers.status(services, token)
+    assert "We answered your message on social media" in [text for _at, text in status.history]
     data = desk.case(ticket).data
     assert data["social_platform"] == "weibo" and "registered" in data["social_reply"]
 

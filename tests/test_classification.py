@@ -23,7 +23,8 @@ def decide(services):
     def run(**inputs):
         workflow = BpmnWorkflow(spec, subprocess_specs, script_engine=engine)
         for task in workflow.get_tasks(state=TaskState.READY):
-            task.data.update(ticket="t", parent_ticket=None,
+            # What every filing sets beside the record: its ticket, channel and receipt.
+            task.data.update(ticket="t", parent_ticket=None, channel="hotline",
                              received_at="2026-11-25T10:00:00+08:00")
         workflow.do_engine_steps()
         for name, data in (("check_record", {"record_complete": True}),
