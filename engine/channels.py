@@ -16,6 +16,9 @@ from .calendars import BusinessCalendar
 from .sla import CUSTOMER_SERVICE
 
 CHANNEL_TEAMS = {"counter": "store_counters", "social": "social_media"}
+# They are departments only so that their hours can be set like any team's: they receive
+# complaints and pass them on, and no complaint, inquiry or finding is ever sent to them.
+RECEIVING_ONLY_TEAMS = frozenset(CHANNEL_TEAMS.values())
 # 001: "所有渠道接收的投诉需在1小时内完成系统录入".
 ENTRY_LIMIT = dt.timedelta(hours=1)
 

@@ -8,6 +8,7 @@ from typing import Any, Optional
 from sqlalchemy.orm import Session
 
 from . import forms
+from .channels import RECEIVING_ONLY_TEAMS
 from .directory import department_users, departments
 from .models import HumanTask
 from .services import Services
@@ -16,7 +17,8 @@ from .services import Services
 def choice_source(session: Session, department: Optional[str]):
     def source(name: str) -> list[tuple[str, str]]:
         if name == "departments":
-            return [(d.code, d.name) for d in departments(session)]
+            return [(d.code, d.name) for d in departments(session)
+                    if d.code not in RECEIVING_ONLY_TEAMS]
         if name == "department_users":
             if not department:
                 return []

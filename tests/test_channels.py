@@ -10,9 +10,11 @@ import html
 import re
 from zoneinfo import ZoneInfo
 
+import pytest
 from sqlalchemy import select
 
 from engine import customers, runtime, timers
+from engine.forms import FormInvalid
 from engine.models import Notification, ProcessInstance
 from support.desk import RECORD
 from support.pages import log_in
@@ -99,3 +101,17 @@ def test_the_entry_hour_counts_in_the_receiving_teams_hours(desk, client, clock)
     assert lateness(social_on_time) is None
     assert lateness(counter_late) == "100"  # 10 minutes on Wednesday, 90 on Thursday
     assert lateness(hotline_late) == "760"  # the hotline's clock never stops
+
+
+def test_the_channel_teams_are_never_offered_as_a_department_to_dispatch_to(
+        desk, services, client):
+    ticket = desk.file()
+    desk.run_until(ticket, "dispatch")
+    task = desk.task(ticket, "dispatch")
+    log_in(client, "agent")
+    page = html.unescape(client.get(f"/tasks/{task.id}").get_data(as_text=True))
+    assert "Quality" in page and "Logistics" in page
+    assert "Social-media desk" not in page and "Store counters" not in page
+    with pytest.raises(FormInvalid):
+        desk.do(ticket, "dispatch", department="social_media")
+    assert desk.open_task_names(ticket) == ["dispatch"]
