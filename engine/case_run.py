@@ -29,7 +29,6 @@ from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinitio
 from SpiffWorkflow.bpmn.specs.mixins.multiinstance_task import LoopTask
 from SpiffWorkflow.exceptions import SpiffWorkflowException, WorkflowException
 from SpiffWorkflow.util.task import TaskState
-from SpiffWorkflow.workflow import Workflow
 
 from . import announcements, audit, case_facts, connectors, mailer, notifications, sla, specs, tasks
 from .closing import follow_on_process
@@ -41,6 +40,7 @@ from .models import HumanTask, InstanceState, ProcessInstance
 from .scripting import ScriptTimeout
 from .serialization import dump_state, load_state
 from .services import Services
+from .task_walks import TaskStates, TasksBefore, calling_task_id, workflow_data
 from .due_signal import announce
 
 _CASES = ProcessInstance.__table__
@@ -222,113 +222,6 @@ def _stopped(exc: ScriptTimeout) -> ProcessError:
                         element=element)
 
 
-def workflow_data(workflow: BpmnWorkflow, ready: Optional[list] = None) -> dict:
-    """The case data as of now: the ready tasks' data while running, else the final data."""
-    if workflow.is_completed():
-        return workflow.data or (workflow.last_task.data if workflow.last_task else {})
-    ready = workflow.get_tasks(state=TaskState.READY) if ready is None else ready
-    if ready:
-        merged: dict = {}
-        for task in ready:
-            merged.update(task.data)
-        return merged
-    return workflow.last_task.data if workflow.last_task else {}
-
-
-def depth_first(workflow: BpmnWorkflow):
-    """Every task of the workflow and its subprocesses, in the order SpiffWorkflow's
-    get_tasks() gives them (depth first, a subprocess's tasks before the children of the
-    task that runs it), without its iterator's filter and bookkeeping per task."""
-    subprocesses = workflow.subprocesses
-    stack = [workflow.task_tree]
-    pop, push = stack.pop, stack.extend
-    while stack:
-        task = pop()
-        yield task
-        children = task._children
-        subprocess = subprocesses.get(task.id) if subprocesses else None
-        if children:
-            known = task.workflow.tasks
-            push([known[child] for child in reversed(children)])
-        if subprocess is not None:
-            stack.append(subprocess.task_tree)
-
-
-def _update_waiting_tasks(workflow) -> None:
-    """SpiffWorkflow's Workflow.update_waiting_tasks, which runs after every task a step
-    completes, walking the task tree as its TaskIterator(state=WAITING) walks it: depth
-    first, each task's children read when the task is reached, its state checked then,
-    no descent below predicted tasks. Only the iterator's cost per task is left out (it
-    made this walk a third of a timer's firing)."""
-    known = workflow.tasks
-    stack = [workflow.task_tree]
-    pop, push = stack.pop, stack.extend
-    waiting, definite = TaskState.WAITING, TaskState.FUTURE
-    while stack:
-        task = pop()
-        state = task._state
-        children = task._children
-        if children and state >= definite:
-            push([child for child in map(known.get, reversed(children)) if child is not None])
-        if state & waiting:
-            task.task_spec._update(task)
-
-
-# Every workflow this engine runs (and the process owners' scenario runs) walks this way.
-Workflow.update_waiting_tasks = _update_waiting_tasks
-
-
-class TaskStates:
-    """The tasks a step looks at, by state, from one walk of the task tree in get_tasks'
-    order: a step needs them several times, and each get_tasks() walk costs as much as a
-    small engine step."""
-
-    def __init__(self, workflow: BpmnWorkflow):
-        self.ready: list = []
-        self.completed_ids: set = set()
-        self.completed: list = []
-        self.waiting: list = []
-        ready, completed, waiting = TaskState.READY, TaskState.COMPLETED, TaskState.WAITING
-        for task in depth_first(workflow):
-            state = task._state
-            if state == ready:
-                self.ready.append(task)
-            elif state == completed:
-                self.completed_ids.add(task.id)
-                self.completed.append(task)
-            elif state == waiting:
-                self.waiting.append(task)
-
-    @property
-    def ready_manual(self) -> dict:
-        """The ready user tasks by id: what the human-task rows mirror."""
-        return {str(t.id): t for t in self.ready if t.task_spec.manual}
-
-
-def _calling_task_id(workflow) -> Optional[str]:
-    """The call activity's task a subprocess runs under (None for the case's own)."""
-    parent = getattr(workflow, "parent_task_id", None)
-    return str(parent) if parent is not None else None
-
-
-class TasksBefore:
-    """What a step compares its outcome with: the ready user tasks and the completed
-    tasks as loaded. Order does not matter here, so no tree walk: the task dictionaries
-    are read as they are."""
-
-    def __init__(self, workflow: BpmnWorkflow):
-        self.ready_manual: dict = {}
-        self.completed_ids: set = set()
-        ready, completed = TaskState.READY, TaskState.COMPLETED
-        for part in (workflow, *workflow.subprocesses.values()):
-            for task_id, task in part.tasks.items():
-                state = task._state
-                if state == completed:
-                    self.completed_ids.add(task_id)
-                elif state == ready and task.task_spec.manual:
-                    self.ready_manual[str(task_id)] = task
-
-
 class CaseRun:
     """A case loaded for one step. Create it with `start`, `restore`, `for_task`,
     `for_instance` or `for_ticket`; change it; `commit()` once."""
@@ -463,7 +356,7 @@ class CaseRun:
             assignee_field = task_property(spec, "assignee")
             found.append(TrailTask(
                 id=str(task.id), parent_id=str(task.parent.id) if task.parent else
-                _calling_task_id(task.workflow),
+                calling_task_id(task.workflow),
                 element_id=getattr(spec, "bpmn_id", None),
                 name=getattr(spec, "bpmn_name", None), kind=type(spec).__name__,
                 lane=getattr(spec, "lane", None), process_id=task.workflow.spec.name,

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import delete, select, update
 
-from engine import audit, case_run, runtime, task_forms
+from engine import audit, case_run, runtime, task_forms, task_walks
 from engine.case_run import CaseRun
 from engine.errors import AlreadyCompleted
 from engine.models import AuditEvent, AuditHead, HumanTask, InstanceState, ProcessInstance
@@ -177,7 +177,7 @@ def test_a_step_sees_the_tasks_in_spiffworkflows_own_order(desk, services):
                 ProcessInstance.ticket == ticket)).scalar_one()
             workflow = CaseRun.read(services, session, instance_id).workflow
         seen_subprocess |= bool(workflow.subprocesses)
-        assert list(case_run.depth_first(workflow)) == workflow.get_tasks()
+        assert list(task_walks.depth_first(workflow)) == workflow.get_tasks()
     assert seen_subprocess
 
 

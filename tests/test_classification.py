@@ -6,7 +6,7 @@ from SpiffWorkflow.bpmn import BpmnWorkflow
 from SpiffWorkflow.util.task import TaskState
 
 from engine import specs
-from engine.case_run import workflow_data
+from engine.task_walks import workflow_data
 from engine.services import COMPLAINT_PROCESS
 
 GENERAL = {"grade": None, "amount": 899, "spread_risk": False, "legal_threat": False,
