@@ -33,6 +33,8 @@ from SpiffWorkflow.util.task import TaskState  # noqa: E402
 from engine import bootstrap, intake, migrate, runtime, specs, versions  # noqa: E402
 from engine.directory import actor_of, create_user, find_user  # noqa: E402
 from engine.models import HumanTask, InstanceState, ProcessInstance  # noqa: E402
+from engine.case_run import CaseRun  # noqa: E402
+from engine.serialization import dump_state, load_state  # noqa: E402
 from engine.services import COMPLAINT_PROCESS, Services  # noqa: E402
 from web import create_app  # noqa: E402
 
@@ -125,6 +127,26 @@ def raw_engine(services: Services) -> list[float]:
     return timings
 
 
+def state_round_trip(services: Services, task_id: str) -> tuple[list[float], list[float]]:
+    """Deserializing and serializing the state of a case waiting at its first task, as
+    every step does once each: the floor under a step that loads and saves whole states."""
+    with services.db.read() as session:
+        run, _row = CaseRun.for_task(services, session, task_id)
+        state = session.execute(select(InstanceState.state).where(
+            InstanceState.instance_id == run.case.id)).scalar_one()
+        loaded = services.specs.get(session, run.case.version_id)
+    loads, dumps = [], []
+    for _ in range(COMPLETIONS):
+        started = time.perf_counter()
+        workflow = load_state(state, loaded.spec, loaded.subprocess_specs,
+                              services.script_engine)
+        loads.append(time.perf_counter() - started)
+        started = time.perf_counter()
+        dump_state(workflow)
+        dumps.append(time.perf_counter() - started)
+    return loads, dumps
+
+
 def database_url(stack: ExitStack) -> str:
     if os.environ.get("COMPLAINTS_BENCH_DATABASE_URL"):
         return os.environ["COMPLAINTS_BENCH_DATABASE_URL"]
@@ -212,6 +234,9 @@ def run(url: str) -> None:
     report(f"inbox of a user with {INBOX_TASKS:,} open tasks, GET /api/v1/tasks", timings)
     raw = raw_engine(services)
     report("raw SpiffWorkflow in memory, same step (no storage)", raw)
+    loads, dumps = state_round_trip(services, file_tasks(services, agent, 1)[0])
+    report("  deserialize the case's state (once per step)", loads)
+    report("  serialize the case's state (once per step)", dumps)
     print(f"service call / raw step (medians): {statistics.median(in_process) / statistics.median(raw):.1f}x;"
           f" statements per completion: {per_step}", flush=True)
 
