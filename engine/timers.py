@@ -66,10 +66,8 @@ def fire(services: Services, instance_id: int, worker: str) -> list[str]:
     try:
         with services.db.write() as session:
             run = CaseRun.for_instance(services, session, instance_id, now)
-            due = run.case.next_due_at
-            if run.case.lease_owner != worker or run.case.status != "open" or \
-                    due is None or due > now:
-                return []  # the lease was taken over, or the timer is no longer due
+            if not _still_due(run, worker, now):
+                return []
             run.fire_timers(worker)
             result = run.commit()
         services.due_changed(result.next_due_at)
@@ -94,20 +92,17 @@ GROUP = 10
 
 def fire_group(services: Services, instance_ids: list[int], worker: str) -> int:
     """Fire several leased instances in one transaction, as `fire` fires one; returns how
-    many fired. Should one of them fail or meet a concurrent step, the transaction is
-    rolled back and each instance is fired on its own, so that the others still fire
-    and the one is handled as `fire` handles it."""
+    many fired. The group is read in one statement. Should one of them fail or meet a
+    concurrent step, the transaction is rolled back and each instance is fired on its
+    own, so that the others still fire and the one is handled as `fire` handles it."""
     now = services.now()
-    results = []
     try:
         with services.db.write() as session:
             people = sla_mail.cached_people(session)
-            for instance_id in instance_ids:
-                run = CaseRun.for_instance(services, session, instance_id, now)
-                due = run.case.next_due_at
-                if run.case.lease_owner != worker or run.case.status != "open" or \
-                        due is None or due > now:
-                    continue  # the lease was taken over, or the timer is no longer due
+            runs = [run for run in CaseRun.for_instances(services, session, instance_ids, now)
+                    if _still_due(run, worker, now)]
+            results = []
+            for run in runs:
                 run.fire_timers(worker)
                 results.append(run.commit(people=people))
     except (AlreadyCompleted, ProcessError):
@@ -115,6 +110,14 @@ def fire_group(services: Services, instance_ids: list[int], worker: str) -> int:
     for result in results:
         services.due_changed(result.next_due_at)
     return sum(bool(result.fired) for result in results)
+
+
+def _still_due(run: CaseRun, worker: str, now: dt.datetime) -> bool:
+    """Whether this worker still holds the case's lease and its timer is still due (not
+    so when the lease was taken over, or a step moved the timer on)."""
+    due = run.case.next_due_at
+    return run.case.lease_owner == worker and run.case.status == "open" and \
+        due is not None and due <= now
 
 
 def _release(services: Services, instance_id: int, worker: str) -> None:

@@ -2,13 +2,17 @@
 together or not at all."""
 from __future__ import annotations
 
-import pytest
-from sqlalchemy import delete, select, update
+import datetime as dt
 
-from engine import audit, case_run, runtime, task_forms, task_walks
+import pytest
+from sqlalchemy import delete, func, select, update
+
+from engine import audit, case_run, runtime, task_forms, task_walks, timers
 from engine.case_run import CaseRun
 from engine.errors import AlreadyCompleted
-from engine.models import AuditEvent, AuditHead, HumanTask, InstanceState, ProcessInstance
+from engine.models import (
+    AuditEvent, AuditHead, HumanTask, InstanceState, Notification, OutboxMessage, ProcessInstance,
+)
 from support.major_path import file_major, work
 from support.pages import csrf
 
@@ -195,3 +199,109 @@ def test_the_audit_chain_holds_through_a_whole_case(desk, services):
             AuditEvent.instance_id == instance_id).order_by(AuditEvent.id)).scalars().all()
         assert kinds[-2:] == ["task_completed", "case_closed"] and "timers_fired" in kinds
         assert all(broken is None for broken in audit.verify_all(session).values())
+
+
+def _due_dispatch_cases(desk, services, clock, count: int) -> list[int]:
+    """`count` cases waiting at dispatch with all three of its SLA timers due, leased to
+    the worker "w"."""
+    tickets = [desk.file() for _ in range(count)]
+    for ticket in tickets:
+        desk.run_until(ticket, "dispatch")
+    with services.db.read() as session:
+        ids = list(session.execute(select(ProcessInstance.id).where(
+            ProcessInstance.ticket.in_(tickets)).order_by(ProcessInstance.id)).scalars())
+        latest = max(session.execute(select(ProcessInstance.next_due_at)).scalars())
+    clock.now = latest + dt.timedelta(days=30)
+    assert sorted(timers.claim(services, "w", clock.now, limit=count)) == ids
+    return ids
+
+
+def _last_ids(services) -> tuple[int, int, int]:
+    """The newest audit event, notice and mail before firing."""
+    with services.db.read() as session:
+        return tuple(session.execute(select(func.coalesce(func.max(model.id), 0))).scalar_one()
+                     for model in (AuditEvent, Notification, OutboxMessage))
+
+
+def _effects(services, instance_id: int, since: tuple[int, int, int]) -> dict:
+    """What firing did to one case, with its ticket and task ids left out (they differ
+    from case to case)."""
+    last_event, last_notice, last_mail = since
+    with services.db.read() as session:
+        case = session.get(ProcessInstance, instance_id)
+        task_ids = session.execute(select(HumanTask.id).where(
+            HumanTask.instance_id == instance_id)).scalars().all()
+
+        def same(text):
+            text = str(text).replace(case.ticket, "TICKET")
+            for task_id in task_ids:
+                text = text.replace(task_id, "TASK")
+            return text
+        events = [(e.kind, e.actor, same(e.detail)) for e in session.execute(
+            select(AuditEvent).where(AuditEvent.instance_id == instance_id,
+                                     AuditEvent.id > last_event)
+            .order_by(AuditEvent.id)).scalars()]
+        notices = [(n.kind, n.recipient_role, n.recipient_user_id, n.recipient_department,
+                    same(n.subject), same(n.body), n.message_id, same(n.message_values))
+                   for n in session.execute(select(Notification).where(
+                       Notification.instance_id == instance_id, Notification.id > last_notice)
+                       .order_by(Notification.id)).scalars()]
+        mails = sorted((m.to_address, same(m.subject), same(m.body_text))
+                       for m in session.execute(select(OutboxMessage).where(
+                           OutboxMessage.instance_id == instance_id,
+                           OutboxMessage.id > last_mail)).scalars())
+        rows = sorted((r.name, r.state, r.reminded_at, r.breached_at, r.escalated_at)
+                      for r in session.execute(select(HumanTask).where(
+                          HumanTask.instance_id == instance_id)).scalars())
+        chain = audit.verify_chain(session, audit.chain_for(instance_id))
+    return {"case": (case.status, case.revision, case.next_due_at, case.lease_owner,
+                     case.lease_until),
+            "events": events, "notices": notices, "mails": mails, "rows": rows,
+            "chain_break": chain}
+
+
+def test_a_group_of_cases_fires_as_each_case_fires_on_its_own(desk, services, clock):
+    """Firing cases together (one load, one batch of writes) leaves each case as firing
+    it alone does: the same audit events, notices, mails, SLA marks, released lease."""
+    ids = _due_dispatch_cases(desk, services, clock, 6)
+    together, alone = ids[:3], ids[3:]
+    since = _last_ids(services)
+    assert timers.fire_group(services, together, "w") == 3
+    for instance_id in alone:
+        assert timers.fire(services, instance_id, "w") == [
+            "reminder:dispatch", "breach:dispatch", "escalation:dispatch"]
+    effects = [_effects(services, instance_id, since) for instance_id in ids]
+    assert all(e == effects[-1] for e in effects)
+    assert effects[0]["case"][3:] == (None, None) and effects[0]["chain_break"] is None
+    assert [kind for kind, *_ in effects[0]["events"]] == ["timers_fired"]
+    assert len(effects[0]["notices"]) == 3 and effects[0]["mails"]
+
+
+def test_a_case_whose_revision_changed_under_its_group_still_fires_once(
+        desk, services, clock, monkeypatch):
+    """A concurrent step on one case of a group fails the group's revision check: the
+    group is rolled back and its cases fire one by one, each exactly once."""
+    ids = _due_dispatch_cases(desk, services, clock, 3)
+    fire_timers, moved = CaseRun.fire_timers, []
+
+    def step_meanwhile(run, worker=None):
+        if run.case.id == ids[1] and not moved:
+            moved.append(run.case.id)
+            run.session.connection().execute(update(ProcessInstance.__table__).where(
+                ProcessInstance.__table__.c.id == run.case.id).values(
+                revision=ProcessInstance.__table__.c.revision + 1))
+        fire_timers(run, worker)
+    monkeypatch.setattr(CaseRun, "fire_timers", step_meanwhile)
+    assert timers.fire_group(services, ids, "w") == 3
+    assert moved == [ids[1]]
+    with services.db.read() as session:
+        fired = session.execute(select(AuditEvent.instance_id).where(
+            AuditEvent.kind == "timers_fired")).scalars().all()
+        notices = session.execute(select(Notification.instance_id).where(
+            Notification.kind.like("sla_%"))).scalars().all()
+        leased = session.execute(select(func.count()).where(
+            ProcessInstance.id.in_(ids), ProcessInstance.lease_owner.is_not(None))).scalar_one()
+    assert sorted(fired) == ids
+    assert sorted(notices) == sorted(ids * 3)
+    assert leased == 0
+
