@@ -250,10 +250,9 @@ class FiredEffects:
             connection.execute(_INSERT_NOTICES, self.notices)
 
 
-def fired_effects(session: Session, instance_id: int, ticket: str, finished: list,
-                  now: dt.datetime, people=None) -> FiredEffects:
-    """The marks, notices and mails of the SLA timers among the tasks a step finished.
-    `people(notice)` gives a notice's recipients (a timer worker caches them per group)."""
+def fired_timers(finished: list, now: dt.datetime) -> list[tuple]:
+    """The SLA timers among the tasks a step finished, as (due, stage, timer task, the
+    task it is attached to), in the order the step finished them."""
     fired = []
     for task in finished:
         stage = task_property(task.task_spec, "slaEvent")
@@ -263,12 +262,37 @@ def fired_effects(session: Session, instance_id: int, ticket: str, finished: lis
         if attached is None:
             continue
         fired.append((timer_due(task) or now, stage, task, attached))
-    effects = FiredEffects()
+    return fired
+
+
+def attached_ids(fired: list) -> set[str]:
+    """The task rows the effects of these fired timers read (see `fired_rows`)."""
+    return {str(attached.id) for _due, _stage, _task, attached in fired}
+
+
+def fired_rows(session: Session, ids) -> dict:
+    """The task rows of these ids, by id, as `effects_of` reads them."""
+    if not ids:
+        return {}
+    return {r.id: r for r in session.connection().execute(_FIRED_ROWS, {"ids": sorted(ids)})}
+
+
+def fired_effects(session: Session, instance_id: int, ticket: str, finished: list,
+                  now: dt.datetime, people=None) -> FiredEffects:
+    """The marks, notices and mails of the SLA timers among the tasks a step finished.
+    `people(notice)` gives a notice's recipients (a timer worker caches them per group)."""
+    fired = fired_timers(finished, now)
     if not fired:
-        return effects
-    connection = session.connection()
-    ids = sorted({str(attached.id) for _due, _stage, _task, attached in fired})
-    rows = {r.id: r for r in connection.execute(_FIRED_ROWS, {"ids": ids})}
+        return FiredEffects()
+    rows = fired_rows(session, attached_ids(fired))
+    return effects_of(session, instance_id, ticket, fired, rows, now, people)
+
+
+def effects_of(session: Session, instance_id: int, ticket: str, fired: list, rows: dict,
+               now: dt.datetime, people=None) -> FiredEffects:
+    """The effects of `fired` (from `fired_timers`), given their task rows (`fired_rows`,
+    which may hold other cases' rows too: a timer worker reads a group's rows at once)."""
+    effects = FiredEffects()
     for due, stage, task, attached in sorted(fired, key=lambda f: f[0]):
         row = rows.get(str(attached.id))
         if row is None:

@@ -92,19 +92,19 @@ GROUP = 10
 
 def fire_group(services: Services, instance_ids: list[int], worker: str) -> int:
     """Fire several leased instances in one transaction, as `fire` fires one; returns how
-    many fired. The group is read in one statement. Should one of them fail or meet a
-    concurrent step, the transaction is rolled back and each instance is fired on its
-    own, so that the others still fire and the one is handled as `fire` handles it."""
+    many fired. The group is read in one statement and written in one batch
+    (`CaseRun.commit_group`). Should one of them fail or meet a concurrent step, the
+    transaction is rolled back and each instance is fired on its own, so that the others
+    still fire and the one is handled as `fire` handles it."""
     now = services.now()
     try:
         with services.db.write() as session:
             people = sla_mail.cached_people(session)
             runs = [run for run in CaseRun.for_instances(services, session, instance_ids, now)
                     if _still_due(run, worker, now)]
-            results = []
             for run in runs:
                 run.fire_timers(worker)
-                results.append(run.commit(people=people))
+            results = CaseRun.commit_group(runs, people=people)
     except (AlreadyCompleted, ProcessError):
         return sum(bool(fire(services, instance_id, worker)) for instance_id in instance_ids)
     for result in results:

@@ -305,3 +305,23 @@ def test_a_case_whose_revision_changed_under_its_group_still_fires_once(
     assert sorted(notices) == sorted(ids * 3)
     assert leased == 0
 
+
+def test_a_group_that_lost_a_revision_check_writes_nothing(desk, services, clock):
+    """The revision checks of a group written in one batch are verified once the batch
+    has run: one lost check fails the whole group, and its rollback leaves nothing."""
+    ids = _due_dispatch_cases(desk, services, clock, 3)
+    with pytest.raises(AlreadyCompleted):
+        with services.db.write() as session:
+            runs = CaseRun.for_instances(services, session, ids, clock.now)
+            assert [run.case.id for run in runs] == ids
+            for run in runs:
+                run.fire_timers("w")
+            session.connection().execute(update(ProcessInstance.__table__).where(
+                ProcessInstance.__table__.c.id == ids[2]).values(
+                revision=ProcessInstance.__table__.c.revision + 1))
+            CaseRun.commit_group(runs)
+    with services.db.read() as session:
+        assert not session.execute(select(AuditEvent.id).where(
+            AuditEvent.kind == "timers_fired")).first()
+        assert not session.execute(select(Notification.id).where(
+            Notification.kind.like("sla_%"))).first()
