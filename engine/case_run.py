@@ -637,16 +637,29 @@ class CaseRun:
             step.effects = sla.effects_of(session, run.case.id, run.case.ticket, step.fired,
                                           rows, run.now, people)
             run._record_outcome(step)
-        saved = []
         with batched(session):
-            for _position, run, step in steps:
-                saved.append(run._save_in_one(step.values, step.state, step.changes))
-                run._write_effects(step)
+            saved = [run._save_in_one(step.values, step.state, step.changes)
+                     for _position, run, step in steps]
+            cls._write_group_effects(session, [(run, step) for _position, run, step in steps])
         # Read once the batch has run: inside it no statement has its result yet.
         for (_position, run, _step), result in zip(steps, saved):
             run._check_saved(_rows_saved(result))
         for position, run, step in steps:
             results[position] = run._result(step)
+
+    @staticmethod
+    def _write_group_effects(session: Session, steps: list) -> None:
+        """`_write_effects` of several steps, with the mails, the SLA marks and the SLA
+        notices of all of them in one statement each (the cases' rows in the cases'
+        order, as case by case)."""
+        mailer.queue_many(session, [mail for _run, step in steps
+                                    for mail in step.mails + step.effects.mails])
+        for run, step in steps:
+            notifications.store(session, run.case.id, step.notices, run.now)
+        sla.write_all(session, [step.effects for _run, step in steps])
+        for run, step in steps:
+            audit.append_linked(session, run.case.id, run._events)
+            run._announce(step)
 
     def _commit_prepared(self, step: "_Commit", people) -> StepResult:
         """`commit()` for a step `_prepare_commit` already looked at."""
@@ -699,17 +712,20 @@ class CaseRun:
         """Everything after the case's own rows; statements whose results nobody reads,
         so that they can go in a batch (engine.db.batched)."""
         session, case = self.session, self.case
-        due, known = step.values.get("next_due_at"), None if self._new else self._loaded_due
         mailer.queue_many(session, step.mails + step.effects.mails)
         notifications.store(session, case.id, step.notices, self.now)
         step.effects.write(session)
         # On PostgreSQL the chain's head is locked and read by the insert itself.
         audit.append_linked(session, case.id, self._events)
+        self._announce(step)
+
+    def _announce(self, step: "_Commit") -> None:
+        due, known = step.values.get("next_due_at"), None if self._new else self._loaded_due
         if self._fired_by is None and due is not None and (known is None or due < known):
             # Workers are armed no later than the due time they knew for this case;
             # only an earlier one is news. A timer worker arms for the earliest due
             # time itself after its run (and so does every other worker after theirs).
-            announce(session, due)
+            announce(self.session, due)
 
     def _result(self, step: "_Commit") -> StepResult:
         case, data = self.case, step.data
