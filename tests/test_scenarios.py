@@ -137,3 +137,28 @@ def test_the_scenario_clock_moves_spiffworkflows_timers_in_its_own_thread_only()
     assert seen["scenario"] == dt.datetime(2031, 1, 2, 6, tzinfo=dt.timezone.utc)
     assert seen["other"].year < 2031
     assert spiff_timer.datetime.now(dt.timezone.utc).year < 2031
+
+
+def test_the_same_bundle_is_not_run_twice_and_any_change_runs_again(monkeypatch):
+    """A deploy after its dry run reuses the dry run's results; a changed diagram, form
+    or scenario is a different bundle, whose scenarios run on it."""
+    runs = []
+    real_run = scenarios.run
+
+    def counted(files, scenario):
+        runs.append(scenario.file)
+        return real_run(files, scenario)
+
+    monkeypatch.setattr(scenarios, "run", counted)
+    value = scenario()
+    bundle = {**FILES, "mine.scenario.json": json.dumps(value).encode()}
+    first = {r.file: r for r in scenarios.run_all(bundle)}
+    assert first["mine.scenario.json"].passed and runs.count("mine.scenario.json") == 1
+    again = {r.file: r for r in scenarios.run_all(bundle)}
+    assert runs.count("mine.scenario.json") == 1 and again == first
+
+    broken = replaced(bundle, "complaint.bpmn", "sla_paused_seconds = 0</bpmn:script>",
+                      "sla_paused_seconds = 0\nrounds = 1 / missing_facts_rounds</bpmn:script>")
+    [result] = [r for r in scenarios.run_all(broken) if r.file == "mine.scenario.json"]
+    assert runs.count("mine.scenario.json") == 2
+    assert not result.passed and result.failure.element == "script_init"
