@@ -29,6 +29,7 @@ from SpiffWorkflow.util.task import TaskState
 _PRIMITIVES = (str, int, float, bool, type(None))
 _COPIED = (dict, list, set)
 _ABSENT = object()
+_SETTLED = TaskState.COMPLETED | TaskState.CANCELLED
 _new = object.__new__
 _set = object.__setattr__
 
@@ -121,11 +122,16 @@ class LeanTaskConverter(TaskConverter):
         delta = dct.get("delta")
         parent = workflow.tasks.get(task._parent) if delta else None
         if parent is not None:
-            # The parent's data, each mutable value copied one level deep (as
-            # DeepMerge.merge({}, parent.data) copies it), then this task's changes.
-            data = {key: value.copy() if value.__class__ in _COPIED
-                    else copy(value) if isinstance(value, _COPIED) else value
-                    for key, value in parent.data.items()}
+            if state & _SETTLED:
+                # Nothing changes a finished task's data again: it may share the values
+                # of its parent's (as the children of a finished task copy their own).
+                data = parent.data.copy()
+            else:
+                # The parent's data, each mutable value copied one level deep (as
+                # DeepMerge.merge({}, parent.data) copies it), then this task's changes.
+                data = {key: value.copy() if value.__class__ in _COPIED
+                        else copy(value) if isinstance(value, _COPIED) else value
+                        for key, value in parent.data.items()}
             updates = delta.get("updates")
             if updates:
                 restore = self.registry.restore

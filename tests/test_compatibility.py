@@ -5,6 +5,7 @@ import json
 
 import pytest
 from sqlalchemy import select
+from SpiffWorkflow.util.task import TaskState
 
 from engine.models import InstanceState, ProcessInstance
 from engine.serialization import dump_state, load_state
@@ -65,3 +66,35 @@ def stored_state(services, ticket: str) -> str:
         return session.execute(select(InstanceState.state).join(
             ProcessInstance, ProcessInstance.id == InstanceState.instance_id).where(
             ProcessInstance.ticket == ticket)).scalar_one()
+
+
+def test_changing_an_open_task_in_place_leaves_the_finished_tasks_as_they_were(
+        services, desk):
+    """A finished task's data is restored sharing its parent's values (nothing changes
+    it again), an open task's with its own copies: a script appending to a list of the
+    open task must not rewrite what the finished steps recorded."""
+    ticket = file_major(desk)
+    work(desk, ticket, "confirm_major")
+    work(desk, ticket, "call_back_customer")
+    work(desk, ticket, "name_departments", support_departments=["logistics"])
+    with services.db.read() as session:
+        version_id = session.execute(select(ProcessInstance.version_id).where(
+            ProcessInstance.ticket == ticket)).scalar_one()
+        spec = services.specs.get(session, version_id)
+    workflow = load_state(stored_state(services, ticket), spec.spec, spec.subprocess_specs,
+                          services.script_engine)
+    finished = {task.id: task for task in workflow.get_tasks()
+                if task.has_state(TaskState.COMPLETED)
+                and task.data.get("support_departments") == ["logistics"]}
+    opened = [task for task in workflow.get_tasks(state=TaskState.READY)
+              if task.data.get("support_departments") == ["logistics"]]
+    assert finished and opened
+    for task in opened:
+        task.data["support_departments"].append("sales")
+    again = load_state(dump_state(workflow), spec.spec, spec.subprocess_specs,
+                       services.script_engine)
+    for task_id in finished:
+        assert again.get_task_from_id(task_id).data["support_departments"] == ["logistics"]
+    for task in opened:
+        assert again.get_task_from_id(task.id).data["support_departments"] == [
+            "logistics", "sales"]
