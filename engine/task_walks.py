@@ -1,13 +1,17 @@
 """Walks of a workflow's task tree that every step makes, written for speed: SpiffWorkflow's
 task iterator filters and tracks depth for every task it passes, and a step walks the
 tree several times (after each task it completes, and again to see what changed), so
-those walks cost as much as the engine's own work on a small diagram.
+those walks cost as much as the engine's own work on a small diagram. The state changes
+they make are here for the same reason.
 """
 from __future__ import annotations
 
+import logging
+import time
 from typing import Optional
 
 from SpiffWorkflow.bpmn import BpmnWorkflow
+from SpiffWorkflow.task import Task
 from SpiffWorkflow.util.task import TaskState
 from SpiffWorkflow.workflow import Workflow
 
@@ -117,3 +121,26 @@ class TasksBefore:
                     self.completed_ids.add(task_id)
                 elif state == ready and task.task_spec.manual:
                     self.ready_manual[str(task_id)] = task
+
+
+_task_log = logging.getLogger("spiff.task")
+
+
+def _set_state(task, value: int) -> None:
+    """SpiffWorkflow's Task._set_state, which every update and walk calls (some forty times
+    as a timer fires), with its log records built only when they are logged: the original
+    builds each record's details (names, ids, data) before the logger sees its level."""
+    if value != task._state:
+        now = time.time()
+        elapsed = now - task.last_state_change
+        task.last_state_change = now
+        task._state = value
+        if _task_log.isEnabledFor(logging.INFO):
+            _task_log.info(f"State changed to {TaskState.get_name(value)}",
+                           extra=task.collect_log_extras({"elapsed": elapsed}))
+    elif _task_log.isEnabledFor(logging.DEBUG):
+        _task_log.debug(f"State set to {TaskState.get_name(value)}",
+                        extra=task.collect_log_extras())
+
+
+Task._set_state = _set_state

@@ -3,6 +3,7 @@ together or not at all."""
 from __future__ import annotations
 
 import datetime as dt
+import logging
 
 import pytest
 from sqlalchemy import delete, func, select, update
@@ -325,3 +326,19 @@ def test_a_group_that_lost_a_revision_check_writes_nothing(desk, services, clock
             AuditEvent.kind == "timers_fired")).first()
         assert not session.execute(select(Notification.id).where(
             Notification.kind.like("sla_%"))).first()
+
+
+def test_spiffworkflow_still_logs_state_changes_when_its_log_is_on(desk, caplog):
+    """The engine builds SpiffWorkflow's state-change records only for a logger that
+    takes them; an operator who turns `spiff.task` up still gets each one in full."""
+    ticket = desk.file()
+    with caplog.at_level(logging.INFO, logger="spiff.task"):
+        desk.do(ticket, "check_record")
+    changed = [r for r in caplog.records if r.name == "spiff.task"
+               and r.getMessage() == "State changed to COMPLETED"]
+    assert any(r.task_spec == "check_record" and r.workflow_spec == "complaint"
+               for r in changed)
+    caplog.clear()
+    with caplog.at_level(logging.WARNING, logger="spiff.task"):
+        desk.do(ticket, "classify")
+    assert not [r for r in caplog.records if r.name == "spiff.task"]
