@@ -3,12 +3,12 @@
 0019 keeps running."""
 from __future__ import annotations
 
+import os
+
 import pytest
 from sqlalchemy import text
 
-from conftest import BACKEND
-
-pytestmark = pytest.mark.skipif(BACKEND != "postgresql",
+pytestmark = pytest.mark.skipif(os.environ.get("COMPLAINTS_TEST_DATABASE") != "postgresql",
                                 reason="column compression exists on PostgreSQL only")
 
 
