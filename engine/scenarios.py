@@ -16,11 +16,9 @@ import atexit
 import copy
 import datetime as dt
 import hashlib
-import json
 import shutil
 import tempfile
 import threading
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Optional
 
@@ -40,88 +38,15 @@ from .intake import REGISTER_ROLES
 from .models import HumanTask, ProcessInstance, User, UserRole
 from .problems import Problem
 from .scenario_clock import ScenarioClock, running_on
+from .scenario_files import SUFFIX, Scenario, ScenarioInvalid, ScenarioResult, as_text, read
 from .services import COMPLAINT_PROCESS, Services
 
-SUFFIX = ".scenario.json"
 FORM_SUFFIXES = (".schema.json", ".uischema.json")
-# A working Wednesday, 10:00 in Shanghai: SLA clocks count business hours from here.
-DEFAULT_START = dt.datetime(2026, 11, 25, 2, 0, tzinfo=dt.timezone.utc)
 WORKER = "scenario"
 MAX_TIMER_ROUNDS = 50
 # Synthetic people per role (and department for department roles): two, so that a task
 # kept from the one who did an earlier step (separation of duties) finds its second.
 PEOPLE_PER_QUEUE = 2
-
-
-@dataclass
-class Scenario:
-    file: str
-    name: str
-    process: str
-    start: dict
-    steps: list
-    expect: dict
-    start_at: dt.datetime = DEFAULT_START
-
-
-@dataclass
-class ScenarioResult:
-    file: str
-    name: str
-    passed: bool
-    path: list[str] = field(default_factory=list)
-    failure: Optional[Problem] = None
-
-
-class ScenarioInvalid(ValueError):
-    """A scenario file that cannot be read; `problem` says which and why."""
-
-    def __init__(self, problem: Problem):
-        super().__init__(str(problem))
-        self.problem = problem
-
-
-# --------------------------------------------------------------------------- reading
-
-def _text(content) -> str:
-    return content.decode("utf-8") if isinstance(content, bytes) else content
-
-
-def read(name: str, content) -> Scenario:
-    def refuse(message: str) -> ScenarioInvalid:
-        return ScenarioInvalid(Problem(name, message))
-    try:
-        value = json.loads(_text(content))
-    except (UnicodeDecodeError, ValueError) as exc:
-        raise refuse(f"The scenario is not valid JSON ({exc}).") from None
-    if not isinstance(value, dict):
-        raise refuse("A scenario is a JSON object with name, process, start, steps, expect.")
-    missing = [k for k in ("name", "process", "start", "steps", "expect") if k not in value]
-    if missing:
-        raise refuse(f"The scenario lacks {', '.join(missing)}.")
-    if not isinstance(value["start"], dict) or not isinstance(value["expect"], dict):
-        raise refuse("start and expect must be JSON objects.")
-    if not isinstance(value["steps"], list) or not all(
-            isinstance(s, dict) and ("task" in s or "wait" in s) for s in value["steps"]):
-        raise refuse('steps must be a list of {"task": ..., "data": {...}} and '
-                     '{"wait": {"hours": ...}} entries.')
-    start_at = DEFAULT_START
-    if value.get("start_at"):
-        try:
-            start_at = dt.datetime.fromisoformat(str(value["start_at"]))
-        except ValueError:
-            raise refuse("start_at must be an ISO 8601 time with its time zone.") from None
-        if start_at.tzinfo is None:
-            raise refuse("start_at must be an ISO 8601 time with its time zone.")
-    return Scenario(file=name, name=str(value["name"]), process=str(value["process"]),
-                    start=value["start"], steps=value["steps"], expect=value["expect"],
-                    start_at=start_at)
-
-
-def load(files: dict) -> list[Scenario]:
-    """The bundle's scenarios in file order; raises ScenarioInvalid for an unreadable one."""
-    return [read(name, content) for name, content in sorted(files.items())
-            if name.endswith(SUFFIX)]
 
 
 # Results by the content of the whole bundle they ran on. A scenario runs in a sandbox
@@ -136,7 +61,7 @@ _known_lock = threading.Lock()
 def _bundle_digest(files: dict) -> str:
     digest = hashlib.sha256()
     for name, content in sorted(files.items()):
-        text = _text(content).encode("utf-8")
+        text = as_text(content).encode("utf-8")
         digest.update(f"{name}\0{len(text)}\0".encode("utf-8"))
         digest.update(text)
     return digest.hexdigest()
@@ -197,7 +122,7 @@ class _Template:
 
     def database_for(self, files: dict) -> Path:
         """A database file with the bundle's processes deployed: the copy to run on."""
-        sources = {n: _text(c).encode("utf-8") for n, c in files.items()
+        sources = {n: as_text(c).encode("utf-8") for n, c in files.items()
                    if n.endswith((".bpmn", ".dmn"))}
         digest = specs.content_hash(sources)
         with self._lock:
@@ -260,7 +185,7 @@ class _Sandbox:
         forms.mkdir()
         for name, content in files.items():
             if name.endswith(FORM_SUFFIXES) and "/" not in name and "\\" not in name:
-                (forms / name).write_text(_text(content), encoding="utf-8")
+                (forms / name).write_text(as_text(content), encoding="utf-8")
         self.clock = ScenarioClock(scenario.start_at)
         self.services = Services(db=Database(f"sqlite:///{database}"),
                                  forms=FormRegistry(forms), clock=self.clock,
@@ -325,7 +250,7 @@ class _Runner:
         for name, content in self.files.items():
             if not name.endswith(".bpmn"):
                 continue
-            root = specs.parse_xml(_text(content).encode("utf-8"), name)
+            root = specs.parse_xml(as_text(content).encode("utf-8"), name)
             for process in root.iter(f"{{{specs.BPMN_NS}}}process"):
                 if process.get("id") == self.scenario.process:
                     start = process.find(f"{{{specs.BPMN_NS}}}startEvent")
