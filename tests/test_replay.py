@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from engine import replay, specs, tasks, versions
+from engine import reassignment, replay, specs, tasks, versions
 from engine.errors import NotFound
 from engine.services import PROJECT_ROOT
 from support.api import matches, openapi_document, token
@@ -210,7 +210,7 @@ def test_claims_and_reassignments_are_in_the_timeline(desk, services, actors, cl
         tasks.claim(session, actors["handler"], confirm.id, services.now())
     clock.advance(minutes=20)
     with services.db.write() as session:
-        tasks.reassign(session, actors["head"], confirm.id, "head", "Handler is on leave",
+        reassignment.reassign(session, actors["head"], confirm.id, "head", "Handler is on leave",
                        services.now())
     desk.do(ticket, "confirm_receipt", user="head")
     desk.do(ticket, "verify")  # the diagram gives it to the handler named on receipt

@@ -7,7 +7,7 @@ import datetime as dt
 import pytest
 from sqlalchemy import select, update
 
-from engine import audit, calendars_admin, runtime, specs, tasks, timers
+from engine import audit, calendars_admin, reassignment, runtime, specs, timers
 from engine.directory import actor_of, find_user, issue_token
 from engine.errors import AlreadyCompleted
 from engine.forms import FormInvalid
@@ -92,10 +92,10 @@ def test_a_head_cannot_hand_an_approval_to_the_author_it_is_separated_from(
         head2 = actor_of(find_user(session, "head2"))
     with services.db.write() as session:
         with pytest.raises(FormInvalid) as refused:
-            tasks.reassign(session, head2, approval.id, "head", "Away tomorrow", services.now())
+            reassignment.reassign(session, head2, approval.id, "head", "Away tomorrow", services.now())
     assert "assignee" in refused.value.fields
     with services.db.write() as session:
-        tasks.reassign(session, head2, approval.id, "head2", "I take it", services.now())
+        reassignment.reassign(session, head2, approval.id, "head2", "I take it", services.now())
     assert desk.task(ticket, "approve_solution").assignee == "head2"
 
 

@@ -8,7 +8,7 @@ from flask import (
 )
 
 from engine import cases as case_service
-from engine import forms, ledger, notifications, runtime, task_forms, tasks
+from engine import forms, ledger, notifications, reassignment, runtime, task_forms, tasks
 from engine.errors import AlreadyClaimed, AlreadyCompleted, NotFound, ProcessError
 from engine.form_values import storable_params
 from engine.forms import FormInvalid
@@ -158,7 +158,7 @@ def reassign(task_id: str):
     ticket = request.form.get("ticket", "")
     try:
         with services().db.write() as db:
-            view = tasks.reassign(db, current_actor(), task_id, request.form.get("assignee", ""),
+            view = reassignment.reassign(db, current_actor(), task_id, request.form.get("assignee", ""),
                                   request.form.get("reason", ""), services().now())
     except FormInvalid as exc:
         flash(_("Not reassigned: %(reasons)s",

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from flask import render_template
 
-from engine import attachments, petitions, runtime, task_forms, tasks
+from engine import attachments, petitions, reassignment, runtime, task_forms, tasks
 from engine import cases as case_service
 
 from .. import conversation, formrender
@@ -27,8 +27,8 @@ def case_page(ticket: str, cancel_error: str | None = None, reason: str = "", st
         files = attachments.staff_listing(db, actor, ticket)
         schema, ui = case_service.record_form(services(), db, case)
         workable = tasks.workable_on_case(db, actor, ticket)
-        reassignable = {t.id: tasks.reassign_candidates(db, t) for t in case.open_tasks
-                        if tasks.can_reassign(actor, t)}
+        reassignable = {t.id: reassignment.reassign_candidates(db, t) for t in case.open_tasks
+                        if reassignment.can_reassign(actor, t)}
         dept_names = task_forms.department_names(db)
         history_props = history_fields(db, schema, case)
         may_petition = petitions.may_petition_about(services(), db, actor, case.process_id)
