@@ -15,7 +15,7 @@ from typing import Optional
 from sqlalchemy import and_, func, or_, select
 from sqlalchemy.orm import Session
 
-from . import statistics
+from . import statistics, statistics_cases
 from .directory import Actor
 from .errors import ServiceError
 from .form_values import EARLIEST_DAY, LATEST_DAY, storable_part
@@ -62,7 +62,7 @@ class CaseQuery:
     closed_since: Optional[dt.date] = None
     closed_until: Optional[dt.date] = None
     page: int = 1
-    figure: str = ""        # the cases behind a statistics figure (engine/statistics.py)
+    figure: str = ""        # the cases behind a statistics figure (engine/statistics_cases.py)
 
     # The query string names of the filters (the page's form and the API share them).
     PARAMS = ("q", "ticket", "customer", "type", "channel", "department", "status", "path", "kind", "breached",
@@ -248,7 +248,7 @@ def conditions(session: Session, actor: Actor, query: CaseQuery,
         col = getattr(ProcessInstance, column)
         found.append(col >= _bound(day, False) if side == "from" else col < _bound(day, True))
     if query.figure:
-        found.append(statistics.cases_condition(
+        found.append(statistics_cases.cases_condition(
             session, query.figure,
             statistics.Scope.of_days(query.since, query.until, query.department),
             now or dt.datetime.now(dt.timezone.utc)))

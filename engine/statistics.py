@@ -11,8 +11,8 @@ started.
 
 `compute` is a pure function of the database rows, the period, the department and the
 moment it is asked (`as_of`: a step still open past its deadline is late from then on).
-`cases_condition` gives the cases behind a figure to the case search, computed the same
-way, so that a figure and its list of cases always agree.
+engine/statistics_cases.py gives the cases behind a figure to the case search, computed
+the same way, so that a figure and its list of cases always agree.
 
 Everything reads columns of the case and task tables (the period's cases found by their
 index), aggregated in SQL: what a task's form recorded (urgency, satisfaction, the
@@ -372,7 +372,13 @@ class BusinessClock:
 
 # --------------------------------------------------------------------------- reading
 
-def _late(now: dt.datetime, tasks=HumanTask):
+def tasks_exist(*conditions):
+    """Cases with a task meeting the conditions (a condition on the case table)."""
+    return (select(HumanTask.id).where(HumanTask.instance_id == ProcessInstance.id,
+                                       *conditions).exists())
+
+
+def late_condition(now: dt.datetime, tasks=HumanTask):
     """A step with a deadline done after it, or still open past it."""
     return and_(tasks.due_at.is_not(None), or_(
         and_(tasks.state == "completed", tasks.completed_at > tasks.due_at),
@@ -457,7 +463,7 @@ def compute(session: Session, period: Period, department: Optional[str] = None, 
             rejection_escalations += n_tasks
     escalated_complaints = session.execute(
         select(func.count()).select_from(ProcessInstance)
-        .where(*in_scope, _tasks_exist(HumanTask.escalated_at.is_not(None)))).scalar_one()
+        .where(*in_scope, tasks_exist(HumanTask.escalated_at.is_not(None)))).scalar_one()
 
     # What the forms recorded and the repeat complaints, kept on the case rows.
     urgencies: Counter = Counter()
@@ -564,72 +570,6 @@ def _satisfaction(visits: Optional[_Visits]) -> Satisfaction:
                         levels=_ordered(visits.levels, SATISFACTION_LEVELS),
                         scored=visits.scored,
                         mean_score=visits.score_sum / visits.scored if visits.scored else None)
-
-
-# --------------------------------------------------------------------------- the cases behind
-
-# Figures the case list cannot ask for with its own filters (type, department, status,
-# path, dates): a kind, and for most a value, e.g. "urgency:urgent" or "late_step:verify".
-FIGURES = {
-    "channel": N_("Channel"),
-    "urgency": N_("Urgency"),
-    "satisfaction": N_("Satisfaction"),
-    "repeat": N_("Repeat complaints"),
-    "rejected": N_("Rejected by the customer"),
-    "escalated": N_("Escalated steps"),
-    "breached": N_("Overdue notices"),
-    "rejection_escalated": N_("Escalated after three rejections"),
-    "late": N_("Late steps"),
-    "late_step": N_("Late at the step"),
-    "late_team": N_("Late steps of the team"),
-}
-_NEEDS_VALUE = {"urgency", "satisfaction", "late_step", "late_team"}
-
-
-def parse_figure(figure: str) -> tuple[str, str]:
-    kind, _sep, value = figure.partition(":")
-    if kind not in FIGURES or (kind in _NEEDS_VALUE and not value and kind != "urgency"):
-        raise ServiceError(Message(N_("Unknown statistics figure: %(figure)s"),
-                                   figure=figure[:80]))
-    return kind, value
-
-
-def _tasks_exist(*conditions):
-    return (select(HumanTask.id).where(HumanTask.instance_id == ProcessInstance.id,
-                                       *conditions).exists())
-
-
-def cases_condition(session: Session, figure: str, scope: Scope, as_of: dt.datetime):
-    """A condition on the case table selecting the complaints in `scope` behind `figure`
-    (for the case search, which applies the scope's dates and department itself)."""
-    kind, value = parse_figure(figure)
-    if kind == "channel":
-        return ProcessInstance.channel == value if value else ProcessInstance.channel.is_(None)
-    if kind == "urgency":
-        if value == NOT_CLASSIFIED:
-            return ProcessInstance.urgency.is_(None)
-        return ProcessInstance.urgency == value
-    if kind == "satisfaction":
-        return ProcessInstance.satisfaction == value
-    if kind == "rejected":
-        return ProcessInstance.rejections > 0
-    if kind == "repeat":
-        return ProcessInstance.repeat_complaint.is_(True)
-    if kind == "escalated":
-        return _tasks_exist(HumanTask.escalated_at.is_not(None))
-    if kind == "breached":
-        return _tasks_exist(HumanTask.breached_at.is_not(None))
-    if kind == "rejection_escalated":
-        return _tasks_exist(HumanTask.name == REJECTION_ESCALATION_STEP)
-    late = _late(as_of)
-    if kind == "late":
-        return _tasks_exist(late)
-    if kind == "late_step":
-        return _tasks_exist(late, HumanTask.name == value)
-    roles = sorted({role for role, team in ROLE_TEAM.items() if team == value} | {value})
-    return _tasks_exist(late, or_(HumanTask.department_code == value,
-                                  and_(HumanTask.department_code.is_(None),
-                                       HumanTask.role.in_(roles))))
 
 
 # --------------------------------------------------------------------------- service

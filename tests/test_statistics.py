@@ -11,7 +11,7 @@ import re
 import pytest
 from sqlalchemy import select
 
-from engine import case_facts, inquiries, runtime, statistics
+from engine import case_facts, inquiries, runtime, statistics, statistics_cases
 from engine.calendars import get_calendar
 from engine.cases import CaseQuery, search
 from engine.i18n import COMPANY_ZONE
@@ -186,7 +186,7 @@ def test_the_columns_the_steps_keep_are_what_the_audit_trail_and_the_cases_befor
 
 def cases_behind(services, clock, figure: str, first, last, department=None) -> set[int]:
     with services.db.read() as session:
-        condition = statistics.cases_condition(
+        condition = statistics_cases.cases_condition(
             session, figure, Scope.of_days(first, last, department), clock.now)
         return set(session.execute(select(ProcessInstance.id).where(
             condition, ProcessInstance.status_token_hash.is_not(None),
@@ -209,7 +209,7 @@ def test_each_figure_lists_exactly_the_cases_it_counts(services, clock, data_set
         assert cases_behind(services, clock, f"satisfaction:{value}", first, last) == ids
     with services.db.read() as session:
         with pytest.raises(statistics.ServiceError):
-            statistics.cases_condition(session, "nonsense:1", Scope(), clock.now)
+            statistics_cases.cases_condition(session, "nonsense:1", Scope(), clock.now)
 
 
 def test_the_case_list_shows_the_cases_behind_a_figure(services, clock, data_set, actors,

@@ -5,7 +5,8 @@ from flask import Blueprint, flash, redirect, render_template, request, url_for
 
 from engine import cases as case_service
 from engine import (
-    case_search, intake, notes, reply_templates, runtime, saved_searches, statistics, task_forms,
+    case_search, intake, notes, reply_templates, runtime, saved_searches, statistics,
+    statistics_cases, task_forms,
 )
 from engine.case_search import CaseQuery
 from engine.errors import AlreadyCompleted, NotFound, ServiceError
@@ -70,10 +71,10 @@ def figure_label(figure: str) -> str:
     """The statistics figure the list shows the cases of, as the reader reads it."""
     if not figure:
         return ""
-    kind, value = statistics.parse_figure(figure)
+    kind, value = statistics_cases.parse_figure(figure)
     if kind == "urgency" and value == statistics.NOT_CLASSIFIED:
-        return f"{_(statistics.FIGURES[kind])}: {_('Not classified yet')}"
-    return f"{_(statistics.FIGURES[kind])}: {value}" if value else _(statistics.FIGURES[kind])
+        return f"{_(statistics_cases.FIGURES[kind])}: {_('Not classified yet')}"
+    return f"{_(statistics_cases.FIGURES[kind])}: {value}" if value else _(statistics_cases.FIGURES[kind])
 
 
 @bp.post("/saved")
