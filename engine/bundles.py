@@ -13,13 +13,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Optional
 
-from jsonschema import Draft202012Validator
-from jsonschema.exceptions import SchemaError
 from lxml import etree
 
 from . import specs
 from .forms import RESERVED_FIELDS, is_form_file
 from .problems import Problem
+from .schema_check import SchemaError, check_schema
 
 SCENARIO_SUFFIX = ".scenario.json"
 # Properties that name a form file: the task's own, and the short one customers answer.
@@ -85,7 +84,7 @@ def json_problems(files: dict[str, bytes]) -> list[Problem]:
             continue
         if kind == "form":
             try:
-                Draft202012Validator.check_schema(document)
+                check_schema(document)
             except SchemaError as exc:
                 problems.append(Problem(name, f"Not a valid JSON Schema: {exc.message}."))
                 continue

@@ -14,8 +14,6 @@ import json
 import re
 from typing import Iterable, Optional
 
-from jsonschema import Draft202012Validator
-from jsonschema.exceptions import SchemaError
 from lxml import etree
 from SpiffWorkflow.bpmn.parser.ValidationException import ValidationException
 from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition
@@ -28,6 +26,7 @@ from .directory import ROLES
 from .dmn_checks import children, local
 from .forms import RESERVED_FIELDS
 from .problems import Problem
+from .schema_check import SchemaError, check_schema
 from .scripting import RestrictedEnvironment, compile_restricted_code, refusals
 from .sla import script_helpers
 from .specs import (
@@ -135,7 +134,7 @@ def _read_json(name: str, content: bytes) -> tuple[Optional[dict], Optional[Prob
     if name.endswith(UI_SUFFIX):
         return value, None
     try:
-        Draft202012Validator.check_schema(value)
+        check_schema(value)
     except SchemaError as exc:
         where = "/".join(str(p) for p in exc.path) or "the top level"
         return None, Problem(name, f"The form is not a valid JSON Schema at {where}: "

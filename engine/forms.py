@@ -12,13 +12,13 @@ import threading
 from pathlib import Path
 from typing import Any, Callable, Mapping, Optional
 
-from jsonschema import Draft202012Validator
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from .form_values import EARLIEST_DAY, LATEST_DAY, finite_number, validator_for
 from .i18n import Message, N_
 from .models import ProcessVersion
+from .schema_check import check_schema
 
 RESERVED_FIELDS = {"typename"}  # breaks SpiffWorkflow's deserializer
 
@@ -39,7 +39,7 @@ def is_form_file(filename: str) -> bool:
 def _checked(filename: str, text: str) -> dict:
     document = json.loads(text)
     if filename.endswith(".schema.json"):
-        Draft202012Validator.check_schema(document)
+        check_schema(document)
         bad = RESERVED_FIELDS & set(document.get("properties", {}))
         if bad:
             raise ValueError(f"{filename}: reserved field names {sorted(bad)}")

@@ -4,14 +4,13 @@ desk that works cases through the services, the app and visitors of its pages, a
 served app with a real browser for the journeys."""
 from __future__ import annotations
 
-import itertools
 import os
 import shutil
-import uuid
 
 import pytest
+from argon2.profiles import CHEAPEST
 
-from engine import bootstrap, migrate, versions
+from engine import bootstrap, directory, migrate, versions
 from engine.services import Services
 from support.browser import chromium
 from support.clock import Clock
@@ -24,6 +23,9 @@ BACKEND = os.environ.get("COMPLAINTS_TEST_DATABASE", "sqlite")
 
 
 def pytest_configure(config):
+    # Real argon2, at its cheapest: people are signed in thousands of times in a run. The
+    # installations the tests start in processes of their own hash at full cost.
+    directory.use_password_parameters(CHEAPEST)
     config.addinivalue_line("markers", "sqlite_only: runs against SQLite only")
     config.addinivalue_line("markers", "slow: takes more than a few seconds")
     config.addinivalue_line("markers", "browser: drives a real Chromium")
@@ -39,20 +41,20 @@ def _prepare_template(url: str) -> None:
 
 @pytest.fixture(scope="session")
 def _template(tmp_path_factory):
-    """A database migrated once with the shipped process and the demo directory."""
+    """A database migrated once with the shipped process and the demo directory: an
+    SQLite file to copy, or on PostgreSQL a database that is put back to it per test."""
     if BACKEND == "postgresql":
+        from support.pg_reset import ResettableDatabase
         from support.pg_server import create_database, throwaway_postgres
         with throwaway_postgres() as admin_url:
             template_url = create_database(admin_url, "template_complaints")
             _prepare_template(template_url)
-            yield ("postgresql", admin_url)
+            yield ("postgresql", ResettableDatabase(admin_url, "template_complaints",
+                                                    "complaints"))
     else:
         path = tmp_path_factory.mktemp("template") / "template.db"
         _prepare_template(f"sqlite:///{path}")
         yield ("sqlite", path)
-
-
-_counter = itertools.count()
 
 
 @pytest.fixture
@@ -61,18 +63,8 @@ def database_url(_template, tmp_path):
     if kind == "sqlite":
         target = tmp_path / "complaints.db"
         shutil.copyfile(where, target)
-        yield f"sqlite:///{target}"
-        return
-    import psycopg
-    from sqlalchemy.engine import make_url
-    name = f"t_{next(_counter)}_{uuid.uuid4().hex[:8]}"
-    admin = make_url(where)
-    conninfo = dict(host=admin.host, port=admin.port, user=admin.username, dbname="postgres")
-    with psycopg.connect(**conninfo, autocommit=True) as conn:
-        conn.execute(f'CREATE DATABASE "{name}" TEMPLATE template_complaints')
-    yield admin.set(database=name).render_as_string(hide_password=False)
-    with psycopg.connect(**conninfo, autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        return f"sqlite:///{target}"
+    return where.fresh()
 
 
 @pytest.fixture

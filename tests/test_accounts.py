@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+from pathlib import Path
 
 import pytest
 from sqlalchemy import select
@@ -270,3 +271,36 @@ def test_an_admin_closes_and_opens_days_and_sets_a_department_calendar(app, serv
     assert services.calendars.for_team("sales").name == "eu-central"
     kinds = audit_kinds(services, "admin")
     assert {"calendar_day_set", "department_calendar_set"} <= set(kinds)
+
+
+def test_a_password_hashed_at_either_cost_signs_in_under_the_other(app, services):
+    """The test run hashes at argon2's cheapest; a password stored by an installation at
+    full cost still signs in, and the other way round, because a hash carries its own
+    parameters. A fresh process hashes at full cost."""
+    import subprocess
+    import sys
+
+    from argon2 import PasswordHasher
+    from argon2.profiles import CHEAPEST, RFC_9106_LOW_MEMORY
+
+    from engine import directory
+    from engine.models import User
+
+    full_cost = PasswordHasher.from_parameters(RFC_9106_LOW_MEMORY).hash(NEW)
+    with services.db.write() as db:
+        db.execute(User.__table__.update().where(User.username == "handler")
+                   .values(password_hash=full_cost))
+    assert log_in(app.test_client(), "handler", NEW).status_code == 302
+    assert log_in(app.test_client(), "handler", "demo").status_code != 302
+    try:
+        directory.use_password_parameters(RFC_9106_LOW_MEMORY)
+        with services.db.read() as db:
+            assert directory.authenticate(db, "agent", "demo") is not None  # cheap hash
+    finally:
+        directory.use_password_parameters(CHEAPEST)
+    installed = subprocess.run(
+        [sys.executable, "-c", "from engine.directory import hash_password; "
+                               "print(hash_password('x'))"],
+        capture_output=True, text=True, check=True,
+        cwd=Path(__file__).resolve().parent.parent).stdout
+    assert installed.startswith("$argon2id$v=19$m=65536,t=3,p=4$")

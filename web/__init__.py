@@ -10,6 +10,7 @@ from flask_wtf.csrf import CSRFProtect
 
 from engine.services import Services
 
+from . import template_cache
 from .json_provider import OrjsonProvider
 
 csrf = CSRFProtect()
@@ -26,6 +27,7 @@ def _secret_key(instance_path: Path) -> str:
 
 def create_app(config: dict | None = None) -> Flask:
     app = Flask(__name__, instance_path=os.environ.get("COMPLAINTS_INSTANCE") or None)
+    app.jinja_options = {**app.jinja_options, "bytecode_cache": template_cache.SHARED}
     instance = Path(app.instance_path)
     instance.mkdir(parents=True, exist_ok=True)
     app.config.update(

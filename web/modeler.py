@@ -11,8 +11,6 @@ import functools
 import json
 
 from flask import Blueprint, abort, jsonify, render_template, request, url_for
-from jsonschema import Draft202012Validator
-from jsonschema.exceptions import SchemaError
 
 from engine import diagram_checks, process_access, specs, task_forms, versions
 from engine import scenarios as scenario_runner
@@ -20,6 +18,7 @@ from engine import forms as engine_forms
 from engine.directory import ROLES, departments
 from engine.i18n import N_
 from engine.problems import DeployRefused, Problem
+from engine.schema_check import SchemaError, check_schema
 from engine.tasks import LANE_ROLE, LANE_TITLES
 
 from . import formrender
@@ -220,7 +219,7 @@ def preview(process_id: str):
         ui = json.loads(request.form.get("uischema") or "{}")
         if not isinstance(schema, dict) or not isinstance(ui, dict):
             raise ValueError(_("A form and its layout are each one JSON object."))
-        Draft202012Validator.check_schema(schema)
+        check_schema(schema)
     except (ValueError, SchemaError) as exc:
         message = getattr(exc, "message", None) or str(exc)
         return partial("_form_preview.html", 422, fields=None, error=message)
