@@ -11,6 +11,7 @@ import time
 from typing import Optional
 
 from SpiffWorkflow.bpmn import BpmnWorkflow
+from SpiffWorkflow.bpmn.util.subworkflow import BpmnBaseWorkflow
 from SpiffWorkflow.task import Task
 from SpiffWorkflow.util.task import TaskState
 from SpiffWorkflow.workflow import Workflow
@@ -70,6 +71,57 @@ def _update_waiting_tasks(workflow) -> None:
 
 # Every workflow this engine runs (and the process owners' scenario runs) walks this way.
 Workflow.update_waiting_tasks = _update_waiting_tasks
+
+_PREDICTED, _DEFINITE = TaskState.PREDICTED_MASK, TaskState.DEFINITE_MASK
+_FILTERS_WALKED_HERE = frozenset({"state", "manual"})
+_get_tasks = BpmnBaseWorkflow.get_tasks
+
+
+def _tasks_in_state(workflow, state: int, manual: Optional[bool]) -> list:
+    """What BpmnTaskIterator(workflow.task_tree, state=state, manual=manual) yields, in
+    its order: depth first, a subprocess's tasks before the children of the task that runs
+    it, no descent below tasks less definite than the states asked for. It descends into
+    every subprocess, finished or not: its test for a finished one compares the task's
+    state with a mask (state >= FINISHED_MASK), which no single state passes."""
+    if state & _PREDICTED:
+        lowest = TaskState.MAYBE
+    elif state & _DEFINITE:
+        lowest = TaskState.FUTURE
+    else:
+        lowest = TaskState.COMPLETED
+    subprocesses = workflow.top_workflow.subprocesses
+    found = []
+    stack = [workflow.task_tree]
+    pop, push = stack.pop, stack.extend
+    while stack:
+        task = pop()
+        task_state = task._state
+        children = task._children
+        subprocess = subprocesses.get(task.id) if subprocesses else None
+        if subprocess is None:
+            if children and task_state >= lowest:
+                known = task.workflow.tasks
+                push([child for child in map(known.get, reversed(children))
+                      if child is not None])
+        else:
+            known = task.workflow.tasks
+            push([child for child in map(known.get, reversed(children)) if child is not None])
+            stack.append(subprocess.task_tree)
+        if task_state & state and (manual is None or task.task_spec.manual == manual):
+            found.append(task)
+    return found
+
+
+def _get_tasks_fast(self, first_task=None, **kwargs) -> list:
+    """Workflow.get_tasks, with the walk the engine asks for after every task it runs
+    (the tasks in some states, from the root) done without the iterator's per-task
+    filter object and depth bookkeeping; any other query goes to SpiffWorkflow's."""
+    if first_task is None and kwargs.keys() <= _FILTERS_WALKED_HERE and "state" in kwargs:
+        return _tasks_in_state(self, kwargs["state"], kwargs.get("manual"))
+    return _get_tasks(self, first_task, **kwargs)
+
+
+BpmnBaseWorkflow.get_tasks = _get_tasks_fast
 
 
 class TaskStates:

@@ -7,6 +7,7 @@ import logging
 
 import pytest
 from sqlalchemy import delete, func, select, update
+from SpiffWorkflow.util.task import TaskState
 
 from engine import audit, case_run, runtime, task_forms, task_walks, timers
 from engine.case_run import CaseRun
@@ -16,6 +17,7 @@ from engine.models import (
 )
 from support.major_path import file_major, work
 from support.pages import csrf
+from support.people import add_user
 
 
 def _snapshot(services, ticket: str) -> tuple:
@@ -164,26 +166,51 @@ def test_a_refused_task_page_post_shows_the_form_again_with_the_input(desk, visi
     assert desk.open_task_names(ticket) == ["dispatch"]
 
 
+TASK_STATES = (TaskState.MAYBE, TaskState.LIKELY, TaskState.FUTURE, TaskState.WAITING,
+               TaskState.READY, TaskState.STARTED, TaskState.COMPLETED, TaskState.ERROR,
+               TaskState.CANCELLED)
+
+
 def test_a_step_sees_the_tasks_in_spiffworkflows_own_order(desk, services):
     """The case run walks the task tree itself (parallel branches, multi-instance tasks,
     subprocesses): the same tasks in the order SpiffWorkflow's get_tasks() gives, so data
     merged from parallel ready tasks and new task rows come out as before."""
     ticket = file_major(desk)
-    seen_subprocess = False
+    seen_subprocess = seen_finished_subprocess = False
     for step in (lambda: work(desk, ticket, "confirm_major"),
                  lambda: work(desk, ticket, "call_back_customer"),
                  lambda: work(desk, ticket, "name_departments",
                               support_departments=["logistics", "sales"]),
                  lambda: work(desk, ticket, "report_support_findings",
-                              desk.actors["handler2"], "logistics")):
+                              desk.actors["handler2"], "logistics"),
+                 lambda: work(desk, ticket, "report_support_findings",
+                              add_user(services, "handler3", ["dept_handler"], "sales"),
+                              "sales"),
+                 lambda: work(desk, ticket, "lead_investigation", department="quality"),
+                 *[lambda name=name: work(desk, ticket, name) for name in (
+                     "consolidate_report", "report_to_gm", "capa_plan",
+                     "approve_plan_director", "approve_plan_gm")]):
         step()
         with services.db.read() as session:
             instance_id = session.execute(select(ProcessInstance.id).where(
                 ProcessInstance.ticket == ticket)).scalar_one()
             workflow = CaseRun.read(services, session, instance_id).workflow
         seen_subprocess |= bool(workflow.subprocesses)
+        seen_finished_subprocess |= any(workflow.get_task_from_id(task_id).has_state(
+            TaskState.FINISHED_MASK) for task_id in workflow.subprocesses)
         assert list(task_walks.depth_first(workflow)) == workflow.get_tasks()
-    assert seen_subprocess
+        # The engine's own queries (tasks in some states, user tasks or not) take a
+        # shorter walk that must find what SpiffWorkflow's iterator finds, in its order.
+        for part in (workflow, *workflow.subprocesses.values()):
+            for state in (*TASK_STATES, TaskState.FINISHED_MASK, TaskState.NOT_FINISHED_MASK,
+                          TaskState.DEFINITE_MASK, TaskState.PREDICTED_MASK,
+                          TaskState.ANY_MASK):
+                for manual in (None, True, False):
+                    expected = task_walks._get_tasks(part, state=state, manual=manual)
+                    assert part.get_tasks(state=state, manual=manual) == expected
+                    if manual is None:
+                        assert part.get_tasks(state=state) == expected
+    assert seen_subprocess and seen_finished_subprocess
 
 
 def test_the_audit_chain_holds_through_a_whole_case(desk, services):
