@@ -98,14 +98,10 @@ def _tasks_in_state(workflow, state: int, manual: Optional[bool]) -> list:
         task_state = task._state
         children = task._children
         subprocess = subprocesses.get(task.id) if subprocesses else None
-        if subprocess is None:
-            if children and task_state >= lowest:
-                known = task.workflow.tasks
-                push([child for child in map(known.get, reversed(children))
-                      if child is not None])
-        else:
+        if children and (task_state >= lowest or subprocess is not None):
             known = task.workflow.tasks
             push([child for child in map(known.get, reversed(children)) if child is not None])
+        if subprocess is not None:
             stack.append(subprocess.task_tree)
         if task_state & state and (manual is None or task.task_spec.manual == manual):
             found.append(task)

@@ -34,3 +34,11 @@ def test_a_template_edited_after_it_was_compiled_renders_its_new_text(tmp_path):
     assert render() == "Hello Li Na"  # from the compiled code kept by the first environment
     page.write_text("Goodbye {{ name }}", encoding="utf-8")
     assert render() == "Goodbye Li Na"
+
+
+def test_a_very_large_schema_is_still_checked_and_refused():
+    long_text = "x" * 70_000
+    valid = {"type": "object", "description": long_text}
+    check_schema(valid)
+    with pytest.raises(SchemaError):
+        check_schema({**valid, "type": "textual"})
