@@ -109,8 +109,9 @@ def test_two_workers_fire_2000_instances_exactly_once(database_url, services, ac
 
     names = [f"worker-a-{uuid.uuid4().hex[:6]}", f"worker-b-{uuid.uuid4().hex[:6]}"]
     logs = tuple(tmp_path / f"{name}.log" for name in names)
-    workers = [start_worker(database_url, name, log, "--sweep-seconds", "600")
-               for name, log in zip(names, logs)]
+    # Only the first is asked to log the engine's own task state changes.
+    workers = [start_worker(database_url, name, log, "--sweep-seconds", "600", *extra)
+               for name, log, extra in zip(names, logs, (["--log-engine-steps"], []))]
     try:
         took = wait_for(lambda: count_due(services, ids) == 0,
                         "all 2,000 instances to fire", logs=logs)
@@ -143,6 +144,10 @@ def test_two_workers_fire_2000_instances_exactly_once(database_url, services, ac
     by_worker = Counter(worker for _i, _f, worker, _at in events)
     print(f"instances fired per worker: {dict(by_worker)}")
     assert set(by_worker) == set(names), f"both workers should take part: {dict(by_worker)}"
+    asked, quiet = (log.read_text(errors="replace") for log in logs)
+    assert "spiff.task State changed to COMPLETED" in asked
+    assert "spiff" not in quiet and "Traceback" not in quiet
+    assert len(quiet.splitlines()) < by_worker[names[1]], "a line per fired case or more"
 
 
 def _other_sessions(conninfo: str) -> int:

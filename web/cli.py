@@ -1,8 +1,6 @@
 """`flask --app web ...` commands for operators."""
 from __future__ import annotations
 
-import logging
-
 import click
 from flask import Flask
 
@@ -113,7 +111,9 @@ def register(app: Flask) -> None:
     @app.cli.command("worker")
     @click.option("--sweep-seconds", default=30, show_default=True,
                   help="Safety sweep interval; due timers are armed exactly anyway.")
-    def worker_command(sweep_seconds):
+    @click.option("--log-engine-steps", is_flag=True,
+                  help="Also log every task state change inside the engine.")
+    def worker_command(sweep_seconds, log_engine_steps):
         """Fire due timers (SLA reminders, escalations, waits) until stopped.
 
         Run one or more next to the web processes on PostgreSQL: each timer fires once.
@@ -121,13 +121,15 @@ def register(app: Flask) -> None:
         import signal
         import threading
 
+        from engine import collector, worker
         from engine.scheduler import TimerScheduler
 
-        logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
+        worker.configure_logging(log_engine_steps)
         scheduler = TimerScheduler(services, sweep_seconds=sweep_seconds)
         stop = threading.Event()
         signal.signal(signal.SIGTERM, lambda *_: stop.set())
         signal.signal(signal.SIGINT, lambda *_: stop.set())
+        collector.tune_after_start_up()
         scheduler.start()
         click.echo(f"timer worker {scheduler.worker} running; Ctrl+C stops it")
         stop.wait()

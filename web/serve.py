@@ -8,7 +8,7 @@ from __future__ import annotations
 import os
 import sys
 
-from engine import accounts, bootstrap, migrate, public_address, versions
+from engine import accounts, bootstrap, collector, migrate, public_address, versions
 from engine.scheduler import TimerScheduler
 
 from . import create_app, graceful
@@ -51,6 +51,7 @@ def main() -> None:
     scheduler.start()
     print("  timers: fired in this process (catch-up done)")
     print("  press Ctrl+C to stop\n", flush=True)
+    collector.tune_after_start_up()
     try:
         graceful.serve(app, host=host, port=port, threads=8, ident="complaints")
     finally:
