@@ -86,8 +86,10 @@ def fire(services: Services, instance_id: int, worker: str) -> list[str]:
 
 
 # Due instances fired per transaction: one commit (and, on PostgreSQL, one wait for the
-# disk) for several instances, and their mail recipients looked up once per group.
-GROUP = 10
+# disk) for several instances, and their mail recipients looked up once per group. 25
+# fired a backlog a sixteenth faster than 10; a staff step on one of the group's cases
+# waits for the group (about 25 x 3 ms) at most.
+GROUP = 25
 
 
 def fire_group(services: Services, instance_ids: list[int], worker: str) -> int:
