@@ -29,6 +29,7 @@ from SpiffWorkflow.util.task import TaskState
 _PRIMITIVES = (str, int, float, bool, type(None))
 _COPIED = (dict, list, set)
 _ABSENT = object()
+_NOT_YET = None  # a task's data, set once its parent's is known
 _SETTLED = TaskState.COMPLETED | TaskState.CANCELLED
 _new = object.__new__
 _set = object.__setattr__
@@ -101,44 +102,56 @@ class LeanTaskConverter(TaskConverter):
     def task_from_dict(self, dct, workflow, known: dict):
         task_spec = workflow.spec.task_specs.get(dct["task_spec"])
         state = dct["state"]
-        # What Task.__init__ sets, without its work for new tasks (a timestamp, a lookup
-        # of the parent to register with it): both are restored from the dictionary.
-        task = _new(self.target_class)
-        task.id = _uuid(dct["id"], known)
-        workflow.tasks[task.id] = task
-        task.workflow = workflow
+        task_id = known.get(dct["id"]) or _uuid(dct["id"], known)
         parent_id = dct["parent"]
-        task._parent = _uuid(parent_id, known) if parent_id is not None else None
-        task._children = [_uuid(child, known) for child in dct["children"]]
-        task._state = state
-        task.triggered = dct["triggered"]
-        task.task_spec = task_spec
-        task.thread_id = self.target_class.thread_id_pool
-        task.last_state_change = dct["last_state_change"]
+        if parent_id is not None:
+            parent_id = known.get(parent_id) or _uuid(parent_id, known)
         internal = dct["internal_data"]
-        task.internal_data = self.registry.restore(internal) if internal else {}
+        # What Task.__init__ sets, in one assignment and without its work for new tasks
+        # (a timestamp, a lookup of the parent to register with it): both are restored
+        # from the dictionary.
+        task = _new(self.target_class)
+        task.__dict__ = {
+            "id": task_id, "workflow": workflow, "_parent": parent_id,
+            "_children": [known.get(child) or _uuid(child, known) for child in dct["children"]],
+            "_state": state, "triggered": dct["triggered"], "task_spec": task_spec,
+            "thread_id": self.target_class.thread_id_pool,
+            "last_state_change": dct["last_state_change"],
+            "internal_data": self.registry.restore(internal) if internal else {},
+            "data": _NOT_YET,
+        }
+        workflow.tasks[task_id] = task
         if state & TaskState.WAITING and isinstance(task_spec, CatchingEvent):
             workflow.top_workflow.event_manager.add_task(task)
         delta = dct.get("delta")
-        parent = workflow.tasks.get(task._parent) if delta else None
+        parent = workflow.tasks.get(parent_id) if delta else None
         if parent is not None:
+            inherited = parent.data
+            deleted = delta.get("deletions")
+            if deleted:
+                deleted = set(deleted)
+                # A task not reached yet holds none of its parent's data: nothing to copy.
+                inherited = {} if deleted.issuperset(inherited) else \
+                    {key: value for key, value in inherited.items() if key not in deleted}
             if state & _SETTLED:
                 # Nothing changes a finished task's data again: it may share the values
                 # of its parent's (as the children of a finished task copy their own).
-                data = parent.data.copy()
+                data = inherited.copy() if inherited is parent.data else inherited
             else:
                 # The parent's data, each mutable value copied one level deep (as
                 # DeepMerge.merge({}, parent.data) copies it), then this task's changes.
                 data = {key: value.copy() if value.__class__ in _COPIED
                         else copy(value) if isinstance(value, _COPIED) else value
-                        for key, value in parent.data.items()}
+                        for key, value in inherited.items()}
             updates = delta.get("updates")
             if updates:
                 restore = self.registry.restore
                 for key, value in updates.items():
                     data[key] = value if value.__class__ in _PRIMITIVES else restore(value)
-            for key in delta.get("deletions", ()):
-                data.pop(key, None)
+                if deleted:
+                    # Deletions come after updates (as SpiffWorkflow applies a delta).
+                    for key in deleted.intersection(updates):
+                        data.pop(key, None)
         else:
             data = self.registry.restore(dct["data"])
         task.data = data

@@ -98,3 +98,32 @@ def test_changing_an_open_task_in_place_leaves_the_finished_tasks_as_they_were(
     for task in opened:
         assert again.get_task_from_id(task.id).data["support_departments"] == [
             "logistics", "sales"]
+
+
+def test_a_task_that_dropped_some_of_its_parents_data_reads_back_without_just_those(
+        services, desk):
+    """A task's data is stored as changes against its parent's: keys it dropped come back
+    dropped, the others kept, as SpiffWorkflow's own serializer reads them."""
+    ticket = file_major(desk)
+    work(desk, ticket, "confirm_major")
+    with services.db.read() as session:
+        version_id = session.execute(select(ProcessInstance.version_id).where(
+            ProcessInstance.ticket == ticket)).scalar_one()
+        spec = services.specs.get(session, version_id)
+    workflow = load_state(stored_state(services, ticket), spec.spec, spec.subprocess_specs,
+                          services.script_engine)
+    [task] = [t for t in workflow.get_tasks(state=TaskState.READY) if t.task_spec.manual][:1]
+    inherited = workflow.get_task_from_id(task._parent).data
+    assert "customer_phone" in inherited and len(inherited) > 2
+    del task.data["customer_phone"]
+    task.data["demand"] = "Replacement"
+    text = dump_state(workflow)
+    again = load_state(text, spec.spec, spec.subprocess_specs, services.script_engine)
+    kept = again.get_task_from_id(task.id).data
+    assert "customer_phone" not in kept and kept["demand"] == "Replacement"
+    assert kept["customer_name"] == inherited["customer_name"]
+    stock = stock_serializer()
+    dct = json.loads(text)
+    stock.migrate(dct)
+    theirs = stock.from_dict(dct, spec=spec.spec, subprocess_specs=spec.subprocess_specs)
+    assert task_tree(again) == task_tree(theirs)
