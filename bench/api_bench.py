@@ -30,7 +30,7 @@ from sqlalchemy import event, insert, select  # noqa: E402
 from SpiffWorkflow.bpmn import BpmnWorkflow  # noqa: E402
 from SpiffWorkflow.util.task import TaskState  # noqa: E402
 
-from engine import bootstrap, intake, migrate, runtime, specs, versions  # noqa: E402
+from engine import bootstrap, collector, intake, migrate, runtime, specs, versions  # noqa: E402
 from engine.directory import actor_of, create_user, find_user  # noqa: E402
 from engine.models import HumanTask, InstanceState, ProcessInstance  # noqa: E402
 from engine.case_run import CaseRun  # noqa: E402
@@ -194,6 +194,7 @@ def run(url: str) -> None:
     app = create_app({"SERVICES": services, "DATABASE_URL": url, "SECRET_KEY": "bench",
                       "LOGIN_ATTEMPTS_PER_MINUTE": 10_000})
     client = app.test_client()
+    collector.tune_after_start_up()  # as the server does once started (web/serve.py)
 
     def bearer(username, password="demo"):
         token = client.post("/api/v1/token", json={"username": username, "password": password})
