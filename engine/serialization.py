@@ -107,19 +107,22 @@ class LeanTaskConverter(TaskConverter):
         if parent_id is not None:
             parent_id = known.get(parent_id) or _uuid(parent_id, known)
         internal = dct["internal_data"]
-        # What Task.__init__ sets, in one assignment and without its work for new tasks
-        # (a timestamp, a lookup of the parent to register with it): both are restored
+        # What Task.__init__ sets, in its order (instances then share their attribute
+        # layout, which keeps attribute reads fast), without its work for new tasks (a
+        # timestamp, a lookup of the parent to register with it): both are restored
         # from the dictionary.
         task = _new(self.target_class)
-        task.__dict__ = {
-            "id": task_id, "workflow": workflow, "_parent": parent_id,
-            "_children": [known.get(child) or _uuid(child, known) for child in dct["children"]],
-            "_state": state, "triggered": dct["triggered"], "task_spec": task_spec,
-            "thread_id": self.target_class.thread_id_pool,
-            "last_state_change": dct["last_state_change"],
-            "internal_data": self.registry.restore(internal) if internal else {},
-            "data": _NOT_YET,
-        }
+        task.id = task_id
+        task.workflow = workflow
+        task._parent = parent_id
+        task._children = [known.get(child) or _uuid(child, known) for child in dct["children"]]
+        task._state = state
+        task.triggered = dct["triggered"]
+        task.task_spec = task_spec
+        task.thread_id = self.target_class.thread_id_pool
+        task.data = _NOT_YET
+        task.internal_data = self.registry.restore(internal) if internal else {}
+        task.last_state_change = dct["last_state_change"]
         workflow.tasks[task_id] = task
         if state & TaskState.WAITING and isinstance(task_spec, CatchingEvent):
             workflow.top_workflow.event_manager.add_task(task)
