@@ -77,12 +77,7 @@ def test_changing_an_open_task_in_place_leaves_the_finished_tasks_as_they_were(
     work(desk, ticket, "confirm_major")
     work(desk, ticket, "call_back_customer")
     work(desk, ticket, "name_departments", support_departments=["logistics"])
-    with services.db.read() as session:
-        version_id = session.execute(select(ProcessInstance.version_id).where(
-            ProcessInstance.ticket == ticket)).scalar_one()
-        spec = services.specs.get(session, version_id)
-    workflow = load_state(stored_state(services, ticket), spec.spec, spec.subprocess_specs,
-                          services.script_engine)
+    spec, workflow = loaded_case(services, ticket)
     finished = {task.id: task for task in workflow.get_tasks()
                 if task.has_state(TaskState.COMPLETED)
                 and task.data.get("support_departments") == ["logistics"]}
@@ -106,12 +101,7 @@ def test_a_task_that_dropped_some_of_its_parents_data_reads_back_without_just_th
     dropped, the others kept, as SpiffWorkflow's own serializer reads them."""
     ticket = file_major(desk)
     work(desk, ticket, "confirm_major")
-    with services.db.read() as session:
-        version_id = session.execute(select(ProcessInstance.version_id).where(
-            ProcessInstance.ticket == ticket)).scalar_one()
-        spec = services.specs.get(session, version_id)
-    workflow = load_state(stored_state(services, ticket), spec.spec, spec.subprocess_specs,
-                          services.script_engine)
+    spec, workflow = loaded_case(services, ticket)
     [task] = [t for t in workflow.get_tasks(state=TaskState.READY) if t.task_spec.manual][:1]
     inherited = workflow.get_task_from_id(task._parent).data
     assert "customer_phone" in inherited and len(inherited) > 2
@@ -127,3 +117,13 @@ def test_a_task_that_dropped_some_of_its_parents_data_reads_back_without_just_th
     stock.migrate(dct)
     theirs = stock.from_dict(dct, spec=spec.spec, subprocess_specs=spec.subprocess_specs)
     assert task_tree(again) == task_tree(theirs)
+
+
+def loaded_case(services, ticket: str):
+    """The case's compiled process and its workflow as stored."""
+    with services.db.read() as session:
+        version_id = session.execute(select(ProcessInstance.version_id).where(
+            ProcessInstance.ticket == ticket)).scalar_one()
+        spec = services.specs.get(session, version_id)
+    return spec, load_state(stored_state(services, ticket), spec.spec, spec.subprocess_specs,
+                            services.script_engine)
