@@ -13,12 +13,13 @@ STEPS = 3000
 
 SCRIPT = textwrap.dedent(f"""
     import gc, weakref
+    from pathlib import Path
     from engine import collector, specs
     from engine.scripting import make_script_engine
     from engine.serialization import dump_state, load_state
     from SpiffWorkflow.bpmn import BpmnWorkflow
 
-    sources = specs.read_directory(__import__("pathlib").Path(specs_dir))
+    sources = specs.read_directory(Path(specs_dir))
     spec, subprocess_specs = specs.compile_process(sources, "complaint")
     engine = make_script_engine()
     state = dump_state(BpmnWorkflow(spec, subprocess_specs, script_engine=engine))

@@ -102,7 +102,7 @@ def test_a_task_that_dropped_some_of_its_parents_data_reads_back_without_just_th
     ticket = file_major(desk)
     work(desk, ticket, "confirm_major")
     spec, workflow = loaded_case(services, ticket)
-    [task] = [t for t in workflow.get_tasks(state=TaskState.READY) if t.task_spec.manual][:1]
+    task = next(t for t in workflow.get_tasks(state=TaskState.READY) if t.task_spec.manual)
     inherited = workflow.get_task_from_id(task._parent).data
     assert "customer_phone" in inherited and len(inherited) > 2
     del task.data["customer_phone"]
