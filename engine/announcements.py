@@ -20,6 +20,7 @@ from . import audit, mailer
 from .handling_promise import Promise
 from .i18n import COMPANY_ZONE, local_time, one_line, translator, zone_label, zone_or_none
 from .models import Department, ProcessInstance, User, UserRole
+from .prepared import Prepared
 from .rate_limits import ACKNOWLEDGEMENTS
 
 CUSTOMER_LANE = "customer"
@@ -40,22 +41,22 @@ def _mail(mails: list[dict], to: Optional[str], subject: str, body: str, instanc
 # Built once: they run on every step that opens a task.
 _PEOPLE = select(User.id, User.email, User.display_name, User.locale, User.timezone) \
     .where(User.active.is_(True), User.email.is_not(None))
-_ASSIGNEE = _PEOPLE.where(User.id == bindparam("user_id"))
-_QUEUE = (_PEOPLE.join(UserRole, UserRole.user_id == User.id)
-          .outerjoin(Department, Department.id == User.department_id)
-          .where(UserRole.role == bindparam("role"),
-                 or_(bindparam("department", type_=String) .is_(None),
-                     Department.code == bindparam("department", type_=String))))
+_ASSIGNEE = Prepared(_PEOPLE.where(User.id == bindparam("user_id")))
+_QUEUE = Prepared(_PEOPLE.join(UserRole, UserRole.user_id == User.id)
+                  .outerjoin(Department, Department.id == User.department_id)
+                  .where(UserRole.role == bindparam("role"),
+                         or_(bindparam("department", type_=String).is_(None),
+                             Department.code == bindparam("department", type_=String))))
 
 
 def members(session: Session, role: str, department: Optional[str]) -> list:
     """Active people with an address who hold the role (in the department, if given)."""
-    return session.connection().execute(_QUEUE, {"role": role, "department": department}).all()
+    return _QUEUE.rows(session.connection(), {"role": role, "department": department})
 
 
 def person(session: Session, user_id: int) -> list:
     """The user, if active and with an address on file (an empty list otherwise)."""
-    return session.connection().execute(_ASSIGNEE, {"user_id": user_id}).all()
+    return _ASSIGNEE.rows(session.connection(), {"user_id": user_id})
 
 
 def _recipients(session: Session, row) -> list:

@@ -11,6 +11,7 @@ from sqlalchemy import bindparam, literal, select, text, tuple_
 from sqlalchemy.orm import Session
 
 from .models import AuditEvent, AuditHead, utcnow
+from .prepared import Prepared
 
 GENESIS = "0" * 64
 
@@ -52,10 +53,12 @@ _HEADS = AuditHead.__table__
 _EVENTS = AuditEvent.__table__
 # Built once: this runs on every state change, and rebuilding statements costs more than
 # executing them.
-_SELECT_HEAD = (select(_HEADS.c.last_hash).where(_HEADS.c.chain == bindparam("chain"))
-                .with_for_update())
-# Inline: no id is read back, so the insert can go in a batch (engine.db.batched).
-_INSERT_EVENT = _EVENTS.insert().inline()
+_SELECT_HEAD = Prepared(select(_HEADS.c.last_hash).where(_HEADS.c.chain == bindparam("chain"))
+                        .with_for_update())
+# No id is read back, so the insert can go in a batch (engine.db.batched).
+_INSERT_EVENT = Prepared(_EVENTS.insert().values({
+    name: bindparam(name, type_=_EVENTS.c[name].type)
+    for name in ("chain", "instance_id", "actor", "kind", "detail", "at", "prev_hash", "hash")}))
 
 
 def record(
@@ -98,14 +101,13 @@ def _linked_insert(count: int):
         f"SELECT {n} AS position, :actor{n} AS actor, :kind{n} AS kind, "
         f"CAST(:detail{n} AS JSON) AS detail, e{n}.prev, e{n}.hash FROM e{n}"
         for n in range(count))
-    statement = text(
+    return Prepared(text(
         f"WITH {', '.join(links)} "
         "INSERT INTO audit_event (chain, instance_id, actor, kind, detail, at, prev_hash, hash) "
         f"SELECT :chain, :instance_id, actor, kind, detail, :at, prev, hash FROM ({rows}) "
-        "AS linked ORDER BY position")
-    return statement.bindparams(
+        "AS linked ORDER BY position").bindparams(
         bindparam("at", type_=_EVENTS.c.at.type),
-        *(bindparam(f"detail{n}", type_=_EVENTS.c.detail.type) for n in range(count)))
+        *(bindparam(f"detail{n}", type_=_EVENTS.c.detail.type) for n in range(count))))
 
 
 def append_linked(session: Session, instance_id: Optional[int],
@@ -125,14 +127,14 @@ def append_linked(session: Session, instance_id: Optional[int],
         parameters.update({f"actor{n}": actor, f"kind{n}": kind, f"detail{n}": detail,
                            f"text{n}": _payload_before_prev(chain, instance_id, actor, kind,
                                                             detail, at)})
-    session.connection().execute(_linked_insert(len(events)), parameters)
+    _linked_insert(len(events)).run(session.connection(), parameters)
 
 
 def lock_head(session: Session, instance_id: Optional[int]) -> str:
     """The hash of the chain's last event, its head row locked until the transaction ends
     (GENESIS for a chain yet to start): what the next event of the chain links to."""
-    return session.connection().execute(
-        _SELECT_HEAD, {"chain": chain_for(instance_id)}).scalar_one_or_none() or GENESIS
+    head = _SELECT_HEAD.first(session.connection(), {"chain": chain_for(instance_id)})
+    return head[0] if head is not None else GENESIS
 
 
 def append(session: Session, instance_id: Optional[int],
@@ -148,7 +150,7 @@ def append(session: Session, instance_id: Optional[int],
         rows.append({"chain": chain, "instance_id": instance_id, "actor": actor, "kind": kind,
                      "detail": detail, "at": at, "prev_hash": head, "hash": digest})
         head = digest
-    session.connection().execute(_INSERT_EVENT, rows)
+    _INSERT_EVENT.run_many(session.connection(), rows)
     return head
 
 

@@ -37,6 +37,7 @@ from .errors import AlreadyCompleted, NotFound, ProcessError
 from .extensions import task_property
 from .i18n import N_
 from .models import HumanTask, InstanceState, ProcessInstance
+from .prepared import Prepared
 from .scripting import ScriptTimeout
 from .serialization import dump_state, load_state
 from .services import Services
@@ -68,21 +69,25 @@ def _case_select(*extra):
 # Built once: they run on every step, and building a statement costs more than running it.
 # The state row is locked with the case row: PostgreSQL re-reads only the locked rows of
 # a join after waiting for a lock, and the state must be the one the winner wrote.
-_LOAD_BY_TASK = (_case_select(*_TASKS.columns)
-                 .join(_TASKS, _TASKS.c.instance_id == _CASES.c.id)
-                 .where(_TASKS.c.id == bindparam("task_id"))
-                 .with_for_update(of=[_TASKS, _CASES, _STATES]))
+_LOAD_BY_TASK = Prepared(_case_select(*_TASKS.columns)
+                         .join(_TASKS, _TASKS.c.instance_id == _CASES.c.id)
+                         .where(_TASKS.c.id == bindparam("task_id"))
+                         .with_for_update(of=[_TASKS, _CASES, _STATES]))
 _READ_BY_ID = _case_select().where(_CASES.c.id == bindparam("instance_id"))
-_LOAD_BY_ID = _READ_BY_ID.with_for_update(of=[_CASES, _STATES])
+_LOAD_BY_ID = Prepared(_READ_BY_ID.with_for_update(of=[_CASES, _STATES]))
+_READ_BY_ID = Prepared(_READ_BY_ID)
 # A timer worker's group, locked in id order (two workers' groups then never deadlock).
 _LOAD_BY_IDS = (_case_select().where(_CASES.c.id.in_(bindparam("instance_ids", expanding=True)))
                 .order_by(_CASES.c.id).with_for_update(of=[_CASES, _STATES]))
-_LOAD_BY_TICKET = _case_select().where(_CASES.c.ticket == bindparam("ticket")).with_for_update(
-    of=[_CASES, _STATES])
+_LOAD_BY_TICKET = Prepared(_case_select().where(_CASES.c.ticket == bindparam("ticket"))
+                           .with_for_update(of=[_CASES, _STATES]))
+# Where the state and the task's columns sit in a loaded row.
+_STATE_AT = len(CASE_COLUMNS)
+_TASK_AT = _STATE_AT + 1
 _SAVE_STATE = (update(_STATES).where(_STATES.c.instance_id == bindparam("case_id"))
                .values(state=bindparam("new_state")))
-_INSERT_STATE = insert(_STATES)
-_INSERT_TASKS = insert(_TASKS)
+_INSERT_STATE = Prepared(insert(_STATES).values(instance_id=bindparam("instance_id"),
+                                                state=bindparam("state")))
 _SAVE_CASE = (update(_CASES)
               .where(_CASES.c.id == bindparam("case_id"),
                      _CASES.c.revision == bindparam("loaded_revision"))
@@ -91,12 +96,20 @@ _SAVE_CASE = (update(_CASES)
 # PostgreSQL saves the state in the same statement (one round trip instead of two). A
 # lost revision check still reports no row, and the caller's rollback undoes the state.
 _SAVE_CASE_AND_STATE = _SAVE_CASE.add_cte(_SAVE_STATE.cte("saved_state"))
-_COMPLETE_ROW = (update(_TASKS).where(_TASKS.c.id == bindparam("task_id"))
-                 .values(state="completed", completed_at=bindparam("now"),
-                         completed_by_id=bindparam("user_id"),
-                         on_behalf_of=bindparam("on_behalf"),
-                         assignee_id=func.coalesce(_TASKS.c.assignee_id,
-                                                   bindparam("user_id"))))
+_SAVE_CASE = Prepared(_SAVE_CASE)
+_SAVE_STATE = Prepared(_SAVE_STATE)
+_COMPLETE_ROW = Prepared(
+    update(_TASKS).where(_TASKS.c.id == bindparam("task_id"))
+    .values(state="completed", completed_at=bindparam("now"),
+            completed_by_id=bindparam("user_id"), on_behalf_of=bindparam("on_behalf"),
+            assignee_id=func.coalesce(_TASKS.c.assignee_id, bindparam("user_id"))))
+
+
+@functools.lru_cache(maxsize=8)
+def _insert_tasks(columns: tuple) -> Prepared:
+    """The insert of new human-task rows with these columns."""
+    return Prepared(insert(_TASKS).values({name: bindparam(name, type_=_TASKS.c[name].type)
+                                           for name in columns}))
 
 
 @functools.lru_cache(maxsize=64)
@@ -126,7 +139,7 @@ def _save_with_tasks(completed: bool, closed: bool, columns: tuple, new_rows: in
         statement = statement.add_cte(insert(_TASKS).values({
             name: bindparam(f"new_task_{n}_{name}", type_=_TASKS.c[name].type)
             for name in columns}).cte(f"new_task_{n}"))
-    return statement
+    return Prepared(statement)
 
 
 @dataclass
@@ -216,12 +229,12 @@ def _rows_written(changes: TaskChanges) -> set[str]:
     return written
 
 
-def _rows_saved(result) -> int:
-    """The rows a statement sent in a batch changed, once the batch has run. SQLAlchemy
-    read the row count when the statement was sent, before it ran; psycopg gives the
-    statement's cursor its result when the batch ends. A count it does not know reads
-    as -1, which fails the revision check: the caller then saves case by case."""
-    return result.context.cursor.rowcount
+def _rows_saved(cursor) -> int:
+    """The rows a statement sent in a batch changed, read from its cursor once the batch
+    has run: psycopg gives the cursor its result only when the batch ends. A count it
+    does not know reads as -1, which fails the revision check: the caller then saves
+    case by case."""
+    return cursor.rowcount
 
 
 @dataclass
@@ -286,9 +299,9 @@ class CaseRun:
 
     @classmethod
     def _loaded(cls, services, session, row, now) -> "CaseRun":
-        case = CaseRow(**{name: row._mapping[f"case_{name}"] for name in CASE_COLUMNS})
+        case = CaseRow(**dict(zip(CASE_COLUMNS, row)))
         spec = services.specs.get(session, case.version_id)
-        workflow = load_state(row.state, spec.spec, spec.subprocess_specs,
+        workflow = load_state(row[_STATE_AT], spec.spec, spec.subprocess_specs,
                               services.script_engine)
         run = cls(services, session, case, workflow, now, new=False)
         run.process_id = spec.process_id
@@ -298,18 +311,17 @@ class CaseRun:
     def for_task(cls, services: Services, session: Session, task_id: str,
                  now: Optional[dt.datetime] = None) -> tuple["CaseRun", SimpleNamespace]:
         """The case of a task and the task's row (both locked), in one read."""
-        row = session.connection().execute(_LOAD_BY_TASK, {"task_id": str(task_id)}).first()
+        row = _LOAD_BY_TASK.first(session.connection(), {"task_id": str(task_id)})
         if row is None:
             raise NotFound(N_("No such task."))
         run = cls._loaded(services, session, row, now or services.now())
-        task_row = SimpleNamespace(**{name: row._mapping[_TASKS.c[name]]
-                                      for name in TASK_COLUMNS})
+        task_row = SimpleNamespace(**dict(zip(TASK_COLUMNS, row[_TASK_AT:])))
         task_row.instance = run.case
         return run, task_row
 
     @classmethod
     def _case(cls, services, session, statement, parameters, now) -> "CaseRun":
-        row = session.connection().execute(statement, parameters).first()
+        row = statement.first(session.connection(), parameters)
         if row is None:
             raise NotFound(N_("No such complaint."))
         return cls._loaded(services, session, row, now or services.now())
@@ -326,7 +338,7 @@ class CaseRun:
         order of `instance_ids` (a timer worker's: due order)."""
         if not instance_ids:
             return []
-        rows = {row._mapping["case_id"]: row for row in session.connection().execute(
+        rows = {row[0]: tuple(row) for row in session.connection().execute(
             _LOAD_BY_IDS, {"instance_ids": list(instance_ids)})}
         now = now or services.now()
         return [cls._loaded(services, session, rows[instance_id], now)
@@ -536,7 +548,7 @@ class CaseRun:
                                                                self.case.created_at)
             self.case.id = connection.execute(
                 insert(_CASES).returning(_CASES.c.id), row).scalar_one()
-            connection.execute(_INSERT_STATE, {"instance_id": self.case.id, "state": state})
+            _INSERT_STATE.run(connection, {"instance_id": self.case.id, "state": state})
             for row in changes.new_rows:
                 row["instance_id"] = self.case.id
             self._write_tasks(connection, changes)
@@ -545,7 +557,7 @@ class CaseRun:
             self._check_saved(self._save_in_one(values, state, changes).rowcount)
             return
         if set(values) == set(STEP_COLUMNS):
-            result = connection.execute(_SAVE_CASE, {
+            result = _SAVE_CASE.run(connection, {
                 "case_id": self.case.id, "loaded_revision": self.case.revision,
                 **{f"new_{name}": value for name, value in values.items()}})
         else:
@@ -556,7 +568,7 @@ class CaseRun:
         if result.rowcount != 1:
             raise AlreadyCompleted()
         self.case.revision += 1
-        connection.execute(_SAVE_STATE, {"case_id": self.case.id, "new_state": state})
+        _SAVE_STATE.run(connection, {"case_id": self.case.id, "new_state": state})
         self._write_tasks(connection, changes)
 
     def _saves_in_one(self, values: dict) -> bool:
@@ -571,7 +583,7 @@ class CaseRun:
         new_rows = changes.new_rows
         statement = _save_with_tasks(changes.completed is not None, bool(changes.closed),
                                      tuple(new_rows[0]) if new_rows else (), len(new_rows))
-        return self.session.connection().execute(statement, {
+        return statement.run(self.session.connection(), {
             "case_id": self.case.id, "loaded_revision": self.case.revision,
             "new_state": state, **{f"new_{name}": value for name, value in values.items()},
             **self._task_parameters(changes)})
@@ -584,14 +596,14 @@ class CaseRun:
     def _write_tasks(self, connection, changes: "TaskChanges") -> None:
         if changes.completed is not None:
             completed_id, user_id, on_behalf = changes.completed
-            connection.execute(_COMPLETE_ROW, {"task_id": completed_id, "now": self.now,
+            _COMPLETE_ROW.run(connection, {"task_id": completed_id, "now": self.now,
                                                "user_id": user_id, "on_behalf": on_behalf})
         if changes.closed:
             connection.execute(
                 update(_TASKS).where(_TASKS.c.id.in_(changes.closed), _TASKS.c.state == "ready")
                 .values(state="cancelled", completed_at=self.now))
         if changes.new_rows:
-            connection.execute(_INSERT_TASKS, changes.new_rows)
+            _insert_tasks(tuple(changes.new_rows[0])).run_many(connection, changes.new_rows)
 
     def commit(self, people=None) -> StepResult:
         """Write everything the step produced, in the caller's transaction.

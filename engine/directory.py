@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 
 from .i18n import N_
 from .models import ApiToken, Department, User, UserRole, utcnow
+from .prepared import Prepared
 
 ROLES = {
     "cs_agent": N_("Customer service agent"),
@@ -204,13 +205,13 @@ def _actor_by_token_statement():
 
 
 # Built once: it runs on every API call, where building it would cost more than running it.
-_ACTOR_BY_TOKEN = _actor_by_token_statement()
+_ACTOR_BY_TOKEN = Prepared(_actor_by_token_statement())
 
 
 def actor_for_token(session: Session, token: str) -> Optional[Actor]:
     """The actor a bearer token stands for, or None if unknown or expired."""
-    rows = session.connection().execute(
-        _ACTOR_BY_TOKEN, {"token_hash": _token_digest(token), "now": utcnow()}).all()
+    rows = _ACTOR_BY_TOKEN.rows(session.connection(),
+                                {"token_hash": _token_digest(token), "now": utcnow()})
     if not rows:
         return None
     first = rows[0]
