@@ -11,7 +11,7 @@ from sqlalchemy import bindparam, literal, select, text, tuple_
 from sqlalchemy.orm import Session
 
 from .models import AuditEvent, AuditHead, utcnow
-from .prepared import Prepared
+from .prepared import Prepared, insert_rows
 
 GENESIS = "0" * 64
 
@@ -55,10 +55,6 @@ _EVENTS = AuditEvent.__table__
 # executing them.
 _SELECT_HEAD = Prepared(select(_HEADS.c.last_hash).where(_HEADS.c.chain == bindparam("chain"))
                         .with_for_update())
-# No id is read back, so the insert can go in a batch (engine.db.batched).
-_INSERT_EVENT = Prepared(_EVENTS.insert().values({
-    name: bindparam(name, type_=_EVENTS.c[name].type)
-    for name in ("chain", "instance_id", "actor", "kind", "detail", "at", "prev_hash", "hash")}))
 
 
 def record(
@@ -150,7 +146,7 @@ def append(session: Session, instance_id: Optional[int],
         rows.append({"chain": chain, "instance_id": instance_id, "actor": actor, "kind": kind,
                      "detail": detail, "at": at, "prev_hash": head, "hash": digest})
         head = digest
-    _INSERT_EVENT.run_many(session.connection(), rows)
+    insert_rows(session.connection(), _EVENTS, rows)  # no id read back: it can be batched
     return head
 
 

@@ -22,7 +22,8 @@ from types import SimpleNamespace
 from typing import Callable, Optional
 from uuid import UUID
 
-from sqlalchemy import bindparam, func, insert, select, update
+from sqlalchemy import String, any_, bindparam, func, insert, select, update
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import Session
 from SpiffWorkflow.bpmn import BpmnWorkflow
 from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition
@@ -37,7 +38,7 @@ from .errors import AlreadyCompleted, NotFound, ProcessError
 from .extensions import task_property
 from .i18n import N_
 from .models import HumanTask, InstanceState, ProcessInstance
-from .prepared import Prepared
+from .prepared import Prepared, insert_rows
 from .scripting import ScriptTimeout
 from .serialization import dump_state, load_state
 from .services import Services
@@ -86,8 +87,6 @@ _STATE_AT = len(CASE_COLUMNS)
 _TASK_AT = _STATE_AT + 1
 _SAVE_STATE = (update(_STATES).where(_STATES.c.instance_id == bindparam("case_id"))
                .values(state=bindparam("new_state")))
-_INSERT_STATE = Prepared(insert(_STATES).values(instance_id=bindparam("instance_id"),
-                                                state=bindparam("state")))
 _SAVE_CASE = (update(_CASES)
               .where(_CASES.c.id == bindparam("case_id"),
                      _CASES.c.revision == bindparam("loaded_revision"))
@@ -103,13 +102,6 @@ _COMPLETE_ROW = Prepared(
     .values(state="completed", completed_at=bindparam("now"),
             completed_by_id=bindparam("user_id"), on_behalf_of=bindparam("on_behalf"),
             assignee_id=func.coalesce(_TASKS.c.assignee_id, bindparam("user_id"))))
-
-
-@functools.lru_cache(maxsize=8)
-def _insert_tasks(columns: tuple) -> Prepared:
-    """The insert of new human-task rows with these columns."""
-    return Prepared(insert(_TASKS).values({name: bindparam(name, type_=_TASKS.c[name].type)
-                                           for name in columns}))
 
 
 @functools.lru_cache(maxsize=64)
@@ -128,7 +120,8 @@ def _save_with_tasks(completed: bool, closed: bool, columns: tuple, new_rows: in
             .cte("completed_task"))
     if closed:
         statement = statement.add_cte(
-            update(_TASKS).where(_TASKS.c.id.in_(bindparam("closed_ids", expanding=True)),
+            update(_TASKS).where(_TASKS.c.id == any_(bindparam("closed_ids",
+                                                               type_=ARRAY(String))),
                                  _TASKS.c.state == "ready")
             .values(state="cancelled",
                     completed_at=bindparam("closed_at", type_=_TASKS.c.completed_at.type))
@@ -548,7 +541,7 @@ class CaseRun:
                                                                self.case.created_at)
             self.case.id = connection.execute(
                 insert(_CASES).returning(_CASES.c.id), row).scalar_one()
-            _INSERT_STATE.run(connection, {"instance_id": self.case.id, "state": state})
+            insert_rows(connection, _STATES, [{"instance_id": self.case.id, "state": state}])
             for row in changes.new_rows:
                 row["instance_id"] = self.case.id
             self._write_tasks(connection, changes)
@@ -603,7 +596,7 @@ class CaseRun:
                 update(_TASKS).where(_TASKS.c.id.in_(changes.closed), _TASKS.c.state == "ready")
                 .values(state="cancelled", completed_at=self.now))
         if changes.new_rows:
-            _insert_tasks(tuple(changes.new_rows[0])).run_many(connection, changes.new_rows)
+            insert_rows(connection, _TASKS, changes.new_rows)
 
     def commit(self, people=None) -> StepResult:
         """Write everything the step produced, in the caller's transaction.

@@ -34,11 +34,11 @@ from email.message import EmailMessage
 from email.utils import format_datetime, parseaddr
 from typing import Mapping, NamedTuple, Optional, Union
 
-from sqlalchemy import bindparam, or_, select, update
+from sqlalchemy import or_, select, update
 from sqlalchemy.orm import Session, undefer
 
 from .models import OutboxMessage, utcnow
-from .prepared import Prepared
+from .prepared import insert_rows
 
 log = logging.getLogger("engine.mailer")
 
@@ -94,19 +94,14 @@ def plain_mail(address: str, subject: str, body_text: str, instance_id: Optional
             "created_at": now or utcnow()}
 
 
-# Built once (it runs on most steps); no id is read back, so it can be batched. The
-# columns are those of `plain_mail`.
-_INSERT_MAILS = Prepared(OutboxMessage.__table__.insert().values({
-    name: bindparam(name, type_=OutboxMessage.__table__.c[name].type)
-    for name in ("instance_id", "to_address", "subject", "body_text", "status", "attempts",
-                 "created_at")}))
 
 
 def queue_many(session: Session, mails: list[dict]) -> None:
     """Several plain mails (see plain_mail) in one statement: a step announcing a task to a
     whole team queue should not pay a round trip per person."""
     if mails:
-        _INSERT_MAILS.run_many(session.connection(), mails)
+        # No id is read back, so it can go in a batch (engine.db.batched).
+        insert_rows(session.connection(), OutboxMessage.__table__, mails)
 
 
 # --------------------------------------------------------------------------- settings

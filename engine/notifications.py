@@ -12,11 +12,12 @@ import datetime as dt
 from dataclasses import dataclass
 from typing import Iterable, NamedTuple, Optional
 
-from sqlalchemy import and_, insert, or_, select
+from sqlalchemy import and_, or_, select
 from sqlalchemy.orm import Session
 
 from .directory import Actor
 from .models import Notification, ProcessInstance
+from .prepared import insert_rows
 from .extensions import task_property
 
 
@@ -64,7 +65,6 @@ def collect(finished: list, script_engine) -> list[Outgoing]:
 
 
 # Built once (it runs on many steps); inline: no id is read back, so it can be batched.
-_INSERT_NOTICES = insert(Notification.__table__).inline()
 
 
 def store(session: Session, instance_id: int, notices: Iterable[Outgoing],
@@ -74,9 +74,9 @@ def store(session: Session, instance_id: int, notices: Iterable[Outgoing],
         notice = Outgoing(*notice)
         rows.append({"instance_id": instance_id, "recipient_role": notice.role,
                      "subject": notice.subject, "body": notice.subject, "created_at": now,
-                     "message_id": notice.message_id, "message_values": notice.values})
-    if rows:
-        session.connection().execute(_INSERT_NOTICES, rows)
+                     "message_id": notice.message_id, "message_values": notice.values,
+                     "kind": "notice"})
+    insert_rows(session.connection(), Notification.__table__, rows)
 
 
 def for_actor(session: Session, actor: Actor, limit: int = 20,

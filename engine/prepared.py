@@ -15,10 +15,12 @@ column defaults computed at execution (give every inserted column a value).
 """
 from __future__ import annotations
 
+import functools
 from collections import namedtuple
 from dataclasses import dataclass
 from typing import Any, Callable, Optional, Sequence
 
+from sqlalchemy import Table, bindparam, insert
 from sqlalchemy.engine import Connection, Dialect
 from sqlalchemy.exc import DBAPIError
 
@@ -127,6 +129,19 @@ class Prepared:
     def first(self, connection: Connection, values: Optional[dict] = None) -> Optional[tuple]:
         found = self.rows(connection, values)
         return found[0] if found else None
+
+
+@functools.lru_cache(maxsize=64)
+def insert_of(table: Table, columns: tuple[str, ...]) -> Prepared:
+    """The insert into `table` of rows that give these columns."""
+    return Prepared(insert(table).values({
+        name: bindparam(name, type_=table.c[name].type) for name in columns}))
+
+
+def insert_rows(connection: Connection, table: Table, rows: Sequence[dict]) -> None:
+    """Insert rows that all give the same columns, in one driver call."""
+    if rows:
+        insert_of(table, tuple(rows[0])).run_many(connection, rows)
 
 
 class _Ordinary:

@@ -9,7 +9,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Callable, Optional
 
-from sqlalchemy import bindparam, func, insert, select, update
+from sqlalchemy import bindparam, func, select, update
 from sqlalchemy.orm import Session
 from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition
 from SpiffWorkflow.bpmn.specs.mixins.events.intermediate_event import BoundaryEvent
@@ -18,6 +18,7 @@ from SpiffWorkflow.util.task import TaskState
 from .calendars import DEFAULT_CALENDAR, TEAM_CALENDARS, BusinessCalendar, default_calendar_of, get_calendar
 from .i18n import COMPANY_ZONE, N_, local_time, one_line, translator, zone_or_none
 from .models import ClosedDay, Department, HumanTask, Notification, User
+from .prepared import Prepared, insert_rows
 from .extensions import task_property
 from . import mailer, sla_mail
 
@@ -213,11 +214,10 @@ _FIRED_ROWS = select(_TASKS.c.id, _TASKS.c.name, _TASKS.c.title, _TASKS.c.role,
     _TASKS.c.id.in_(bindparam("ids", expanding=True)))
 _MARKS = tuple(SLA_STAGES.values())
 # Marks of stages not reached in this step keep their value.
-_MARK_FIRED = update(_TASKS).where(_TASKS.c.id == bindparam("task_id")).values(
+_MARK_FIRED = Prepared(update(_TASKS).where(_TASKS.c.id == bindparam("task_id")).values(
     {_TASKS.c[mark]: func.coalesce(bindparam(f"fired_{mark}", type_=_TASKS.c[mark].type),
                                    _TASKS.c[mark])
-     for mark in _MARKS})
-_INSERT_NOTICES = insert(Notification.__table__).inline()  # batched: no id read back
+     for mark in _MARKS}))
 
 
 def apply_fired(session: Session, instance_id: int, ticket: str, finished: list,
@@ -244,10 +244,9 @@ class FiredEffects:
     def write(self, session: Session) -> None:
         connection = session.connection()
         for task_id, values in self.marks.items():
-            connection.execute(_MARK_FIRED, {"task_id": task_id, **{
+            _MARK_FIRED.run(connection, {"task_id": task_id, **{
                 f"fired_{mark}": values.get(mark) for mark in _MARKS}})
-        if self.notices:
-            connection.execute(_INSERT_NOTICES, self.notices)
+        insert_rows(connection, Notification.__table__, self.notices)  # batched: no id read
 
 
 def write_all(session: Session, effects: list[FiredEffects]) -> None:
@@ -257,10 +256,8 @@ def write_all(session: Session, effects: list[FiredEffects]) -> None:
              for each in effects for task_id, values in each.marks.items()]
     notices = [notice for each in effects for notice in each.notices]
     connection = session.connection()
-    if marks:
-        connection.execute(_MARK_FIRED, marks)
-    if notices:
-        connection.execute(_INSERT_NOTICES, notices)
+    _MARK_FIRED.run_many(connection, marks)
+    insert_rows(connection, Notification.__table__, notices)
 
 
 def fired_timers(finished: list, now: dt.datetime) -> list[tuple]:
