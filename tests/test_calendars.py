@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-import time
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -399,14 +398,19 @@ def test_next_opening_is_add_zero(calendar, start):
     assert inside_or_at_closing(calendar, opening)
 
 
-# --- speed -------------------------------------------------------------------------------
+# --- work done ---------------------------------------------------------------------------
 
-def test_fast_enough():
-    # Generous bounds: the point is catching an hour-by-hour loop, not benchmarking CI.
-    start = sh(2026, 11, 25, 10)
-    rounds = 200
-    began = time.perf_counter()
-    for _ in range(rounds):
-        CN.add(start, dt.timedelta(hours=48))
-        CN.elapsed(start, start + dt.timedelta(days=31))
-    assert (time.perf_counter() - began) / rounds < 0.002
+def test_business_time_looks_at_each_calendar_day_once_not_hour_by_hour(monkeypatch):
+    # What a deadline or an SLA figure costs grows with the days it spans: each day is
+    # asked whether it is a working day once. (Speed itself is bench/ material.)
+    asked = []
+    real = calendars._base_working_day
+    monkeypatch.setattr(calendars, "_base_working_day",
+                        lambda holidays, day: asked.append(day) or real(holidays, day))
+    start = sh(2026, 11, 25, 10)  # a Wednesday
+    # Nine-hour days: 8 hours on Wednesday, 36 on Thursday to Tuesday, 4 on Wednesday.
+    assert CN.add(start, dt.timedelta(hours=48)) == sh(2026, 12, 2, 13)
+    assert asked == [dt.date(2026, 11, 25) + dt.timedelta(days=n) for n in range(8)]
+    asked.clear()
+    CN.elapsed(start, start + dt.timedelta(days=31))
+    assert asked == [dt.date(2026, 11, 25) + dt.timedelta(days=n) for n in range(32)]
