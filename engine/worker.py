@@ -10,6 +10,7 @@ import logging
 import os
 import signal
 import threading
+from typing import Callable
 
 from . import collector, timers
 from .scheduler import TimerScheduler
@@ -34,20 +35,28 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--log-engine-steps", action="store_true",
                         help="also log every task state change inside the engine")
     args = parser.parse_args(argv)
-    configure_logging(args.log_engine_steps)
     timers.LEASE = dt.timedelta(seconds=args.lease_seconds)
     services = Services.create(args.database_url)
-    scheduler = TimerScheduler(services, sweep_seconds=args.sweep_seconds, worker=args.name)
+    run_until_stopped(services, args.sweep_seconds, args.name, args.log_engine_steps,
+                      lambda line: print(line, flush=True))
+    services.db.dispose()
+
+
+def run_until_stopped(services: Services, sweep_seconds: int, name: str | None,
+                      log_engine_steps: bool, say: Callable[[str], None]) -> None:
+    """Fire due timers until SIGTERM or SIGINT; a run of due timers in progress
+    finishes first. `say` tells the operator the worker's name as it starts and stops."""
+    configure_logging(log_engine_steps)
+    scheduler = TimerScheduler(services, sweep_seconds=sweep_seconds, worker=name)
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     signal.signal(signal.SIGINT, lambda *_: stop.set())
     collector.tune_after_start_up()
     scheduler.start()
-    print(f"timer worker {scheduler.worker} running", flush=True)
+    say(f"timer worker {scheduler.worker} running; Ctrl+C or SIGTERM stops it")
     stop.wait()
-    scheduler.shutdown()  # lets a run of due timers in progress finish
-    services.db.dispose()
-    print(f"timer worker {scheduler.worker} stopped", flush=True)
+    scheduler.shutdown()
+    say(f"timer worker {scheduler.worker} stopped")
 
 
 if __name__ == "__main__":

@@ -3,6 +3,7 @@ address it serves on, and SIGTERM or Ctrl+C stop it only after the request in fl
 is answered (the timer worker stops as cleanly)."""
 from __future__ import annotations
 
+import os
 import signal
 import sqlite3
 import subprocess
@@ -10,6 +11,7 @@ import sys
 import threading
 import time
 
+import pytest
 from sqlalchemy import select
 
 from engine.intake import customer_may_set
@@ -68,14 +70,19 @@ def test_ctrl_c_answers_the_request_in_flight_then_stops(server):
     assert "Complaint handling stopped" in output
 
 
-def test_the_timer_worker_stops_on_sigterm(server):
+@pytest.mark.parametrize("command", [["-m", "engine.worker"],
+                                     ["-m", "flask", "--app", "web", "worker"]])
+def test_the_timer_worker_stops_on_sigterm(server, command):
     worker = subprocess.Popen(
-        [sys.executable, "-m", "engine.worker", "--database-url", server.database_url],
-        cwd=PROJECT_ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        [sys.executable, *command], cwd=PROJECT_ROOT, stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT, text=True,
+        env={**os.environ, "COMPLAINTS_DATABASE_URL": server.database_url})
     deadline = time.monotonic() + 30
     line = ""
     while "running" not in line and time.monotonic() < deadline:
         line = worker.stdout.readline()
+    name = line.split("timer worker ")[-1].split(" running")[0]
+    assert name, line
     worker.send_signal(signal.SIGTERM)
     output = worker.communicate(timeout=30)[0]
-    assert worker.returncode == 0 and "stopped" in output
+    assert worker.returncode == 0 and f"timer worker {name} stopped" in output

@@ -118,22 +118,8 @@ def register(app: Flask) -> None:
 
         Run one or more next to the web processes on PostgreSQL: each timer fires once.
         """
-        import signal
-        import threading
-
-        from engine import collector, worker
-        from engine.scheduler import TimerScheduler
-
-        worker.configure_logging(log_engine_steps)
-        scheduler = TimerScheduler(services, sweep_seconds=sweep_seconds)
-        stop = threading.Event()
-        signal.signal(signal.SIGTERM, lambda *_: stop.set())
-        signal.signal(signal.SIGINT, lambda *_: stop.set())
-        collector.tune_after_start_up()
-        scheduler.start()
-        click.echo(f"timer worker {scheduler.worker} running; Ctrl+C stops it")
-        stop.wait()
-        scheduler.shutdown()
+        from engine import worker
+        worker.run_until_stopped(services, sweep_seconds, None, log_engine_steps, click.echo)
 
     @app.cli.command("monthly-work")
     @click.option("--period", help="the month, YYYY-MM (default: last month)")
