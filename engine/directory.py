@@ -37,8 +37,17 @@ TOKEN_LIFETIME = dt.timedelta(hours=12)
 
 _hasher = PasswordHasher()
 # A hash to verify against when the user does not exist, so that the answer takes as
-# long for an unknown name as for a wrong password.
-_DUMMY_HASH = _hasher.hash("not-a-real-password")
+# long for an unknown name as for a wrong password. Made on the first sign-in, not on
+# import: a hash costs a tenth of a second, and every process (a timer worker, a CLI
+# command) would pay it at start whether anyone signs in or not.
+_DUMMY_HASH: Optional[str] = None
+
+
+def _dummy_hash() -> str:
+    global _DUMMY_HASH
+    if _DUMMY_HASH is None:
+        _DUMMY_HASH = _hasher.hash("not-a-real-password")
+    return _DUMMY_HASH
 
 
 def use_password_parameters(parameters: Parameters) -> None:
@@ -50,7 +59,7 @@ def use_password_parameters(parameters: Parameters) -> None:
     A stored hash carries its own parameters, so either setting verifies both."""
     global _hasher, _DUMMY_HASH
     _hasher = PasswordHasher.from_parameters(parameters)
-    _DUMMY_HASH = _hasher.hash("not-a-real-password")
+    _DUMMY_HASH = None
 
 
 @dataclass(frozen=True)
@@ -145,11 +154,12 @@ def create_user(
 
 
 def authenticate(session: Session, username: str, password: str) -> Optional[User]:
+    dummy = _dummy_hash()  # before the lookup: the first sign-in pays for it either way
     user = session.execute(
         select(User).where(User.username == username, User.active.is_(True))
     ).scalar_one_or_none()
     try:
-        _hasher.verify(user.password_hash if user else _DUMMY_HASH, password)
+        _hasher.verify(user.password_hash if user else dummy, password)
     except (VerificationError, InvalidHashError):
         return None
     return user
