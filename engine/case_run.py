@@ -74,9 +74,9 @@ _LOAD_BY_TASK = Prepared(_case_select(*_TASKS.columns)
                          .join(_TASKS, _TASKS.c.instance_id == _CASES.c.id)
                          .where(_TASKS.c.id == bindparam("task_id"))
                          .with_for_update(of=[_TASKS, _CASES, _STATES]))
-_READ_BY_ID = _case_select().where(_CASES.c.id == bindparam("instance_id"))
-_LOAD_BY_ID = Prepared(_READ_BY_ID.with_for_update(of=[_CASES, _STATES]))
-_READ_BY_ID = Prepared(_READ_BY_ID)
+_BY_ID = _case_select().where(_CASES.c.id == bindparam("instance_id"))
+_READ_BY_ID = Prepared(_BY_ID)
+_LOAD_BY_ID = Prepared(_BY_ID.with_for_update(of=[_CASES, _STATES]))
 # A timer worker's group, locked in id order (two workers' groups then never deadlock).
 _LOAD_BY_IDS = (_case_select().where(_CASES.c.id.in_(bindparam("instance_ids", expanding=True)))
                 .order_by(_CASES.c.id).with_for_update(of=[_CASES, _STATES]))
@@ -85,18 +85,18 @@ _LOAD_BY_TICKET = Prepared(_case_select().where(_CASES.c.ticket == bindparam("ti
 # Where the state and the task's columns sit in a loaded row.
 _STATE_AT = len(CASE_COLUMNS)
 _TASK_AT = _STATE_AT + 1
-_SAVE_STATE = (update(_STATES).where(_STATES.c.instance_id == bindparam("case_id"))
-               .values(state=bindparam("new_state")))
-_SAVE_CASE = (update(_CASES)
-              .where(_CASES.c.id == bindparam("case_id"),
-                     _CASES.c.revision == bindparam("loaded_revision"))
-              .values(revision=_CASES.c.revision + 1,
-                      **{name: bindparam(f"new_{name}") for name in STEP_COLUMNS}))
+_STATE_UPDATE = (update(_STATES).where(_STATES.c.instance_id == bindparam("case_id"))
+                 .values(state=bindparam("new_state")))
+_CASE_UPDATE = (update(_CASES)
+                .where(_CASES.c.id == bindparam("case_id"),
+                       _CASES.c.revision == bindparam("loaded_revision"))
+                .values(revision=_CASES.c.revision + 1,
+                        **{name: bindparam(f"new_{name}") for name in STEP_COLUMNS}))
+_SAVE_STATE = Prepared(_STATE_UPDATE)
+_SAVE_CASE = Prepared(_CASE_UPDATE)
 # PostgreSQL saves the state in the same statement (one round trip instead of two). A
 # lost revision check still reports no row, and the caller's rollback undoes the state.
-_SAVE_CASE_AND_STATE = _SAVE_CASE.add_cte(_SAVE_STATE.cte("saved_state"))
-_SAVE_CASE = Prepared(_SAVE_CASE)
-_SAVE_STATE = Prepared(_SAVE_STATE)
+_SAVE_CASE_AND_STATE = _CASE_UPDATE.add_cte(_STATE_UPDATE.cte("saved_state"))
 _COMPLETE_ROW = Prepared(
     update(_TASKS).where(_TASKS.c.id == bindparam("task_id"))
     .values(state="completed", completed_at=bindparam("now"),
