@@ -32,8 +32,8 @@ class _Compiled:
     positional: bool
     fixed: dict                            # values written into the statement (literals)
     processors: tuple[tuple[str, Callable], ...]   # bind name -> the type's conversion
-    results: Optional[tuple[Optional[Callable], ...]]  # per selected column, or None
-    row_type: Optional[type]               # rows read by position or by column name
+    converters: tuple[tuple[int, Callable], ...]   # result column -> the type's conversion
+    row_type: Optional[type]               # a SELECT's rows, by position or column name
 
 
 class Prepared:
@@ -63,17 +63,19 @@ class Prepared:
         if compiled.insert_prefetch or compiled.update_prefetch:
             raise ValueError("a prepared statement computes no column defaults: give every "
                              "inserted or updated column a value")
-        results = row_type = None
+        converters, row_type = [], None
         if getattr(self.statement, "is_select", False):
             columns = list(self.statement.selected_columns)
-            results = tuple(column.type.dialect_impl(dialect).result_processor(dialect, None)
-                            for column in columns)
+            for position, column in enumerate(columns):
+                convert = column.type.dialect_impl(dialect).result_processor(dialect, None)
+                if convert is not None:
+                    converters.append((position, convert))
             # Names repeated in a join (a task's `state` beside the case's) read by position.
             row_type = namedtuple("Row", [column.key for column in columns], rename=True)
         positional = dialect.positional
         names = tuple(compiled.positiontup) if positional else ()
-        return _Compiled(compiled.string, names, positional, fixed, tuple(processors), results,
-                         row_type)
+        return _Compiled(compiled.string, names, positional, fixed, tuple(processors),
+                         tuple(converters), row_type)
 
     def _parameters(self, compiled: _Compiled, values: dict):
         merged = {**compiled.fixed, **values}
@@ -107,6 +109,8 @@ class Prepared:
     def rows(self, connection: Connection, values: Optional[dict] = None) -> list[tuple]:
         """The result rows (named tuples), each value converted as SQLAlchemy would."""
         compiled = self._compiled(connection.dialect)
+        if compiled.row_type is None:
+            raise TypeError("rows() reads a SELECT; run() the other statements")
         make = compiled.row_type._make
         if connection.engine.echo:
             return [make(row) for row in connection.execute(self.statement, values or {})]
@@ -114,14 +118,13 @@ class Prepared:
                        many=False)
         fetched = cursor.fetchall()
         cursor.close()
-        pairs = [(position, convert) for position, convert in enumerate(compiled.results)
-                 if convert is not None]
-        if not pairs:
+        converters = compiled.converters
+        if not converters:
             return [make(row) for row in fetched]
         rows = []
         for row in fetched:
             row = list(row)
-            for position, convert in pairs:
+            for position, convert in converters:
                 row[position] = convert(row[position])
             rows.append(make(row))
         return rows

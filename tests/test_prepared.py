@@ -100,7 +100,7 @@ def test_an_engine_that_echoes_logs_prepared_statements_too(database_url, caplog
     assert "INSERT INTO audit_event" in logged and "SELECT audit_event.id" in logged
 
 
-def test_a_statement_that_needs_a_column_default_computed_is_refused(services):
+def test_statements_it_cannot_send_as_asked_are_refused_before_anything_runs(services):
     # OutboxMessage.created_at defaults to the time of insert, computed by SQLAlchemy.
     missing_default = Prepared(insert(OutboxMessage.__table__).values(
         to_address=bindparam("to"), subject=bindparam("subject"),
@@ -114,3 +114,5 @@ def test_a_statement_that_needs_a_column_default_computed_is_refused(services):
     with services.db.read() as session:
         with pytest.raises(ValueError, match="plain binds"):
             expanding.rows(session.connection(), {"chains": ["a"]})
+        with pytest.raises(TypeError, match="SELECT"):
+            INSERT_EVENT.rows(session.connection(), event_row(1))
