@@ -242,16 +242,13 @@ class FiredEffects:
     mails: list = field(default_factory=list)
 
     def write(self, session: Session) -> None:
-        connection = session.connection()
-        for task_id, values in self.marks.items():
-            _MARK_FIRED.run(connection, {"task_id": task_id, **{
-                f"fired_{mark}": values.get(mark) for mark in _MARKS}})
-        insert_rows(connection, Notification.__table__, self.notices)  # batched: no id read
+        write_all(session, [self])
 
 
 def write_all(session: Session, effects: list[FiredEffects]) -> None:
-    """Several steps' effects (a timer worker's group) as each step's `write` would: the
-    marks in one statement run for each task, the notices in one insert."""
+    """The effects of one step or several (a timer worker's group): the marks in one
+    statement run for each task, the notices in one insert (no id is read back, so both
+    can go in a batch)."""
     marks = [{"task_id": task_id, **{f"fired_{mark}": values.get(mark) for mark in _MARKS}}
              for each in effects for task_id, values in each.marks.items()]
     notices = [notice for each in effects for notice in each.notices]
