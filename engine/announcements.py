@@ -111,12 +111,6 @@ def _customer_mail(mails: list[dict], row, instance: ProcessInstance, data: dict
     _mail(mails, data.get("customer_email"), subject, body, instance.id, now)
 
 
-def new_tasks(services, session: Session, instance: ProcessInstance, workflow,
-              rows: list[dict], now: dt.datetime) -> None:
-    """Announce the task rows a step just created (as engine.tasks.sync returns them)."""
-    mailer.queue_many(session, new_task_mails(services, session, instance, workflow, rows, now))
-
-
 def new_task_mails(services, session: Session, instance: ProcessInstance, workflow,
                    rows: list[dict], now: dt.datetime) -> list[dict]:
     """The mails announcing new task rows, for the caller to queue with the step's others."""
